@@ -1,0 +1,1 @@
+"""Home Assistant-free core of Net Stabilization: miner drivers, discovery, fleet control."""
