@@ -1,0 +1,1 @@
+"""Tests for the simulated Antminer S9 fleet."""
