@@ -2,26 +2,95 @@
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntry
+from typing import Any
+
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
-from .const import DOMAIN
+from .config_flow import default_options
+from .const import CONF_POWER_MODE, DOMAIN
+from .coordinator import FleetCoordinator, NetStabilizationConfigEntry
+from .entity import fleet_device_info
+from .http import async_register_views
+from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+PLATFORMS = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.NUMBER,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Set up the integration (nothing runs until a fleet is configured)."""
+    """Register services and the HTTP views once; they answer 503 until a fleet is loaded."""
+    async_setup_services(hass)
+    async_register_views(hass)
     return True
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
-    """Set up a fleet from a config entry."""
+async def async_setup_entry(hass: HomeAssistant, entry: NetStabilizationConfigEntry) -> bool:
+    """Set up the fleet: database, known miners, first scan and poll, then the entities."""
+    coordinator = FleetCoordinator(hass, entry)
+    try:
+        await coordinator.async_config_entry_first_refresh()
+    except BaseException:
+        await coordinator.async_shutdown()
+        raise
+    entry.runtime_data = coordinator
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **fleet_device_info(coordinator)
+    )
+    coordinator.fleet_device_id = device.id
+    coordinator.publish()
+    entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
 
-async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
-    """Unload a fleet."""
-    return True
+async def async_unload_entry(hass: HomeAssistant, entry: NetStabilizationConfigEntry) -> bool:
+    """Unload the entities, then stop the controller and close the database."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        await entry.runtime_data.async_shutdown()
+    return unloaded
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: NetStabilizationConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Let the operator delete a miner that is gone (never the fleet itself, never a live one)."""
+    coordinator = entry.runtime_data
+    for domain, identifier in device.identifiers:
+        if domain != DOMAIN or identifier == entry.entry_id:
+            continue
+        miner = coordinator.miners.get(identifier)
+        if miner is not None and miner.state.value != "offline":
+            return False
+        await coordinator.async_forget_miner(identifier)
+        return True
+    return False
+
+
+async def _async_entry_updated(hass: HomeAssistant, entry: NetStabilizationConfigEntry) -> None:
+    """Apply a new power mode at once; anything else needs a reload."""
+    coordinator = entry.runtime_data
+    new_options: dict[str, Any] = {**default_options(), **entry.options}
+    changed = {
+        k
+        for k in new_options.keys() | coordinator.options.keys()
+        if new_options.get(k) != coordinator.options.get(k)
+    }
+    if dict(entry.data) == coordinator.entry_data and changed <= {CONF_POWER_MODE}:
+        coordinator.options = new_options
+        if CONF_POWER_MODE in changed:
+            await coordinator.controller.set_mode(new_options[CONF_POWER_MODE], source="options")
+            coordinator.publish()
+        return
+    hass.config_entries.async_schedule_reload(entry.entry_id)

@@ -7,3 +7,38 @@ from typing import Final
 
 DOMAIN: Final = "net_stabilization"
 LOGGER = logging.getLogger(__package__)
+
+# Connection (config entry data)
+CONF_NETWORKS: Final = "networks"
+CONF_HOSTS: Final = "hosts"
+CONF_API_PORT: Final = "api_port"
+CONF_WEB_PORT: Final = "web_port"
+
+# Behaviour (config entry options)
+CONF_POWER_MODE: Final = "power_mode"
+CONF_POLL_INTERVAL: Final = "poll_interval"
+CONF_SNAPSHOT_INTERVAL: Final = "snapshot_interval"
+CONF_RETENTION_HOURS: Final = "retention_hours"
+CONF_RESCAN_INTERVAL: Final = "rescan_interval"
+CONF_EMS_NETWORKS: Final = "ems_networks"
+CONF_METER_ENTITY: Final = "meter_entity"
+CONF_TEMP_LIMIT: Final = "temperature_limit"
+CONF_TARGET_POLICY: Final = "target_policy"
+
+DEFAULT_API_PORT: Final = 4028
+DEFAULT_WEB_PORT: Final = 80
+DEFAULT_USERNAME: Final = "root"
+DEFAULT_POWER_MODE: Final = "on_off"
+DEFAULT_POLL_INTERVAL: Final = 5
+DEFAULT_SNAPSHOT_INTERVAL: Final = 60
+DEFAULT_RETENTION_HOURS: Final = 24
+DEFAULT_RESCAN_INTERVAL: Final = 10  # minutes
+DEFAULT_TEMP_LIMIT: Final = 90
+DEFAULT_TARGET_POLICY: Final = "nearest"
+
+POWER_MODES: Final = ("on_off", "frequency")
+TARGET_POLICIES: Final = ("nearest", "never_above")
+
+# Entities go unavailable only after this many failed polls in a row.
+FAILED_POLLS_BEFORE_UNAVAILABLE: Final = 3
+EVENT_COMMAND: Final = f"{DOMAIN}_command"

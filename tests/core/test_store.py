@@ -10,14 +10,15 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
 import pytest
 
+from custom_components.net_stabilization.core.fleet.command_log import CommandRecord
 from custom_components.net_stabilization.core.store import (
     SCHEMA_VERSION,
-    CommandRecord,
     FleetSnapshot,
     FleetStore,
     MinerRecord,
@@ -40,13 +41,15 @@ class FakeClock:
 
 def command(n: int, *, accepted: bool = True) -> CommandRecord:
     return CommandRecord(
-        timestamp=1_800_000_000.0 + n,
+        timestamp=datetime.fromtimestamp(1_800_000_000 + n, UTC),
         source="ems",
         command="activate",
         parameters={"activationPowerInKw": float(n)},
         accepted=accepted,
+        reason="ok" if accepted else "conflict",
         message=f"command {n}",
         plan_summary=f"{n} miners",
+        extra={"http_status": 200},
     )
 
 
@@ -118,6 +121,8 @@ async def test_commands_are_on_disk_when_recorded(store: FleetStore, tmp_path: P
     assert [c.message for c in recent] == ["command 2", "command 1"]
     assert recent[0].parameters == {"activationPowerInKw": 2.0}
     assert recent[0].plan_summary == "2 miners"
+    assert recent[0].extra == {"http_status": 200}
+    assert recent[0].timestamp == datetime.fromtimestamp(1_800_000_002, UTC)
     assert (await store.last_command()) == recent[0]
 
 
@@ -149,7 +154,9 @@ async def test_miners_and_settings_survive_reopen(tmp_path: Path, clock: FakeClo
     await first.open()
     await first.upsert_miners(
         [
-            MinerRecord(mac="AA:00", host="10.0.0.2", model="Antminer S9", excluded=True),
+            MinerRecord(
+                mac="AA:00", host="10.0.0.2", api_port=4028, model="Antminer S9", excluded=True
+            ),
             MinerRecord(mac="AA:01", host="10.0.0.3", override="on"),
         ]
     )
@@ -164,9 +171,9 @@ async def test_miners_and_settings_survive_reopen(tmp_path: Path, clock: FakeClo
     await second.remove_miner("AA:00")
     remaining = await second.miners()
     await second.close()
-    assert [(m.mac, m.host, m.excluded, m.override) for m in miners] == [
-        ("AA:00", "10.0.0.2", True, None),
-        ("AA:01", "10.0.0.9", False, "on"),
+    assert [(m.mac, m.host, m.api_port, m.excluded, m.override) for m in miners] == [
+        ("AA:00", "10.0.0.2", 4028, True, None),
+        ("AA:01", "10.0.0.9", None, False, "on"),
     ]
     assert settings == {"target_kw": 2.0, "mode": "frequency", "override": None}
     assert [m.mac for m in remaining] == ["AA:01"]
@@ -286,7 +293,9 @@ WRITER = textwrap.dedent(
     import asyncio, sys
     from pathlib import Path
     from custom_components.net_stabilization.core.store import (
-        CommandRecord, FleetSnapshot, FleetStore, MinerSnapshot)
+        FleetSnapshot, FleetStore, MinerSnapshot)
+    from custom_components.net_stabilization.core.fleet.command_log import CommandRecord
+    from datetime import UTC, datetime
 
     async def main() -> None:
         store = FleetStore(Path(sys.argv[1]))
@@ -297,7 +306,9 @@ WRITER = textwrap.dedent(
         while True:
             n += 1
             await store.write_snapshot(fleet, miners, timestamp=n)
-            ok = await store.record_command(CommandRecord(n, "ems", "activate", {"n": n}))
+            record = CommandRecord(
+                datetime.fromtimestamp(n, UTC), "ems", "activate", {"n": n}, True, "ok", "")
+            ok = await store.record_command(record)
             print(n if ok else -n, flush=True)
 
     asyncio.run(main())
@@ -327,7 +338,7 @@ async def test_killed_writer_leaves_consistent_database(tmp_path: Path) -> None:
 
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        ids = {row[0] for row in db.execute("SELECT ts FROM command_history")}
+        ids = {int(row[0]) for row in db.execute("SELECT ts FROM command_history")}
         snapshot_times = {row[0] for row in db.execute("SELECT ts FROM fleet_snapshots")}
         per_snapshot = set(
             db.execute("SELECT count(*) FROM miner_snapshots GROUP BY ts").fetchall()

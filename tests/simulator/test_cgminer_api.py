@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from simulator import ManualClock, SimulatedFleet
+from simulator import ManualClock, SimulatedFleet, physics
 from simulator.client import cgminer_command, cgminer_request, parse_cgminer_json
 
 
@@ -109,7 +109,7 @@ async def test_stats_s9_layout(fleet: SimulatedFleet) -> None:
     assert stats["build_version"] == "3.9.0"
     assert stats["miner_version"]
     total_estimate = sum(stats[f"chain_consumption{n}"] for n in (6, 7, 8))
-    assert total_estimate == pytest.approx(m.power_w * 0.95, rel=0.01)
+    assert total_estimate == pytest.approx(m.power_w * physics.FIRMWARE_ESTIMATE_RATIO, rel=0.01)
 
 
 async def test_pools_has_devfee_entry(fleet: SimulatedFleet) -> None:

@@ -15,12 +15,15 @@ import sqlite3
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
 
 import aiosqlite
+
+from .fleet.command_log import CommandRecord
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -38,6 +41,8 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             id INTEGER PRIMARY KEY,
             mac TEXT NOT NULL UNIQUE,
             host TEXT NOT NULL,
+            api_port INTEGER,
+            web_port INTEGER,
             model TEXT,
             firmware TEXT,
             hostname TEXT,
@@ -73,8 +78,10 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             command TEXT NOT NULL,
             parameters TEXT NOT NULL,
             accepted INTEGER NOT NULL,
+            reason TEXT NOT NULL,
             message TEXT NOT NULL,
-            plan_summary TEXT
+            plan_summary TEXT,
+            extra TEXT NOT NULL DEFAULT '{}'
         )""",
         "CREATE INDEX command_history_ts ON command_history(ts)",
         """CREATE TABLE dashboard_settings (
@@ -96,24 +103,13 @@ class StoreProblem(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class CommandRecord:
-    """One command to the fleet, from any source."""
-
-    timestamp: float
-    source: str  # "ems", "service", "ui", "api", "automation", ...
-    command: str  # "activate", "deactivate", "set_override", ...
-    parameters: Mapping[str, Any] = field(default_factory=dict)
-    accepted: bool = True
-    message: str = ""
-    plan_summary: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class MinerRecord:
     """A miner the fleet knows, as registered in the database."""
 
     mac: str
     host: str
+    api_port: int | None = None
+    web_port: int | None = None
     model: str | None = None
     firmware: str | None = None
     hostname: str | None = None
@@ -227,6 +223,14 @@ class FleetStore:
                 return False
             return await self._flush_pending()
 
+    async def record(self, entry: CommandRecord) -> None:
+        """The fleet's command log interface: see `record_command`."""
+        await self.record_command(entry)
+
+    async def recent(self, limit: int = 50) -> list[CommandRecord]:
+        """The fleet's command log interface: see `recent_commands`."""
+        return await self.recent_commands(limit)
+
     async def recent_commands(self, limit: int = 50) -> list[CommandRecord]:
         """The newest commands first, including those still waiting in memory."""
         limit = max(1, min(limit, 10_000))
@@ -235,8 +239,8 @@ class FleetStore:
             pending = list(self._pending)
             if await self._ensure_open():
                 rows = await self._query(
-                    "SELECT ts, source, command, parameters, accepted, message, plan_summary "
-                    "FROM command_history ORDER BY id DESC LIMIT ?",
+                    "SELECT ts, source, command, parameters, accepted, reason, message, "
+                    "plan_summary, extra FROM command_history ORDER BY id DESC LIMIT ?",
                     (limit,),
                 )
                 stored = [_command_from_row(row) for row in rows]
@@ -254,17 +258,30 @@ class FleetStore:
         """Register miners or update their host, identity and operator flags."""
         now = self._clock()
         rows = [
-            (m.mac, m.host, m.model, m.firmware, m.hostname, now, now, int(m.excluded), m.override)
+            (
+                m.mac,
+                m.host,
+                m.api_port,
+                m.web_port,
+                m.model,
+                m.firmware,
+                m.hostname,
+                now,
+                now,
+                int(m.excluded),
+                m.override,
+            )
             for m in miners
         ]
         if not rows:
             return
         await self._write(
             lambda db: db.executemany(
-                "INSERT INTO miner_records "
-                "(mac, host, model, firmware, hostname, first_seen, last_seen, excluded, override) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(mac) DO UPDATE SET "
-                "host=excluded.host, model=excluded.model, firmware=excluded.firmware, "
+                "INSERT INTO miner_records (mac, host, api_port, web_port, model, firmware, "
+                "hostname, first_seen, last_seen, excluded, override) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(mac) DO UPDATE SET "
+                "host=excluded.host, api_port=excluded.api_port, web_port=excluded.web_port, "
+                "model=excluded.model, firmware=excluded.firmware, "
                 "hostname=excluded.hostname, last_seen=excluded.last_seen, "
                 "excluded=excluded.excluded, override=excluded.override",
                 rows,
@@ -277,18 +294,20 @@ class FleetStore:
             if not await self._ensure_open():
                 return []
             rows = await self._query(
-                "SELECT mac, host, model, firmware, hostname, excluded, override "
-                "FROM miner_records ORDER BY mac"
+                "SELECT mac, host, api_port, web_port, model, firmware, hostname, excluded, "
+                "override FROM miner_records ORDER BY mac"
             )
         return [
             MinerRecord(
                 mac=row[0],
                 host=row[1],
-                model=row[2],
-                firmware=row[3],
-                hostname=row[4],
-                excluded=bool(row[5]),
-                override=row[6],
+                api_port=row[2],
+                web_port=row[3],
+                model=row[4],
+                firmware=row[5],
+                hostname=row[6],
+                excluded=bool(row[7]),
+                override=row[8],
             )
             for row in rows
         ]
@@ -458,21 +477,22 @@ class FleetStore:
         assert self._db is not None
         rows = [
             (
-                r.timestamp,
+                r.timestamp.timestamp(),
                 r.source,
                 r.command,
                 json.dumps(dict(r.parameters), default=str),
                 int(r.accepted),
+                str(r.reason),
                 r.message,
                 r.plan_summary,
+                json.dumps(dict(r.extra), default=str),
             )
             for r in self._pending
         ]
         try:
             await self._db.executemany(
-                "INSERT INTO command_history "
-                "(ts, source, command, parameters, accepted, message, plan_summary) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO command_history (ts, source, command, parameters, accepted, reason, "
+                "message, plan_summary, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
             await self._db.commit()
@@ -616,16 +636,22 @@ def _purge_timestamps(table: str) -> int:
 
 
 def _command_from_row(row: Sequence[Any]) -> CommandRecord:
-    try:
-        parameters = json.loads(row[3])
-    except ValueError:
-        parameters = {}
     return CommandRecord(
-        timestamp=row[0],
+        timestamp=datetime.fromtimestamp(row[0], UTC),
         source=row[1],
         command=row[2],
-        parameters=parameters,
+        parameters=_json_object(row[3]),
         accepted=bool(row[4]),
-        message=row[5],
-        plan_summary=row[6],
+        reason=row[5],
+        message=row[6],
+        plan_summary=row[7],
+        extra=_json_object(row[8]),
     )
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

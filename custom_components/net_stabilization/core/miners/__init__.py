@@ -1,5 +1,6 @@
 """Miner drivers: one module per firmware behind the `MinerDriver` interface."""
 
+from .antminer_s9 import AntminerS9Driver
 from .base import (
     Capabilities,
     ChainReading,
@@ -14,12 +15,20 @@ from .base import (
     MinerUnsupportedError,
     MiningState,
 )
+from .endpoint import Credentials, MinerEndpoint, Timeouts
+from .firmware import FirmwareKind
+from .identify import Identification, ProbeOutcome, identify_miner
 
 __all__ = [
+    "AntminerS9Driver",
     "Capabilities",
     "ChainReading",
+    "Credentials",
+    "FirmwareKind",
+    "Identification",
     "MinerAuthError",
     "MinerDriver",
+    "MinerEndpoint",
     "MinerError",
     "MinerIdentity",
     "MinerProtocolError",
@@ -28,4 +37,7 @@ __all__ = [
     "MinerUnreachableError",
     "MinerUnsupportedError",
     "MiningState",
+    "ProbeOutcome",
+    "Timeouts",
+    "identify_miner",
 ]

@@ -1,0 +1,70 @@
+"""Binary sensors: whether the fleet takes EMS commands, and whether each miner answers."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import override
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import NetStabilizationConfigEntry
+from .core.fleet import MinerState
+from .entity import FleetEntity, MinerEntity
+from .platform import async_add_miner_entities
+
+PARALLEL_UPDATES = 0
+
+AVAILABLE_FOR_DISPATCH = BinarySensorEntityDescription(
+    key="available_for_dispatch", translation_key="available_for_dispatch"
+)
+ONLINE = BinarySensorEntityDescription(
+    key="online", translation_key="online", device_class=BinarySensorDeviceClass.CONNECTIVITY
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: NetStabilizationConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """The fleet's availability and each miner's connectivity."""
+    coordinator = entry.runtime_data
+    async_add_entities([AvailableForDispatch(coordinator, AVAILABLE_FOR_DISPATCH)])
+    async_add_miner_entities(
+        entry, async_add_entities, lambda miner: [MinerOnline(coordinator, miner, ONLINE)]
+    )
+
+
+class AvailableForDispatch(FleetEntity, BinarySensorEntity):
+    """The EMS contract's isAvailableForDispatch."""
+
+    @property
+    @override
+    def is_on(self) -> bool:
+        return self.snapshot.available
+
+    @override
+    def _state_key(self) -> Hashable:
+        return self.is_on
+
+
+class MinerOnline(MinerEntity, BinarySensorEntity):
+    """Whether the miner answers (it may be asleep and still online)."""
+
+    available_when_offline = True
+
+    @property
+    @override
+    def is_on(self) -> bool | None:
+        miner = self.miner
+        return None if miner is None else miner.state is not MinerState.OFFLINE
+
+    @override
+    def _state_key(self) -> Hashable:
+        return self.is_on

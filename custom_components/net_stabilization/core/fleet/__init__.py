@@ -1,0 +1,63 @@
+"""Fleet control without Home Assistant: model, pure planner, controller (the closed loop).
+
+The HA layer uses `FleetController` (commands and `poll()`), reads `FleetSnapshot`s and answers
+with `CommandResult`s; everything else here is detail.
+"""
+
+from .clock import Clock, FunctionClock, ManualClock, SystemClock
+from .command_log import CommandLog, CommandRecord, InMemoryCommandLog
+from .commands import CommandReason, CommandResult, InvalidPowerError, parse_power_kw
+from .config import ControlConfig
+from .controller import SOURCE_EMS, FleetController, SiteMeter
+from .model import (
+    FleetSnapshot,
+    FleetState,
+    MinerOverride,
+    MinerSnapshot,
+    MinerState,
+    PowerMode,
+    RunningStatus,
+)
+from .planner import (
+    Action,
+    DispatchPlan,
+    MinerAssignment,
+    PlanLimits,
+    PlanMiner,
+    TargetPolicy,
+    plan_dispatch,
+)
+from .settings import FleetSettings
+
+__all__ = [
+    "SOURCE_EMS",
+    "Action",
+    "Clock",
+    "CommandLog",
+    "CommandReason",
+    "CommandRecord",
+    "CommandResult",
+    "ControlConfig",
+    "DispatchPlan",
+    "FleetController",
+    "FleetSettings",
+    "FleetSnapshot",
+    "FleetState",
+    "FunctionClock",
+    "InMemoryCommandLog",
+    "InvalidPowerError",
+    "ManualClock",
+    "MinerAssignment",
+    "MinerOverride",
+    "MinerSnapshot",
+    "MinerState",
+    "PlanLimits",
+    "PlanMiner",
+    "PowerMode",
+    "RunningStatus",
+    "SiteMeter",
+    "SystemClock",
+    "TargetPolicy",
+    "parse_power_kw",
+    "plan_dispatch",
+]

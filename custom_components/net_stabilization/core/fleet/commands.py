@@ -1,0 +1,97 @@
+"""Command results and the validation every entry point shares (EMS, services, entities)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+# Targets are compared with rated power after rounding to watts, so "2.92" passes for 2920 W.
+_RATED_SLACK_KW = 0.0005
+
+
+class CommandReason(StrEnum):
+    """Why a command was accepted or refused; maps one-to-one onto the EMS contract's HTTP codes."""
+
+    OK = "ok"
+    INVALID = "invalid"  # the input itself is wrong
+    EXCEEDS_RATED = "exceeds_rated"  # more power than the dispatchable miners have
+    CONFLICT = "conflict"  # manual override, dispatch disabled or fault
+    UNAVAILABLE = "unavailable"  # no miner reachable
+    NOT_FOUND = "not_found"  # no miner with that MAC
+
+    @property
+    def http_status(self) -> int:
+        """The HTTP status the EMS contract uses for this reason."""
+        return _HTTP_STATUS[self]
+
+
+_HTTP_STATUS = {
+    CommandReason.OK: 200,
+    CommandReason.INVALID: 400,
+    CommandReason.EXCEEDS_RATED: 400,
+    CommandReason.CONFLICT: 409,
+    CommandReason.UNAVAILABLE: 503,
+    CommandReason.NOT_FOUND: 404,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """The answer to a command: `{"accepted": ..., "message": ...}` plus the reason code."""
+
+    accepted: bool
+    message: str
+    reason: CommandReason = CommandReason.OK
+    plan_summary: str | None = None
+
+    @property
+    def http_status(self) -> int:
+        """The HTTP status for the EMS endpoints."""
+        return self.reason.http_status
+
+    def as_json(self) -> dict[str, bool | str]:
+        """The EMS response body."""
+        return {"accepted": self.accepted, "message": self.message}
+
+    @classmethod
+    def ok(cls, message: str, plan_summary: str | None = None) -> CommandResult:
+        """An accepted command."""
+        return cls(True, message, CommandReason.OK, plan_summary)
+
+    @classmethod
+    def refused(cls, reason: CommandReason, message: str) -> CommandResult:
+        """A refused command."""
+        return cls(False, message, reason)
+
+
+class InvalidPowerError(ValueError):
+    """A power value that is not a finite, non-negative number."""
+
+
+def parse_power_kw(value: object, name: str = "activationPowerInKw") -> float:
+    """Validate a power in kW from any source; raises `InvalidPowerError` naming the problem."""
+    # bool is an int in Python, but `true` is not a power.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidPowerError(f"{name} must be a number, got {_describe(value)}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise InvalidPowerError(f"{name} must be a finite number")
+    if number < 0:
+        raise InvalidPowerError(f"{name} must not be negative")
+    return number
+
+
+def exceeds_rated(target_kw: float, rated_kw: float) -> bool:
+    """Whether a target is above rated power (with rounding slack)."""
+    return target_kw > rated_kw + _RATED_SLACK_KW
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    return type(value).__name__

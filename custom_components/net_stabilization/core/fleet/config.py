@@ -1,0 +1,50 @@
+"""Timers, limits and concurrency of the fleet controller, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .planner import PlanLimits
+
+
+@dataclass(frozen=True, slots=True)
+class ControlConfig:
+    """Everything the controller waits for or limits. Defaults suit S9s on Vnish 3.9."""
+
+    planner: PlanLimits = field(default_factory=PlanLimits)
+    # Bounded fan-out: a 1000-miner fleet gets its commands out in about two seconds.
+    max_concurrent_commands: int = 100
+    max_concurrent_reads: int = 200
+    # A miner is offline only after this many failed reads in a row (one lost reply is noise).
+    offline_after_failures: int = 3
+    # A wake is a reboot: the mining software must be hashing by the first deadline and at
+    # full hashrate by the second (boot + restart + ramp + margin), or the wake failed.
+    wake_start_timeout_s: float = 180.0
+    wake_timeout_s: float = 330.0
+    retune_timeout_s: float = 240.0
+    # Failed wakes: rest for back-off x 2^(n-1) before the miner may be tried again; after
+    # `max_wake_failures` in a row it is `failed` for the cool-down.
+    wake_backoff_s: float = 60.0
+    max_wake_failures: int = 3
+    failed_cooldown_s: float = 1800.0
+    # Safety: a chip at or over the limit is put to sleep and rests for the cool-down.
+    temp_limit_c: float = 90.0
+    overheat_cooldown_s: float = 600.0
+    # A miner told to sleep that still hashes after this long is told again; after
+    # `max_shed_attempts` the fleet is in fault until it stops.
+    shed_timeout_s: float = 15.0
+    max_shed_attempts: int = 3
+    # Regulation between commands: a deviation must persist before the loop acts, and after an
+    # action the loop waits out a lockout. A miner the loop just switched keeps its state for
+    # `min_dwell_s` (unless a command asks otherwise).
+    persistence_s: float = 10.0
+    lockout_s: float = 30.0
+    min_dwell_s: float = 120.0
+    # Regulation band as a multiple of the planner's own tolerance (above 1 so the loop never
+    # corrects what the planner just accepted).
+    band_factor: float = 1.2
+    # Site meter: the gap between meter and model is learnt only while nothing is in
+    # transition, and not until `meter_settle_s` after the last action or the last miner
+    # reaching full hashrate (S9s report "mining" before the ramp ends), smoothed per poll.
+    meter_settle_s: float = 45.0
+    meter_smoothing: float = 0.3

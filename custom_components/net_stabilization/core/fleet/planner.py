@@ -1,0 +1,564 @@
+"""The dispatch planner: a pure function from (target, mode, miners, limits) to a plan.
+
+Objectives, in order:
+1. meet the target within the mode's resolution (policy: nearest, or never above);
+2. the fewest transitions (a wake is a reboot of minutes, a frequency change a restart);
+3. the most hashrate for the power;
+4. even wear: the least-run miners start first, the most-run stop first.
+
+Objectives 2 and 3 are weighed in one currency: hashrate. A transition costs the hashing time it
+loses; a better spread of power gains hashrate for as long as the target holds. A plan with more
+transitions wins only if its extra hashrate pays them back within `payback_horizon_s`. With a small
+change of target this keeps the present miners and moves one "swing" miner; with a large one it
+spreads the power over the number of miners that hashes most per kW.
+
+All powers are wall watts for the whole fleet, standby draw of sleeping miners included.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ..power_curve import S9_CURVE, PowerCurve
+from .model import PowerMode
+
+_MHZ_EPSILON = 0.5  # two frequencies closer than this are the same setting
+_WATT_EPSILON = 1e-6
+
+
+class TargetPolicy(StrEnum):
+    """What to do with a target that falls between two reachable powers."""
+
+    NEAREST = "nearest"
+    NEVER_ABOVE = "never_above"
+
+
+class Action(StrEnum):
+    """What a plan asks of one miner."""
+
+    KEEP = "keep"  # stays as it is (running or asleep)
+    START = "start"  # wake, at the given frequency
+    STOP = "stop"  # sleep
+    RETUNE = "retune"  # keeps running, at a new frequency
+
+
+@dataclass(frozen=True, slots=True)
+class PlanMiner:
+    """One miner as the planner sees it."""
+
+    mac: str
+    running: bool  # mining, or already on its way there (waking, changing)
+    mhz: float | None = None  # frequency it runs at or heads to; None if unknown
+    runtime_s: float = 0.0
+    available: bool = True  # False: never planned; its `present_w` is counted as it is
+    locked: bool = False  # must keep its present state (minimum on/off time)
+    power_scale: float = 1.0  # measured power / curve power, from calibration
+    standby_w: float | None = None  # None: the curve's standby draw
+    present_w: float = 0.0  # draw of an unavailable miner
+    can_set_frequency: bool = True
+    wake_failures: int = 0  # recent wakes that did not produce mining: started last
+
+
+@dataclass(frozen=True, slots=True)
+class PlanLimits:
+    """Knobs of the planner. Defaults suit an S9 fleet on Vnish."""
+
+    curve: PowerCurve = S9_CURVE
+    policy: TargetPolicy = TargetPolicy.NEAREST
+    min_mhz: float = 350.0
+    max_mhz: float = 650.0  # highest frequency frequency mode may use ("full")
+    mhz_step: float = 1.0
+    frequency_tolerance_w: float = 50.0  # frequency mode meets the target within this
+    start_cost_s: float = 160.0  # hashing time a wake loses (boot plus ramp)
+    retune_cost_s: float = 100.0  # hashing time a frequency change loses (ramp)
+    stop_cost_s: float = 10.0  # wear, mostly: stopping loses no hashing the target allowed
+    payback_horizon_s: float = 1800.0
+
+    def full_mhz(self, mode: PowerMode) -> float:
+        """The frequency of a miner running "full" in `mode`."""
+        if mode is PowerMode.ON_OFF:
+            return self.curve.nominal_mhz
+        return self.max_mhz
+
+
+@dataclass(frozen=True, slots=True)
+class MinerAssignment:
+    """The plan for one miner."""
+
+    mac: str
+    action: Action
+    mhz: float | None  # frequency to run at; None when it is to sleep
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchPlan:
+    """The result of planning: one assignment per available miner."""
+
+    target_w: float
+    mode: PowerMode
+    policy: TargetPolicy
+    planned_w: float  # expected fleet power once the plan is in place
+    hashrate_ths: float
+    assignments: tuple[MinerAssignment, ...] = field(default=())
+    summary: str = ""
+
+    def _count(self, action: Action) -> int:
+        return sum(1 for a in self.assignments if a.action is action)
+
+    @property
+    def starts(self) -> int:
+        """Miners to wake."""
+        return self._count(Action.START)
+
+    @property
+    def stops(self) -> int:
+        """Miners to put to sleep."""
+        return self._count(Action.STOP)
+
+    @property
+    def retunes(self) -> int:
+        """Running miners to move to another frequency."""
+        return self._count(Action.RETUNE)
+
+    @property
+    def transitions(self) -> int:
+        """Every change of a miner's state."""
+        return self.starts + self.stops + self.retunes
+
+    @property
+    def running(self) -> int:
+        """Miners planned to run."""
+        return sum(1 for a in self.assignments if a.mhz is not None)
+
+    def assignment(self, mac: str) -> MinerAssignment | None:
+        """The assignment of one miner, if the plan has one."""
+        return next((a for a in self.assignments if a.mac == mac), None)
+
+
+@dataclass(slots=True)
+class _Unit:
+    """An available, unlocked miner with its derived numbers."""
+
+    miner: PlanMiner
+    standby_w: float
+    lo_mhz: float
+    hi_mhz: float
+    cur_mhz: float | None  # present frequency when running
+
+    def power_w(self, curve: PowerCurve, mhz: float) -> float:
+        return self.miner.power_scale * curve.power_w(mhz)
+
+    def increment_w(self, curve: PowerCurve, mhz: float) -> float:
+        """Extra draw of running at `mhz` over sleeping."""
+        return self.power_w(curve, mhz) - self.standby_w
+
+
+@dataclass(slots=True)
+class _Candidate:
+    """One way of meeting the target: frequency per unit, None for asleep."""
+
+    mhz: dict[str, float | None]
+    total_w: float = 0.0
+    hashrate_ths: float = 0.0
+    starts: int = 0
+    stops: int = 0
+    retunes: int = 0
+    runtime_on_s: float = 0.0
+
+
+def plan_dispatch(
+    target_w: float,
+    mode: PowerMode,
+    miners: Sequence[PlanMiner],
+    limits: PlanLimits | None = None,
+    *,
+    fixed_w: float = 0.0,
+) -> DispatchPlan:
+    """Plan which miners run, and at what frequency, to draw `target_w` in total.
+
+    `fixed_w` is draw the planner cannot change (for example a correction learnt from the site
+    meter). Unavailable miners count with their `present_w` and get no assignment.
+    """
+    limits = limits or PlanLimits()
+    curve = limits.curve
+    target_w = max(0.0, target_w) if math.isfinite(target_w) else 0.0
+    full = limits.full_mhz(mode)
+
+    base_w = fixed_w
+    base_hashrate = 0.0
+    locked: list[MinerAssignment] = []
+    units: list[_Unit] = []
+    for m in miners:
+        if not m.available:
+            base_w += m.present_w
+            continue
+        standby = curve.standby_w if m.standby_w is None else m.standby_w
+        cur = (m.mhz if m.mhz is not None else curve.nominal_mhz) if m.running else None
+        if m.locked:
+            if cur is not None:
+                base_w += m.power_scale * curve.power_w(cur)
+                base_hashrate += curve.hashrate_ths(cur)
+            else:
+                base_w += standby
+            locked.append(MinerAssignment(m.mac, Action.KEEP, cur))
+            continue
+        if mode is PowerMode.ON_OFF or not m.can_set_frequency:
+            fixed_mhz = full if m.can_set_frequency else (cur or curve.nominal_mhz)
+            lo = hi = fixed_mhz
+        else:
+            lo = max(limits.min_mhz, curve.min_mhz)
+            hi = max(lo, min(limits.max_mhz, curve.max_mhz))
+        units.append(_Unit(m, standby, lo, hi, cur))
+        base_w += standby
+
+    best = _choose(target_w, base_w, units, limits, mode)
+    assignments = [*locked, *_assign(units, best)]
+    assignments.sort(key=lambda a: a.mac)
+    planned_w = best.total_w
+    hashrate = base_hashrate + best.hashrate_ths
+    running_mhz = [a.mhz for a in assignments if a.mhz is not None]
+    return DispatchPlan(
+        target_w=target_w,
+        mode=mode,
+        policy=limits.policy,
+        planned_w=planned_w,
+        hashrate_ths=hashrate,
+        assignments=tuple(assignments),
+        summary=describe_plan(running_mhz, planned_w),
+    )
+
+
+def present_power_w(
+    mode: PowerMode,
+    miners: Sequence[PlanMiner],
+    limits: PlanLimits | None = None,
+    *,
+    fixed_w: float = 0.0,
+) -> float:
+    """Expected fleet draw if every miner stays as it is (running miners at their frequency)."""
+    limits = limits or PlanLimits()
+    curve = limits.curve
+    total = fixed_w
+    for m in miners:
+        if not m.available:
+            total += m.present_w
+        elif m.running:
+            total += m.power_scale * curve.power_w(
+                m.mhz if m.mhz is not None else curve.nominal_mhz
+            )
+        else:
+            total += curve.standby_w if m.standby_w is None else m.standby_w
+    return total
+
+
+def describe_plan(running_mhz: Sequence[float], planned_w: float) -> str:
+    """A short human description, e.g. "2 miners at 650 MHz ≈ 2.92 kW"."""
+    kw = f"≈ {planned_w / 1000.0:.2f} kW"
+    if not running_mhz:
+        return f"all miners asleep {kw}"
+    groups: dict[int, int] = {}
+    for mhz in running_mhz:
+        groups[round(mhz)] = groups.get(round(mhz), 0) + 1
+    count = len(running_mhz)
+    noun = "miner" if count == 1 else "miners"
+    if len(groups) == 1:
+        return f"{count} {noun} at {next(iter(groups))} MHz {kw}"
+    if len(groups) == 2:  # two groups read well; more do not
+        (f1, n1), (f2, n2) = sorted(groups.items(), key=lambda g: (-g[1], -g[0]))
+        noun1 = "miner" if n1 == 1 else "miners"
+        return f"{n1} {noun1} at {f1} MHz and {n2} at {f2} MHz {kw}"
+    return f"{count} {noun} at {min(groups)}-{max(groups)} MHz {kw}"
+
+
+# --- choosing --------------------------------------------------------------------------------
+
+
+def _choose(
+    target_w: float, base_w: float, units: list[_Unit], limits: PlanLimits, mode: PowerMode
+) -> _Candidate:
+    on = [u for u in units if u.cur_mhz is not None]
+    off = [u for u in units if u.cur_mhz is None]
+    # Wear levelling decides who goes first in either direction.
+    stop_order = sorted(on, key=lambda u: (-u.miner.runtime_s, u.miner.mac))
+    # Healthy miners before ones whose last wake failed: a retry happens only without spares.
+    start_order = sorted(off, key=lambda u: (u.miner.wake_failures, u.miner.runtime_s, u.miner.mac))
+    composer = _Composer(stop_order, start_order)
+    need_w = target_w - base_w
+    curve = limits.curve
+    floor_rounding = limits.policy is TargetPolicy.NEVER_ABOVE
+
+    candidates: list[_Candidate] = []
+    counts = _candidate_counts(composer, units, need_w, limits, mode)
+    for n in counts:
+        members = composer.members(n)
+        candidates.append(_min_change(members, need_w, curve, limits, floor_rounding))
+        if mode is PowerMode.FREQUENCY:
+            candidates.append(_uniform(members, need_w, curve, limits, floor_rounding))
+    nearest_band, below_band = _bands(units, limits, mode)
+    for c in candidates:
+        _finish(c, units, curve, base_w)
+    return min(candidates, key=lambda c: _score(c, target_w, nearest_band, below_band, limits))
+
+
+class _Composer:
+    """Which units run when `n` of them do: the running ones, trimmed or extended by wear."""
+
+    def __init__(self, stop_order: list[_Unit], start_order: list[_Unit]) -> None:
+        self.stop_order = stop_order
+        self.start_order = start_order
+
+    @property
+    def running(self) -> int:
+        return len(self.stop_order)
+
+    @property
+    def size(self) -> int:
+        return len(self.stop_order) + len(self.start_order)
+
+    def members(self, n: int) -> list[_Unit]:
+        k = self.running
+        if n <= k:
+            return self.stop_order[k - n :]
+        return [*self.stop_order, *self.start_order[: n - k]]
+
+
+def _candidate_counts(
+    composer: _Composer, units: list[_Unit], need_w: float, limits: PlanLimits, mode: PowerMode
+) -> list[int]:
+    """Numbers of running miners worth evaluating: around the present count, the bounds of what
+    can meet the target, and (in frequency mode) the counts that hash most per kW."""
+    curve = limits.curve
+    size = composer.size
+    k = composer.running
+    lo_sum = [0.0]
+    hi_sum = [0.0]
+    for n in range(1, size + 1):
+        # The unit that joins when the count goes from n - 1 to n.
+        u = composer.stop_order[k - n] if n <= k else composer.start_order[n - k - 1]
+        lo_sum.append(lo_sum[-1] + u.increment_w(curve, u.lo_mhz))
+        hi_sum.append(hi_sum[-1] + u.increment_w(curve, u.hi_mhz))
+    # Smallest count that can reach the target, and largest that does not exceed it.
+    n_min = next((n for n in range(size + 1) if hi_sum[n] >= need_w), size)
+    n_max = max((n for n in range(size + 1) if lo_sum[n] <= need_w), default=0)
+    # Miners whose last wake failed are started only if the healthy ones cannot do it.
+    healthy_max = k + sum(1 for u in composer.start_order if u.miner.wake_failures == 0)
+    if hi_sum[healthy_max] >= need_w:
+        size = healthy_max
+        n_min, n_max = min(n_min, size), min(n_max, size)
+    picks = {0, size, k, n_min, n_max, n_min - 1, n_max + 1}
+    if n_min <= n_max:
+        picks.update(min(max(k + d, n_min), n_max) for d in (-1, 0, 1))
+    if mode is PowerMode.FREQUENCY and units and need_w > 0:
+        picks.update(_efficient_counts(units, need_w, limits, max(1, n_min), min(size, n_max)))
+    return sorted(n for n in picks if 0 <= n <= size)
+
+
+def _efficient_counts(
+    units: list[_Unit], need_w: float, limits: PlanLimits, low: int, high: int
+) -> list[int]:
+    """The few counts whose even spread of `need_w` makes the most hashrate."""
+    curve = limits.curve
+    scale = sum(u.miner.power_scale for u in units) / len(units)
+    standby = sum(u.standby_w for u in units) / len(units)
+    lo_w = curve.power_w(max(limits.min_mhz, curve.min_mhz))
+    hi_w = curve.power_w(limits.max_mhz)
+    ranked: list[tuple[float, int]] = []
+    for n in range(low, high + 1):
+        per_unit = (need_w / n + standby) / scale
+        if lo_w - _WATT_EPSILON <= per_unit <= hi_w + _WATT_EPSILON:
+            ranked.append((n * curve.hashrate_ths(curve.mhz_for_power(per_unit)), n))
+    ranked.sort(reverse=True)
+    return [n for _, n in ranked[:3]]
+
+
+def _bands(units: list[_Unit], limits: PlanLimits, mode: PowerMode) -> tuple[float, float]:
+    """What counts as meeting the target: (either side, for nearest; below, for never above).
+
+    On/off: half a miner either side, or up to one miner below. Frequency: the tolerance.
+    The same band applies to adding and shedding, so the two never fight.
+    """
+    if mode is PowerMode.FREQUENCY:
+        return limits.frequency_tolerance_w, limits.frequency_tolerance_w
+    if units:
+        step = sum(u.increment_w(limits.curve, u.hi_mhz) for u in units) / len(units)
+    else:
+        step = limits.curve.nominal_w
+    return step / 2, step
+
+
+def _score(
+    c: _Candidate, target_w: float, nearest_band: float, below_band: float, limits: PlanLimits
+) -> tuple[int, float, float, float, float]:
+    """Smaller is better: (misses the band, by how much, transitions less hashrate, error, wear)."""
+    error = c.total_w - target_w
+    if limits.policy is TargetPolicy.NEVER_ABOVE:
+        if error > _WATT_EPSILON:
+            band, miss = 2, error  # above the target: only if nothing fits, the least overshoot
+        elif -error <= below_band + _WATT_EPSILON:
+            band, miss = 0, 0.0
+        else:
+            band, miss = 1, -error
+    elif abs(error) <= nearest_band + _WATT_EPSILON:
+        band, miss = 0, 0.0
+    else:
+        band, miss = 1, abs(error)
+    hash_value = limits.curve.hashrate_ths(limits.curve.nominal_mhz)
+    transition_cost = hash_value * (
+        c.starts * limits.start_cost_s
+        + c.retunes * limits.retune_cost_s
+        + c.stops * limits.stop_cost_s
+    )
+    cost = transition_cost - c.hashrate_ths * limits.payback_horizon_s
+    return (band, miss, round(cost, 6), abs(error), c.runtime_on_s)
+
+
+# --- allocating ------------------------------------------------------------------------------
+
+
+def _quantize(mhz: float, unit: _Unit, step: float, floor: bool) -> float:
+    steps = mhz / step
+    q = (math.floor(steps + 1e-9) if floor else round(steps)) * step
+    return min(max(q, unit.lo_mhz), unit.hi_mhz)
+
+
+def _mhz_for_increment(
+    unit: _Unit, increment_w: float, curve: PowerCurve, step: float, floor: bool
+) -> float:
+    watts = (increment_w + unit.standby_w) / unit.miner.power_scale
+    return _quantize(curve.mhz_for_power(watts), unit, step, floor)
+
+
+def _present_mhz(unit: _Unit) -> float | None:
+    """Where a running unit stays if left alone, pulled into its allowed range."""
+    if unit.cur_mhz is None:
+        return None
+    return min(max(unit.cur_mhz, unit.lo_mhz), unit.hi_mhz)
+
+
+def _min_change(
+    members: list[_Unit], need_w: float, curve: PowerCurve, limits: PlanLimits, floor: bool
+) -> _Candidate:
+    """Run `members`; keep running ones where they are, let new ones share what is missing,
+    then move as few running ones as possible for the rest."""
+    mhz: dict[str, float | None] = {}
+    new = [u for u in members if u.cur_mhz is None]
+    remaining = need_w
+    for u in members:
+        present = _present_mhz(u)
+        if present is not None:
+            mhz[u.miner.mac] = present
+            remaining -= u.increment_w(curve, present)
+    if new:
+        share = remaining / len(new)
+        for u in new:
+            f = _mhz_for_increment(u, share, curve, limits.mhz_step, floor)
+            mhz[u.miner.mac] = f
+            remaining -= u.increment_w(curve, f)
+    changed = list(new)
+    _absorb(mhz, members, changed, remaining, curve=curve, limits=limits, floor=floor)
+    return _Candidate(mhz)
+
+
+def _uniform(
+    members: list[_Unit], need_w: float, curve: PowerCurve, limits: PlanLimits, floor: bool
+) -> _Candidate:
+    """Run `members` with the power spread evenly (the most hashrate per kW on a concave curve)."""
+    mhz: dict[str, float | None] = {}
+    if not members:
+        return _Candidate(mhz)
+    share = need_w / len(members)
+    remaining = need_w
+    changed: list[_Unit] = []
+    for u in members:
+        f = _mhz_for_increment(u, share, curve, limits.mhz_step, floor)
+        present = _present_mhz(u)
+        if present is not None and abs(present - f) <= limits.mhz_step + _MHZ_EPSILON:
+            f = present  # close enough: not worth a restart
+        else:
+            changed.append(u)
+        mhz[u.miner.mac] = f
+        remaining -= u.increment_w(curve, f)
+    _absorb(mhz, members, changed, remaining, curve=curve, limits=limits, floor=floor)
+    return _Candidate(mhz)
+
+
+def _absorb(
+    mhz: dict[str, float | None],
+    members: list[_Unit],
+    changed: list[_Unit],
+    remaining: float,
+    *,
+    curve: PowerCurve,
+    limits: PlanLimits,
+    floor: bool,
+) -> None:
+    """Move frequencies to absorb `remaining` watts: units already changing first (their restart
+    is paid for), then the running units with the most room."""
+    if abs(remaining) <= limits.mhz_step:  # below a frequency step: nothing to gain
+        return
+    up = remaining > 0
+    changed_macs = {u.miner.mac for u in changed}
+
+    def room(u: _Unit) -> float:
+        f = mhz[u.miner.mac]
+        assert f is not None
+        edge = u.hi_mhz if up else u.lo_mhz
+        return abs(u.increment_w(curve, edge) - u.increment_w(curve, f))
+
+    rest = sorted((u for u in members if u.miner.mac not in changed_macs), key=room, reverse=True)
+    for u in [*changed, *rest]:
+        if (remaining <= _WATT_EPSILON) if up else (remaining >= -_WATT_EPSILON):
+            break
+        f = mhz[u.miner.mac]
+        assert f is not None
+        before = u.increment_w(curve, f)
+        wanted = before + remaining
+        g = _mhz_for_increment(u, wanted, curve, limits.mhz_step, floor)
+        if abs(g - f) < _MHZ_EPSILON:
+            continue
+        mhz[u.miner.mac] = g
+        remaining -= u.increment_w(curve, g) - before
+
+
+def _finish(c: _Candidate, units: list[_Unit], curve: PowerCurve, base_w: float) -> None:
+    """Fill in totals and transition counts of a candidate."""
+    total = base_w
+    hashrate = 0.0
+    starts = stops = retunes = 0
+    runtime = 0.0
+    for u in units:
+        f = c.mhz.get(u.miner.mac)
+        if f is None:
+            if u.cur_mhz is not None:
+                stops += 1
+            continue
+        total += u.increment_w(curve, f)
+        hashrate += curve.hashrate_ths(f)
+        runtime += u.miner.runtime_s
+        if u.cur_mhz is None:
+            starts += 1
+        elif abs(f - u.cur_mhz) >= _MHZ_EPSILON:
+            retunes += 1
+    c.total_w = total
+    c.hashrate_ths = hashrate
+    c.starts, c.stops, c.retunes = starts, stops, retunes
+    c.runtime_on_s = runtime
+
+
+def _assign(units: list[_Unit], best: _Candidate) -> list[MinerAssignment]:
+    out: list[MinerAssignment] = []
+    for u in units:
+        f = best.mhz.get(u.miner.mac)
+        if f is None:
+            action = Action.STOP if u.cur_mhz is not None else Action.KEEP
+        elif u.cur_mhz is None:
+            action = Action.START
+        elif abs(f - u.cur_mhz) >= _MHZ_EPSILON:
+            action = Action.RETUNE
+        else:
+            action = Action.KEEP
+        out.append(MinerAssignment(u.miner.mac, action, f))
+    return out

@@ -1,0 +1,80 @@
+"""What the fleet was last told, in a form that survives a restart."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .model import MinerOverride, PowerMode
+
+
+@dataclass(frozen=True, slots=True)
+class FleetSettings:
+    """The commanded state: restoring it must not wake or sleep miners needlessly."""
+
+    mode: PowerMode = PowerMode.ON_OFF
+    ems_target_kw: float | None = None
+    dispatch_enabled: bool = True
+    override_enabled: bool = False
+    override_target_kw: float | None = None
+    excluded: frozenset[str] = frozenset()
+    miner_overrides: Mapping[str, MinerOverride] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "mode": self.mode.value,
+            "ems_target_kw": self.ems_target_kw,
+            "dispatch_enabled": self.dispatch_enabled,
+            "override_enabled": self.override_enabled,
+            "override_target_kw": self.override_target_kw,
+            "excluded": sorted(self.excluded),
+            "miner_overrides": {mac: o.value for mac, o in sorted(self.miner_overrides.items())},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FleetSettings:
+        """Parse stored settings; anything unreadable falls back to the safe default."""
+        try:
+            mode = PowerMode(data.get("mode", PowerMode.ON_OFF))
+        except ValueError:
+            mode = PowerMode.ON_OFF
+        overrides: dict[str, MinerOverride] = {}
+        raw_overrides = data.get("miner_overrides")
+        if isinstance(raw_overrides, Mapping):
+            for mac, value in raw_overrides.items():
+                try:
+                    overrides[str(mac)] = MinerOverride(value)
+                except ValueError:
+                    continue
+        excluded = data.get("excluded")
+        return cls(
+            mode=mode,
+            ems_target_kw=_power(data.get("ems_target_kw")),
+            dispatch_enabled=data.get("dispatch_enabled") is not False,
+            override_enabled=data.get("override_enabled") is True,
+            override_target_kw=_power(data.get("override_target_kw")),
+            excluded=frozenset(str(m) for m in excluded)
+            if isinstance(excluded, list)
+            else frozenset(),
+            miner_overrides=overrides,
+        )
+
+    def describe(self) -> str:
+        """A short line for the log."""
+        if self.override_enabled:
+            target = f"manual override at {self.override_target_kw} kW"
+        elif self.ems_target_kw:
+            target = f"target {self.ems_target_kw} kW"
+        else:
+            target = "standby"
+        return f"{target}, mode {self.mode.value}, {len(self.excluded)} excluded"
+
+
+def _power(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) and number >= 0 else None

@@ -1,0 +1,173 @@
+"""Find out what answers at an address: a Vnish S9, a stock S9, something else, or nothing.
+
+Both probes run at once: the API `version` (model and firmware) and the web's
+`get_system_info.cgi` (model, firmware and the MAC, which is the miner's identity). A sleeping Vnish
+S9 has its API closed, so the web alone is enough; the web alone is also the only source of the MAC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+import aiohttp
+
+from .antminer_s9 import AntminerS9Driver, identity_from_system_info
+from .base import (
+    MinerAuthError,
+    MinerError,
+    MinerIdentity,
+    MinerTimeoutError,
+    MinerUnreachableError,
+)
+from .cgminer import CgminerClient, JsonDict
+from .endpoint import SCAN_TIMEOUTS, Credentials, MinerEndpoint, Timeouts
+from .firmware import FirmwareInfo, FirmwareKind, classify_version_reply
+from .vnish_web import VnishWebClient
+
+
+class ProbeOutcome(StrEnum):
+    """What an address turned out to be."""
+
+    MINER = "miner"  # a supported miner, with identity and driver
+    AUTH_FAILED = "auth_failed"  # an Antminer web interface that rejected the credentials
+    UNSUPPORTED = "unsupported"  # something answers, but not a miner we can drive
+    NOTHING = "nothing"  # neither port answers
+
+
+@dataclass(frozen=True, slots=True)
+class Identification:
+    """The result of probing one address."""
+
+    endpoint: MinerEndpoint
+    outcome: ProbeOutcome
+    identity: MinerIdentity | None = None
+    driver: AntminerS9Driver | None = None
+    detail: str = ""
+
+
+async def identify_miner(
+    endpoint: MinerEndpoint,
+    session: aiohttp.ClientSession,
+    *,
+    credentials: Credentials | None = None,
+    probe_timeouts: Timeouts = SCAN_TIMEOUTS,
+    driver_timeouts: Timeouts | None = None,
+) -> Identification:
+    """Probe one address. Never raises for anything the device does.
+
+    `probe_timeouts` bound the probes (short, for scans); the driver returned for a miner uses
+    `driver_timeouts` (the normal polling limits).
+    """
+    api = CgminerClient(
+        endpoint.host,
+        endpoint.api_port,
+        connect_timeout_s=probe_timeouts.connect_s,
+        read_timeout_s=probe_timeouts.api_read_s,
+    )
+    web = VnishWebClient(
+        session,
+        endpoint.host,
+        endpoint.web_port,
+        credentials,
+        connect_timeout_s=probe_timeouts.connect_s,
+        timeout_s=probe_timeouts.web_s,
+    )
+    version, system_info = await asyncio.gather(
+        _attempt_json(api.command("version")),
+        _attempt_json(web.get_json("get_system_info.cgi")),
+    )
+    api_info = classify_version_reply(version) if isinstance(version, dict) else None
+    if isinstance(system_info, dict):
+        return _from_system_info(
+            endpoint,
+            session,
+            system_info,
+            api_info,
+            credentials=credentials,
+            driver_timeouts=driver_timeouts,
+        )
+    return _without_system_info(endpoint, version, system_info, api_info)
+
+
+def _from_system_info(
+    endpoint: MinerEndpoint,
+    session: aiohttp.ClientSession,
+    system_info: JsonDict,
+    api_info: FirmwareInfo | None,
+    *,
+    credentials: Credentials | None,
+    driver_timeouts: Timeouts | None,
+) -> Identification:
+    try:
+        identity, web_info = identity_from_system_info(endpoint.host, system_info)
+    except MinerError as err:
+        return _unsupported(endpoint, str(err))
+    if web_info.kind is FirmwareKind.UNSUPPORTED:
+        return _unsupported(endpoint, _describe(web_info))
+    if web_info.kind is FirmwareKind.STOCK_S9 and api_info is not None and api_info.version:
+        # Stock minertype carries no version; the API names the bmminer build.
+        identity = replace(identity, firmware_version=api_info.version)
+    driver = AntminerS9Driver(
+        endpoint.host,
+        session,
+        api_port=endpoint.api_port,
+        web_port=endpoint.web_port,
+        credentials=credentials,
+        timeouts=driver_timeouts,
+        firmware=web_info.kind,
+        identity=identity,
+    )
+    return Identification(endpoint, ProbeOutcome.MINER, identity, driver, _describe(web_info))
+
+
+def _without_system_info(
+    endpoint: MinerEndpoint,
+    version: JsonDict | MinerError,
+    system_info: MinerError,
+    api_info: FirmwareInfo | None,
+) -> Identification:
+    if api_info is not None and not api_info.supported:
+        return _unsupported(endpoint, _describe(api_info))
+    if isinstance(system_info, MinerAuthError):
+        found = _describe(api_info) if api_info is not None else "Antminer web interface"
+        return Identification(endpoint, ProbeOutcome.AUTH_FAILED, detail=f"{found}: {system_info}")
+    if api_info is not None:
+        # The MAC, our identity key, is only on the web interface.
+        return _unsupported(
+            endpoint, f"{_describe(api_info)}; web interface unusable: {_summary(system_info)}"
+        )
+    if _is_absent(version) and _is_absent(system_info):
+        return Identification(endpoint, ProbeOutcome.NOTHING)
+    return _unsupported(endpoint, f"api: {_summary(version)}; web: {_summary(system_info)}")
+
+
+async def _attempt_json(call: Awaitable[JsonDict]) -> JsonDict | MinerError:
+    try:
+        return await call
+    except MinerError as err:
+        return err
+
+
+def _is_absent(result: JsonDict | MinerError) -> bool:
+    # A connect timeout counts as absent: on a LAN that is an unused address.
+    return isinstance(result, MinerUnreachableError)
+
+
+def _summary(result: JsonDict | MinerError) -> str:
+    if isinstance(result, MinerTimeoutError):
+        return "accepted the connection but did not answer"
+    if isinstance(result, MinerError):
+        return str(result) or type(result).__name__
+    return "answered"
+
+
+def _describe(info: FirmwareInfo) -> str:
+    version = f" {info.version}" if info.version else ""
+    return f"{info.model} ({info.firmware}{version})"
+
+
+def _unsupported(endpoint: MinerEndpoint, detail: str) -> Identification:
+    return Identification(endpoint, ProbeOutcome.UNSUPPORTED, detail=detail)

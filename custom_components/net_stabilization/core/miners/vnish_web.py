@@ -1,0 +1,172 @@
+"""HTTP client for the Antminer web interface's CGI scripts (Vnish 3.9.x and stock S9).
+
+The interface sits behind HTTP digest auth with the realm "antMiner Configuration". The session is
+always injected (in Home Assistant it is HA's shared one); this client never creates one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import aiohttp
+
+from .base import (
+    MinerAuthError,
+    MinerProtocolError,
+    MinerTimeoutError,
+    MinerUnreachableError,
+    MinerUnsupportedError,
+)
+from .cgminer import JsonDict, parse_reply
+from .endpoint import DEFAULT_WEB_PORT, Credentials
+
+ANTMINER_REALM = "antMiner Configuration"
+_FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+_HTTP_OK_MIN, _HTTP_OK_MAX = 200, 299
+_HTTP_UNAUTHORIZED = 401
+_HTTP_NOT_FOUND = 404
+
+
+class WebConnectionLostError(MinerUnreachableError):
+    """The web server dropped the connection after taking the request (e.g. it is rebooting)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebAnswer:
+    """What an unauthenticated request to the web root returned."""
+
+    status: int
+    realm: str | None  # digest/basic realm of a 401, if any
+
+    @property
+    def is_antminer(self) -> bool:
+        """The 401 challenge names the Antminer configuration realm."""
+        return self.realm == ANTMINER_REALM
+
+
+class VnishWebClient:
+    """Calls `/cgi-bin/*.cgi` on one miner."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        host: str,
+        port: int = DEFAULT_WEB_PORT,
+        credentials: Credentials | None = None,
+        *,
+        connect_timeout_s: float = 3.0,
+        timeout_s: float = 10.0,
+    ) -> None:
+        credentials = credentials or Credentials()
+        self._session = session
+        self.host = host
+        self.port = port
+        self.connect_timeout_s = connect_timeout_s
+        self.timeout_s = timeout_s
+        url_host = f"[{host}]" if ":" in host else host
+        self._base = f"http://{url_host}:{port}"
+        # One middleware per miner: it keeps the last digest challenge, so after the first
+        # request it authenticates preemptively and saves the 401 round trip.
+        self._auth = aiohttp.DigestAuthMiddleware(credentials.username, credentials.password)
+
+    async def get_json(self, script: str, *, timeout_s: float | None = None) -> JsonDict:
+        """GET a CGI that prints JSON (parsed tolerantly, whatever the Content-Type)."""
+        _status, body = await self._request("GET", script, timeout_s=timeout_s)
+        return parse_reply(body)
+
+    async def get_text(self, script: str, *, timeout_s: float | None = None) -> str:
+        """GET a CGI and return its body as text."""
+        _status, body = await self._request("GET", script, timeout_s=timeout_s)
+        return body.decode("utf-8", errors="replace").strip()
+
+    async def post_form(self, script: str, body: str, *, timeout_s: float | None = None) -> str:
+        """POST an already encoded form body to a CGI and return its reply as text."""
+        _status, reply = await self._request(
+            "POST", script, data=body.encode("ascii"), timeout_s=timeout_s
+        )
+        return reply.decode("utf-8", errors="replace").strip()
+
+    async def probe(self, *, timeout_s: float | None = None) -> WebAnswer:
+        """Ask the web root without credentials; any HTTP answer means the web server is up."""
+        status, headers = await self._send("GET", f"{self._base}/", None, timeout_s, auth=False)
+        return WebAnswer(status=status, realm=_realm(headers.get("WWW-Authenticate", "")))
+
+    async def _request(
+        self, method: str, script: str, *, data: bytes | None = None, timeout_s: float | None
+    ) -> tuple[int, bytes]:
+        url = f"{self._base}/cgi-bin/{script}"
+        status, headers, body = await self._send_read(method, url, data, timeout_s)
+        if status == _HTTP_UNAUTHORIZED:
+            realm = _realm(headers.get("WWW-Authenticate", ""))
+            if realm not in (None, ANTMINER_REALM):
+                raise MinerUnsupportedError(f"{url}: unexpected auth realm {realm!r}")
+            raise MinerAuthError(f"{self.host}: the web interface rejected the credentials")
+        if status == _HTTP_NOT_FOUND:
+            raise MinerUnsupportedError(f"{url}: not found (firmware without this CGI)")
+        if not _HTTP_OK_MIN <= status <= _HTTP_OK_MAX:
+            raise MinerProtocolError(f"{url}: HTTP {status}")
+        return status, body
+
+    async def _send(
+        self, method: str, url: str, data: bytes | None, timeout_s: float | None, *, auth: bool
+    ) -> tuple[int, dict[str, str]]:
+        status, headers, _body = await self._send_read(method, url, data, timeout_s, auth=auth)
+        return status, headers
+
+    async def _send_read(
+        self,
+        method: str,
+        url: str,
+        data: bytes | None,
+        timeout_s: float | None,
+        *,
+        auth: bool = True,
+    ) -> tuple[int, dict[str, str], bytes]:
+        read_s = self.timeout_s if timeout_s is None else timeout_s
+        # Bound the socket phases, not the whole call: time spent waiting for a free slot in a
+        # shared session's pool says nothing about the miner and must not read as a timeout.
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=self.connect_timeout_s, sock_read=read_s
+        )
+        # A generous cap for a miner that trickles bytes (digest may need two round trips).
+        overall_s = 2 * (self.connect_timeout_s + read_s)
+        headers = {"Content-Type": _FORM_CONTENT_TYPE} if data is not None else None
+        try:
+            async with (
+                asyncio.timeout(overall_s),
+                self._session.request(
+                    method,
+                    url,
+                    data=data,
+                    headers=headers,
+                    timeout=timeout,
+                    allow_redirects=False,
+                    # An explicit empty tuple also keeps any session-wide middlewares out.
+                    middlewares=(self._auth,) if auth else (),
+                ) as response,
+            ):
+                body = await response.read()
+                return response.status, dict(response.headers), body
+        except aiohttp.ConnectionTimeoutError:
+            raise MinerUnreachableError(f"{url}: connect timed out") from None
+        except aiohttp.ClientConnectorError as err:
+            raise MinerUnreachableError(f"{url}: {err.os_error.strerror or err}") from None
+        except TimeoutError:
+            raise MinerTimeoutError(f"{url}: no answer within {read_s} s") from None
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as err:
+            raise WebConnectionLostError(f"{url}: connection lost ({err})") from None
+        except aiohttp.ClientError as err:
+            raise MinerProtocolError(f"{url}: bad HTTP answer ({err})") from None
+        except ValueError as err:  # e.g. an unusable host name in the URL
+            raise MinerUnreachableError(f"{url}: {err}") from None
+
+
+def _realm(challenge: str) -> str | None:
+    marker = 'realm="'
+    start = challenge.find(marker)
+    if start < 0:
+        return None
+    start += len(marker)
+    end = challenge.find('"', start)
+    return challenge[start:end] if end >= 0 else None

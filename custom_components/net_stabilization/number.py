@@ -1,0 +1,118 @@
+"""Numbers: the fleet's target power and the target used by the manual override."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import override
+
+from homeassistant.components.number import (
+    NumberDeviceClass,
+    NumberEntityDescription,
+    NumberMode,
+    RestoreNumber,
+)
+from homeassistant.const import UnitOfPower
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .actions import raise_for_result
+from .coordinator import NetStabilizationConfigEntry
+from .entity import FleetEntity
+
+PARALLEL_UPDATES = 0
+SOURCE = "home_assistant"
+# Slider resolution: about a frequency-mode step; the planner rounds to what the fleet can do.
+STEP_KW = 0.01
+
+TARGET_POWER = NumberEntityDescription(
+    key="target_power",
+    translation_key="target_power",
+    device_class=NumberDeviceClass.POWER,
+    native_unit_of_measurement=UnitOfPower.KILO_WATT,
+    native_min_value=0.0,
+    native_step=STEP_KW,
+    mode=NumberMode.BOX,
+)
+OVERRIDE_TARGET = NumberEntityDescription(
+    key="override_target",
+    translation_key="override_target",
+    device_class=NumberDeviceClass.POWER,
+    native_unit_of_measurement=UnitOfPower.KILO_WATT,
+    native_min_value=0.0,
+    native_step=STEP_KW,
+    mode=NumberMode.BOX,
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: NetStabilizationConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Target and override target."""
+    coordinator = entry.runtime_data
+    async_add_entities(
+        [TargetPower(coordinator, TARGET_POWER), OverrideTarget(coordinator, OVERRIDE_TARGET)]
+    )
+
+
+class _FleetPowerNumber(FleetEntity, RestoreNumber):
+    """A power setting bounded by what the fleet can draw now."""
+
+    @property
+    @override
+    def native_max_value(self) -> float:
+        # A slider with no range is useless; show at least one step while nothing is rated.
+        return max(self.snapshot.rated_power_kw, STEP_KW)
+
+    @override
+    def _state_key(self) -> Hashable:
+        return (self.native_value, self.native_max_value)
+
+
+class TargetPower(_FleetPowerNumber):
+    """The target in force; setting it activates the fleet (0 deactivates)."""
+
+    @property
+    @override
+    def native_value(self) -> float:
+        return self.snapshot.target_kw or 0.0
+
+    @override
+    async def async_set_native_value(self, value: float) -> None:
+        controller = self.coordinator.controller
+        if self.snapshot.override_enabled:
+            result = await controller.set_override(True, value, source=SOURCE)
+        else:
+            result = await controller.activate(value, source=SOURCE)
+        raise_for_result(result)
+        self.coordinator.publish()
+
+
+class OverrideTarget(_FleetPowerNumber):
+    """What the manual override runs the fleet at; remembered across restarts."""
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        last = await self.async_get_last_number_data()
+        if self.coordinator.override_setpoint_kw is None and last is not None:
+            self.coordinator.override_setpoint_kw = last.native_value
+
+    @property
+    @override
+    def native_value(self) -> float | None:
+        snapshot = self.snapshot
+        if snapshot.override_enabled and snapshot.override_target_kw is not None:
+            return snapshot.override_target_kw
+        return self.coordinator.override_setpoint_kw
+
+    @override
+    async def async_set_native_value(self, value: float) -> None:
+        self.coordinator.override_setpoint_kw = value
+        if self.snapshot.override_enabled:
+            raise_for_result(
+                await self.coordinator.controller.set_override(True, value, source=SOURCE)
+            )
+        self.coordinator.publish()
+        self.async_write_ha_state()

@@ -1,0 +1,302 @@
+"""Sensors: fleet power, energy, hashrate and counts; per-miner power, hashrate and temperatures."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import override
+
+from homeassistant.components.sensor import (
+    RestoreSensor,
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import (
+    EntityCategory,
+    UnitOfEnergy,
+    UnitOfFrequency,
+    UnitOfPower,
+    UnitOfTemperature,
+)
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import FleetCoordinator, NetStabilizationConfigEntry
+from .core.fleet import FleetSnapshot, FleetState, MinerSnapshot, MinerState
+from .entity import FleetEntity, MinerEntity
+from .platform import async_add_miner_entities
+
+PARALLEL_UPDATES = 0
+
+UNIT_TERAHASH = "TH/s"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FleetSensorDescription(SensorEntityDescription):
+    """A fleet sensor and how to read it from a snapshot."""
+
+    value_fn: Callable[[FleetSnapshot], float | int | str | datetime | None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MinerSensorDescription(SensorEntityDescription):
+    """A miner sensor and how to read it."""
+
+    value_fn: Callable[[MinerSnapshot], float | int | str | None]
+    available_when_offline: bool = False
+
+
+def _last_command_time(snapshot: FleetSnapshot) -> datetime | None:
+    return snapshot.last_command.timestamp if snapshot.last_command else None
+
+
+FLEET_SENSORS: tuple[FleetSensorDescription, ...] = (
+    FleetSensorDescription(
+        key="active_power",
+        translation_key="active_power",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        suggested_display_precision=2,
+        value_fn=lambda s: s.active_power_kw,
+    ),
+    FleetSensorDescription(
+        key="rated_power",
+        translation_key="rated_power",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        suggested_display_precision=2,
+        value_fn=lambda s: s.rated_power_kw,
+    ),
+    FleetSensorDescription(
+        key="target_power",
+        translation_key="target_power",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        suggested_display_precision=2,
+        # No target in force is a target of nothing: standby.
+        value_fn=lambda s: s.target_kw or 0.0,
+    ),
+    FleetSensorDescription(
+        key="hashrate",
+        translation_key="hashrate",
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UNIT_TERAHASH,
+        suggested_display_precision=1,
+        value_fn=lambda s: s.hashrate_ths,
+    ),
+    FleetSensorDescription(
+        key="miners_online",
+        translation_key="miners_online",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda s: s.miners_online,
+    ),
+    FleetSensorDescription(
+        key="miners_mining",
+        translation_key="miners_mining",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda s: s.miners_mining,
+    ),
+    FleetSensorDescription(
+        key="fleet_state",
+        translation_key="fleet_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=[state.value for state in FleetState],
+        value_fn=lambda s: s.state.value,
+    ),
+    FleetSensorDescription(
+        key="last_command",
+        translation_key="last_command",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=_last_command_time,
+    ),
+)
+
+MINER_SENSORS: tuple[MinerSensorDescription, ...] = (
+    MinerSensorDescription(
+        key="power",
+        translation_key="power",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=0,
+        value_fn=lambda m: round(m.consumption_w) if not m.stale else None,
+    ),
+    MinerSensorDescription(
+        key="hashrate",
+        translation_key="hashrate",
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UNIT_TERAHASH,
+        suggested_display_precision=2,
+        # A sleeping miner is known to hash nothing; an unread one is unknown.
+        value_fn=lambda m: 0.0 if m.state is MinerState.SLEEPING else m.hashrate_ths,
+    ),
+    MinerSensorDescription(
+        key="frequency",
+        translation_key="frequency",
+        device_class=SensorDeviceClass.FREQUENCY,
+        native_unit_of_measurement=UnitOfFrequency.MEGAHERTZ,
+        suggested_display_precision=0,
+        value_fn=lambda m: m.frequency_mhz,
+    ),
+    MinerSensorDescription(
+        key="chip_temperature",
+        translation_key="chip_temperature",
+        device_class=SensorDeviceClass.TEMPERATURE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
+        suggested_display_precision=0,
+        value_fn=lambda m: m.chip_temp_c,
+    ),
+    MinerSensorDescription(
+        key="state",
+        translation_key="miner_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=[state.value for state in MinerState],
+        value_fn=lambda m: m.state.value,
+        available_when_offline=True,
+    ),
+    MinerSensorDescription(
+        key="runtime",
+        translation_key="runtime",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement="s",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda m: round(m.runtime_s),
+    ),
+    MinerSensorDescription(
+        key="wake_failures",
+        translation_key="wake_failures",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda m: m.wake_failures,
+        available_when_offline=True,
+    ),
+    MinerSensorDescription(
+        key="last_error",
+        translation_key="last_error",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda m: (m.last_error or "")[:255] or None,
+        available_when_offline=True,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: NetStabilizationConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Fleet sensors now; miner sensors for every miner, including ones found later."""
+    coordinator = entry.runtime_data
+    async_add_entities(
+        [FleetSensor(coordinator, d) for d in FLEET_SENSORS] + [FleetEnergySensor(coordinator)]
+    )
+    async_add_miner_entities(
+        entry,
+        async_add_entities,
+        lambda miner: [MinerSensor(coordinator, miner, d) for d in MINER_SENSORS],
+    )
+
+
+class FleetSensor(FleetEntity, SensorEntity):
+    """A number or state of the whole fleet."""
+
+    entity_description: FleetSensorDescription
+
+    @property
+    @override
+    def native_value(self) -> float | int | str | datetime | None:
+        return self.entity_description.value_fn(self.snapshot)
+
+    @override
+    def _state_key(self) -> Hashable:
+        return self.native_value
+
+
+class FleetEnergySensor(FleetEntity, RestoreSensor):
+    """Energy the fleet used, integrated from active power; feeds the Energy dashboard."""
+
+    def __init__(self, coordinator: FleetCoordinator) -> None:
+        """Integrate from zero until a restored value arrives."""
+        super().__init__(
+            coordinator,
+            SensorEntityDescription(
+                key="energy",
+                translation_key="energy",
+                device_class=SensorDeviceClass.ENERGY,
+                state_class=SensorStateClass.TOTAL_INCREASING,
+                native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+                suggested_display_precision=2,
+            ),
+        )
+        self._energy_kwh = 0.0
+        self._last_kw: float | None = None
+        self._last_at: float | None = None
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        if (last := await self.async_get_last_sensor_data()) is not None:
+            try:
+                self._energy_kwh = float(last.native_value or 0.0)  # type: ignore[arg-type]
+            except TypeError, ValueError:
+                self._energy_kwh = 0.0
+        self._integrate()
+
+    @property
+    @override
+    def native_value(self) -> float:
+        return round(self._energy_kwh, 3)
+
+    @override
+    def _state_key(self) -> Hashable:
+        return self.native_value
+
+    @callback
+    @override
+    def _handle_coordinator_update(self) -> None:
+        self._integrate()
+        super()._handle_coordinator_update()
+
+    def _integrate(self) -> None:
+        # Trapezoids between polls; a gap longer than a few minutes is not bridged with a guess.
+        now = time.monotonic()
+        kw = self.snapshot.active_power_kw if self.coordinator.last_update_success else None
+        if self._last_kw is not None and kw is not None and self._last_at is not None:
+            elapsed = now - self._last_at
+            if 0 < elapsed <= 600:
+                self._energy_kwh += (self._last_kw + kw) / 2 * elapsed / 3600
+        self._last_kw, self._last_at = kw, now
+
+
+class MinerSensor(MinerEntity, SensorEntity):
+    """One number or state of one miner."""
+
+    entity_description: MinerSensorDescription
+
+    def __init__(
+        self,
+        coordinator: FleetCoordinator,
+        miner: MinerSnapshot,
+        description: MinerSensorDescription,
+    ) -> None:
+        """Set up from its description."""
+        super().__init__(coordinator, miner, description)
+        self.available_when_offline = description.available_when_offline
+
+    @property
+    @override
+    def native_value(self) -> float | int | str | None:
+        miner = self.miner
+        return None if miner is None else self.entity_description.value_fn(miner)
+
+    @override
+    def _state_key(self) -> Hashable:
+        return self.native_value

@@ -1,0 +1,103 @@
+"""Service actions: activate, deactivate, set_power_mode, set_override and rescan."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import probatio
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+
+from .actions import raise_for_result
+from .const import DOMAIN, POWER_MODES
+from .coordinator import FleetCoordinator, NetStabilizationConfigEntry
+from .core.fleet import CommandResult
+
+SOURCE = "service"
+ATTR_POWER_KW = "power_kw"
+ATTR_MODE = "mode"
+ATTR_ENABLED = "enabled"
+ATTR_TARGET_POWER_KW = "target_power_kw"
+
+_POWER = probatio.All(probatio.Coerce(float), probatio.Range(min=0))
+SCHEMAS: dict[str, probatio.Schema] = {
+    "activate": probatio.Schema({probatio.Required(ATTR_POWER_KW): _POWER}),
+    "deactivate": probatio.Schema({}),
+    "set_power_mode": probatio.Schema({probatio.Required(ATTR_MODE): probatio.In(POWER_MODES)}),
+    "set_override": probatio.Schema(
+        {
+            probatio.Required(ATTR_ENABLED): cv.boolean,
+            probatio.Optional(ATTR_TARGET_POWER_KW): _POWER,
+        }
+    ),
+    "rescan": probatio.Schema({}),
+}
+
+
+def loaded_coordinator(hass: HomeAssistant) -> FleetCoordinator | None:
+    """The loaded fleet, if there is one."""
+    entries: list[NetStabilizationConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
+    return entries[0].runtime_data if entries else None
+
+
+async def _activate(c: FleetCoordinator, data: dict[str, Any]) -> CommandResult:
+    return await c.controller.activate(data[ATTR_POWER_KW], source=SOURCE)
+
+
+async def _deactivate(c: FleetCoordinator, data: dict[str, Any]) -> CommandResult:
+    return await c.controller.deactivate(source=SOURCE)
+
+
+async def _set_power_mode(c: FleetCoordinator, data: dict[str, Any]) -> CommandResult:
+    return await c.controller.set_mode(data[ATTR_MODE], source=SOURCE)
+
+
+async def _set_override(c: FleetCoordinator, data: dict[str, Any]) -> CommandResult:
+    target = data.get(ATTR_TARGET_POWER_KW)
+    if data[ATTR_ENABLED] and target is None:
+        target = c.override_setpoint_kw
+    if target is not None:
+        c.override_setpoint_kw = target
+    return await c.controller.set_override(data[ATTR_ENABLED], target, source=SOURCE)
+
+
+async def _rescan(c: FleetCoordinator, data: dict[str, Any]) -> CommandResult:
+    try:
+        result = await c.async_rescan()
+    except Exception as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="rescan_failed",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    return CommandResult.ok(
+        f"{len(result.miners)} miners found in {result.addresses_scanned} addresses"
+    )
+
+
+HANDLERS: dict[str, Callable[[FleetCoordinator, dict[str, Any]], Awaitable[CommandResult]]] = {
+    "activate": _activate,
+    "deactivate": _deactivate,
+    "set_power_mode": _set_power_mode,
+    "set_override": _set_override,
+    "rescan": _rescan,
+}
+
+
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the actions once; they refuse politely while no fleet is loaded."""
+
+    async def handle(call: ServiceCall) -> ServiceResponse:
+        coordinator = loaded_coordinator(hass)
+        if coordinator is None:
+            raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_loaded")
+        result = raise_for_result(await HANDLERS[call.service](coordinator, dict(call.data)))
+        coordinator.publish()
+        return {"accepted": result.accepted, "message": result.message}
+
+    for name, schema in SCHEMAS.items():
+        hass.services.async_register(
+            DOMAIN, name, handle, schema=schema, supports_response=SupportsResponse.OPTIONAL
+        )

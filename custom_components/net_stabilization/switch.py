@@ -1,0 +1,179 @@
+"""Switches: EMS dispatch and manual override for the fleet; mining and dispatch per miner."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, override
+
+from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .actions import raise_for_result
+from .coordinator import FleetCoordinator, NetStabilizationConfigEntry
+from .core.fleet import CommandResult, FleetSnapshot, MinerOverride, MinerSnapshot, MinerState
+from .entity import FleetEntity, MinerEntity
+from .platform import async_add_miner_entities
+
+PARALLEL_UPDATES = 0
+SOURCE = "home_assistant"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FleetSwitchDescription(SwitchEntityDescription):
+    """A fleet switch: its state and what turning it on or off does."""
+
+    is_on_fn: Callable[[FleetSnapshot], bool]
+    set_fn: Callable[[FleetCoordinator, bool], Awaitable[CommandResult]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MinerSwitchDescription(SwitchEntityDescription):
+    """A miner switch: its state and what turning it on or off does."""
+
+    is_on_fn: Callable[[MinerSnapshot], bool]
+    set_fn: Callable[[FleetCoordinator, str, bool], Awaitable[CommandResult]]
+    available_when_offline: bool = False
+
+
+def _mining_on(miner: MinerSnapshot) -> bool:
+    # The operator's order shows at once; otherwise what the fleet has the miner doing.
+    if miner.override is not None:
+        return miner.override is MinerOverride.ON
+    return miner.state in (MinerState.MINING, MinerState.WAKING, MinerState.CHANGING)
+
+
+async def _set_override(coordinator: FleetCoordinator, enabled: bool) -> CommandResult:
+    target = coordinator.override_setpoint_kw if enabled else None
+    return await coordinator.controller.set_override(enabled, target, source=SOURCE)
+
+
+async def _set_mining(coordinator: FleetCoordinator, mac: str, on: bool) -> CommandResult:
+    wanted = MinerOverride.ON if on else MinerOverride.OFF
+    return await coordinator.controller.set_miner_override(mac, wanted.value, source=SOURCE)
+
+
+async def _set_included(coordinator: FleetCoordinator, mac: str, on: bool) -> CommandResult:
+    controller = coordinator.controller
+    if on:
+        # Back to the fleet: drop a forced on/off as well as the exclusion.
+        miner = coordinator.miners.get(mac)
+        if miner is not None and miner.override is not None:
+            raise_for_result(await controller.set_miner_override(mac, None, source=SOURCE))
+    return await controller.set_excluded(mac, not on, source=SOURCE)
+
+
+FLEET_SWITCHES: tuple[FleetSwitchDescription, ...] = (
+    FleetSwitchDescription(
+        key="ems_dispatch",
+        translation_key="ems_dispatch",
+        entity_category=EntityCategory.CONFIG,
+        is_on_fn=lambda s: s.dispatch_enabled,
+        set_fn=lambda c, on: c.controller.set_dispatch_enabled(on, source=SOURCE),
+    ),
+    FleetSwitchDescription(
+        key="override",
+        translation_key="override",
+        is_on_fn=lambda s: s.override_enabled,
+        set_fn=_set_override,
+    ),
+)
+
+MINER_SWITCHES: tuple[MinerSwitchDescription, ...] = (
+    MinerSwitchDescription(
+        key="mining",
+        translation_key="mining",
+        is_on_fn=_mining_on,
+        set_fn=_set_mining,
+    ),
+    MinerSwitchDescription(
+        key="include_in_dispatch",
+        translation_key="include_in_dispatch",
+        entity_category=EntityCategory.CONFIG,
+        is_on_fn=lambda m: not m.excluded and m.override is None,
+        set_fn=_set_included,
+        available_when_offline=True,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: NetStabilizationConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Fleet switches and, for every miner, its mining and dispatch switches."""
+    coordinator = entry.runtime_data
+    async_add_entities([FleetSwitch(coordinator, d) for d in FLEET_SWITCHES])
+    async_add_miner_entities(
+        entry,
+        async_add_entities,
+        lambda miner: [MinerSwitch(coordinator, miner, d) for d in MINER_SWITCHES],
+    )
+
+
+class FleetSwitch(FleetEntity, SwitchEntity):
+    """A switch of the fleet."""
+
+    entity_description: FleetSwitchDescription
+
+    @property
+    @override
+    def is_on(self) -> bool:
+        return self.entity_description.is_on_fn(self.snapshot)
+
+    @override
+    def _state_key(self) -> Hashable:
+        return self.is_on
+
+    @override
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        await self._set(True)
+
+    @override
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        await self._set(False)
+
+    async def _set(self, on: bool) -> None:
+        raise_for_result(await self.entity_description.set_fn(self.coordinator, on))
+        self.coordinator.publish()
+
+
+class MinerSwitch(MinerEntity, SwitchEntity):
+    """A switch of one miner."""
+
+    entity_description: MinerSwitchDescription
+
+    def __init__(
+        self,
+        coordinator: FleetCoordinator,
+        miner: MinerSnapshot,
+        description: MinerSwitchDescription,
+    ) -> None:
+        """Set up from its description."""
+        super().__init__(coordinator, miner, description)
+        self.available_when_offline = description.available_when_offline
+
+    @property
+    @override
+    def is_on(self) -> bool | None:
+        miner = self.miner
+        return None if miner is None else self.entity_description.is_on_fn(miner)
+
+    @override
+    def _state_key(self) -> Hashable:
+        return self.is_on
+
+    @override
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        await self._set(True)
+
+    @override
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        await self._set(False)
+
+    async def _set(self, on: bool) -> None:
+        raise_for_result(await self.entity_description.set_fn(self.coordinator, self.mac, on))
+        self.coordinator.publish()

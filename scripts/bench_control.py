@@ -1,0 +1,426 @@
+#!/usr/bin/env python3
+"""Control-quality benchmark: the fleet controller against simulated S9s, on compressed time.
+
+The controller drives a simulated fleet (Vnish 3.9 over loopback HTTP and the cgminer API, through
+the real drivers) on a manual clock: every poll advances simulated time by the poll interval, so an
+hour runs in about a minute. Performance is measured on the simulator's ground truth
+(`SimulatedFleet.power_w`, `hashrate_ths`), never on what the controller believes.
+
+Scenarios (each in `on_off` and `frequency` mode):
+  a  steps 0 → 50 % → 100 % → 20 % → 0 of rated power
+  b  a random EMS profile for one simulated hour
+  c  as (a) with 30 % of the miners accepting wakes and never starting
+
+Prints progress to stderr and one JSON line with every figure to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import resource
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+
+from custom_components.net_stabilization.core.fleet import (  # noqa: E402
+    ControlConfig,
+    FleetController,
+    FunctionClock,
+    PowerMode,
+)
+from custom_components.net_stabilization.core.fleet.efficiency import (  # noqa: E402
+    max_hashrate_ths,
+)
+from custom_components.net_stabilization.core.miners.antminer_s9 import (  # noqa: E402
+    AntminerS9Driver,
+)
+from custom_components.net_stabilization.core.miners.base import (  # noqa: E402
+    Capabilities,
+    MinerIdentity,
+    MinerReading,
+)
+from custom_components.net_stabilization.core.miners.endpoint import Credentials  # noqa: E402
+from custom_components.net_stabilization.core.power_curve import S9_CURVE  # noqa: E402
+from simulator import Fault, ManualClock, SimulatedFleet  # noqa: E402
+
+POLL_S = 5.0
+BOOT_S = 60.0
+RAMP_S = 80.0
+JITTER = 0.25  # boot 45-75 s, ramp 60-100 s
+RESTART_S = 8.0
+WAKE_TIME_S = BOOT_S * (1 + JITTER) + RESTART_S * (1 + JITTER) + RAMP_S * (1 + JITTER)
+BANDS_W = {PowerMode.ON_OFF: S9_CURVE.nominal_w / 2, PowerMode.FREQUENCY: 100.0}
+SEND_COMMANDS = ("wake", "sleep", "set_frequency")
+
+
+class CountingDriver:
+    """Wraps a driver and counts the commands it sends (transitions)."""
+
+    def __init__(self, inner: AntminerS9Driver, counter: dict[str, int]) -> None:
+        self._inner = inner
+        self._counter = counter
+
+    @property
+    def host(self) -> str:
+        return self._inner.host
+
+    @property
+    def identity(self) -> MinerIdentity | None:
+        return self._inner.identity
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._inner.capabilities
+
+    async def identify(self) -> MinerIdentity:
+        return await self._inner.identify()
+
+    async def read(self) -> MinerReading:
+        return await self._inner.read()
+
+    async def sleep(self) -> None:
+        self._counter["sleep"] += 1
+        await self._inner.sleep()
+
+    async def wake(self) -> None:
+        self._counter["wake"] += 1
+        await self._inner.wake()
+
+    async def set_frequency(self, mhz: float) -> None:
+        self._counter["set_frequency"] += 1
+        await self._inner.set_frequency(mhz)
+
+    async def reboot(self) -> None:
+        await self._inner.reboot()
+
+
+@dataclass
+class Sample:
+    t: float
+    target_w: float
+    power_w: float
+    hashrate_ths: float
+    commands: int
+
+
+@dataclass
+class Run:
+    """One scenario in one mode: fleet, controller and the trace of ground truth."""
+
+    fleet: SimulatedFleet
+    controller: FleetController
+    counter: dict[str, int]
+    samples: list[Sample] = field(default_factory=list)
+    target_w: float = 0.0
+
+    @property
+    def commands(self) -> int:
+        return sum(self.counter.values())
+
+    async def step(self) -> None:
+        await self.fleet.advance(POLL_S)
+        await self.controller.poll()
+        await self.controller.wait_idle()
+        await self.fleet.sync()
+        self.samples.append(
+            Sample(
+                t=self.fleet.clock.now(),
+                target_w=self.target_w,
+                power_w=self.fleet.power_w,
+                hashrate_ths=self.fleet.hashrate_ths,
+                commands=self.commands,
+            )
+        )
+
+    async def hold(self, seconds: float) -> None:
+        for _ in range(round(seconds / POLL_S)):
+            await self.step()
+
+    async def command(self, target_kw: float) -> tuple[float, float]:
+        """Send a target; returns (simulated time, real seconds the command took)."""
+        started = time.perf_counter()
+        if target_kw <= 0:
+            result = await self.controller.deactivate()
+        else:
+            result = await self.controller.activate(round(target_kw, 3))
+        took = time.perf_counter() - started
+        if not result.accepted:
+            print(f"  command refused: {result.message}", file=sys.stderr)
+        self.target_w = 0.0 if target_kw <= 0 else target_kw * 1000.0
+        await self.controller.wait_idle()
+        await self.fleet.sync()
+        return self.fleet.clock.now(), took
+
+
+async def start_run(
+    miners: int,
+    mode: PowerMode,
+    seed: int,
+    failing: float,
+    session: aiohttp.ClientSession,
+    *,
+    meter: bool = False,
+) -> Run:
+    clock = ManualClock()
+    fleet = SimulatedFleet(
+        count=miners,
+        host="127.0.0.1",
+        clock=clock,
+        seed=seed,
+        password="root",
+        boot_time_s=BOOT_S,
+        ramp_time_s=RAMP_S,
+        restart_time_s=RESTART_S,
+        jitter=JITTER,
+        initial_state="sleeping",
+    )
+    await fleet.start()
+    counter = dict.fromkeys(SEND_COMMANDS, 0)
+    config = ControlConfig(
+        # Deadlines from the simulated timings: hashing by boot + restart + margin, full
+        # hashrate by the whole wake time + margin.
+        wake_start_timeout_s=BOOT_S * (1 + JITTER) + RESTART_S * (1 + JITTER) + 30.0,
+        wake_timeout_s=WAKE_TIME_S + 60.0,
+    )
+    controller = FleetController(
+        clock=FunctionClock(clock.now, clock.wall),
+        config=config,
+        mode=mode,
+        # A site meter on the fleet's feed: here the simulator's ground truth.
+        site_meter=(lambda: fleet.power_w / 1000.0) if meter else None,
+    )
+    drivers = [
+        AntminerS9Driver(
+            m.host,
+            session,
+            api_port=m.api_port,
+            web_port=m.web_port,
+            credentials=Credentials("root", "root"),
+        )
+        for m in fleet.miners
+    ]
+    await asyncio.gather(*(d.identify() for d in drivers))
+    for d in drivers:
+        controller.add_miner(CountingDriver(d, counter))
+    rng = random.Random(seed)
+    for index in rng.sample(range(miners), round(miners * failing)):
+        fleet.miners[index].set_fault(Fault.NEVER_STARTS)
+    await controller.poll()
+    return Run(fleet, controller, counter)
+
+
+async def stop_run(run: Run) -> None:
+    await run.controller.close()
+    await run.fleet.stop()
+
+
+# --- measuring -------------------------------------------------------------------------------
+
+
+def step_figures(
+    run: Run, start_t: float, end_t: float, target_w: float, band_w: float
+) -> dict[str, Any]:
+    """Figures for one constant-target interval (start_t, end_t]."""
+    window = [s for s in run.samples if start_t < s.t <= end_t]
+    if not window:
+        return {}
+    settled_at: float | None = None
+    for s in window:
+        inside = abs(s.power_w - target_w) <= band_w
+        if inside and settled_at is None:
+            settled_at = s.t
+        elif not inside:
+            settled_at = None
+    tail = window[-max(1, round(120 / POLL_S)) :]  # the last two minutes
+    steady_error = sum(abs(s.power_w - target_w) for s in tail) / len(tail)
+    overshoot = max(0.0, *(s.power_w - target_w for s in window))
+    last = window[-1]
+    commands_after = None
+    if settled_at is not None:
+        before = next(s.commands for s in window if s.t >= settled_at)
+        hours = max(end_t - settled_at, POLL_S) / 3600.0
+        commands_after = (last.commands - before) / hours
+    best = max_hashrate_ths(last.power_w, len(run.fleet.miners), S9_CURVE, max_mhz=650.0)
+    return {
+        "target_kw": round(target_w / 1000.0, 2),
+        "settle_s": None if settled_at is None else round(settled_at - start_t, 1),
+        "steady_error_kw": round(steady_error / 1000.0, 3),
+        "overshoot_kw": round(overshoot / 1000.0, 3),
+        "transitions_per_h_settled": None if commands_after is None else round(commands_after, 1),
+        "th_per_kw": round(last.hashrate_ths / last.power_w * 1000.0, 2) if last.power_w else None,
+        "th_vs_best": round(last.hashrate_ths / best, 3) if best > 0 else None,
+    }
+
+
+async def time_to_all_asleep(run: Run, limit_s: float = 600.0) -> float | None:
+    """After a deactivate: simulated seconds until no miner hashes or boots."""
+    start = run.fleet.clock.now()
+    busy = ("mining", "ramping", "booting", "restarting")
+    while run.fleet.clock.now() - start <= limit_s:
+        if not any(m.state in busy for m in run.fleet.miners):
+            return run.fleet.clock.now() - start
+        await run.step()
+    return None
+
+
+async def scenario_steps(run: Run, fractions: list[float], hold_s: float) -> dict[str, Any]:
+    mode = run.controller.mode
+    band = BANDS_W[mode]
+    steps: list[dict[str, Any]] = []
+    answer_s = []
+    for fraction in fractions:
+        # As an EMS would: a share of the rated power the fleet reports now.
+        target_kw = fraction * run.controller.snapshot.rated_power_kw
+        t0, took = await run.command(target_kw)
+        answer_s.append(took)
+        if fraction == 0 and steps:
+            asleep = await time_to_all_asleep(run)
+            await run.hold(max(0.0, hold_s / 4 - (asleep or 0)))
+            steps.append({"target_kw": 0.0, "all_asleep_s": asleep})
+            continue
+        await run.hold(hold_s)
+        steps.append(step_figures(run, t0, run.fleet.clock.now(), target_kw * 1000.0, band))
+    return summarize(steps, answer_s, mode)
+
+
+async def scenario_profile(run: Run, seed: int, duration_s: float) -> dict[str, Any]:
+    """A random EMS: a new target every 5-15 minutes, sometimes zero."""
+    rng = random.Random(seed)
+    mode = run.controller.mode
+    band = BANDS_W[mode]
+    start = run.fleet.clock.now()
+    steps = []
+    answer_s = []
+    while run.fleet.clock.now() - start < duration_s:
+        fraction = 0.0 if rng.random() < 0.15 else rng.uniform(0.05, 1.0)
+        target_kw = fraction * run.controller.snapshot.rated_power_kw
+        t0, took = await run.command(target_kw)
+        answer_s.append(took)
+        hold = min(rng.uniform(300, 900), duration_s - (run.fleet.clock.now() - start))
+        await run.hold(max(POLL_S, hold))
+        if fraction > 0:
+            steps.append(step_figures(run, t0, run.fleet.clock.now(), target_kw * 1000.0, band))
+    inside = [s for s in run.samples if s.t > start]
+    in_band = sum(1 for s in inside if s.target_w == 0 or abs(s.power_w - s.target_w) <= band)
+    energy_dev_kwh = sum(abs(s.power_w - s.target_w) for s in inside if s.target_w > 0) * (
+        POLL_S / 3600.0 / 1000.0
+    )
+    hours = (run.fleet.clock.now() - start) / 3600.0
+    result = summarize(steps, answer_s, mode)
+    result.update(
+        {
+            "time_in_band": round(in_band / max(1, len(inside)), 3),
+            "energy_deviation_kwh": round(energy_dev_kwh, 2),
+            "transitions_per_h_total": round(
+                (run.samples[-1].commands - inside[0].commands) / max(hours, 1e-9), 1
+            ),
+        }
+    )
+    return result
+
+
+def summarize(
+    steps: list[dict[str, Any]], answer_s: list[float], mode: PowerMode
+) -> dict[str, Any]:
+    active = [s for s in steps if s.get("target_kw")]
+    settles = [s["settle_s"] for s in active if s.get("settle_s") is not None]
+    asleep = [s["all_asleep_s"] for s in steps if "all_asleep_s" in s]
+    ratios = [s["th_vs_best"] for s in active if s.get("th_vs_best") is not None]
+    churn = [
+        s["transitions_per_h_settled"]
+        for s in active
+        if s.get("transitions_per_h_settled") is not None
+    ]
+    return {
+        "steps": steps,
+        "settle_s_max": max(settles) if settles else None,
+        "settled_steps": f"{len(settles)}/{len(active)}",
+        "steady_error_kw_max": max((s["steady_error_kw"] for s in active), default=None),
+        "overshoot_kw_max": max((s["overshoot_kw"] for s in active), default=None),
+        "transitions_per_h_settled_max": max(churn) if churn else None,
+        "th_vs_best_min": min(ratios) if ratios else None,
+        "deactivate_all_asleep_s": max(asleep) if asleep else None,
+        "command_answer_s_max": round(max(answer_s), 3) if answer_s else None,
+        "targets": {
+            "steady_error_kw": round(BANDS_W[mode] / 1000.0, 2),
+            "settle_s": round(WAKE_TIME_S + POLL_S, 1),
+            "deactivate_all_asleep_s": 2 * POLL_S,
+        },
+    }
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--miners", type=int, default=100)
+    parser.add_argument("--scenarios", default="a,b,c")
+    parser.add_argument(
+        "--modes",
+        default="on_off,frequency,frequency+meter",
+        help="modes; '+meter' adds a site meter (the simulator's ground truth)",
+    )
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--hold", type=float, default=900.0, help="simulated seconds per step")
+    parser.add_argument("--profile-s", type=float, default=3600.0)
+    args = parser.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * args.miners + 1024)), hard))
+
+    fractions = [0.0, 0.5, 1.0, 0.2, 0.0]
+    results: dict[str, dict[str, Any]] = {}
+    started = time.perf_counter()
+    async with aiohttp.ClientSession() as session:
+        for scenario in args.scenarios.split(","):
+            for mode_name in args.modes.split(","):
+                mode = PowerMode(mode_name.removesuffix("+meter"))
+                failing = 0.3 if scenario == "c" else 0.0
+                run = await start_run(
+                    args.miners,
+                    mode,
+                    args.seed,
+                    failing,
+                    session,
+                    meter=mode_name.endswith("+meter"),
+                )
+                t0 = time.perf_counter()
+                try:
+                    if scenario in ("a", "c"):
+                        figures = await scenario_steps(run, fractions[1:], args.hold)
+                    else:
+                        figures = await scenario_profile(run, args.seed, args.profile_s)
+                finally:
+                    await stop_run(run)
+                figures["real_s"] = round(time.perf_counter() - t0, 1)
+                results[f"{scenario}/{mode_name}"] = figures
+                print(f"{scenario}/{mode_name}: {compact(figures)}", file=sys.stderr)
+    print(
+        json.dumps(
+            {
+                "bench": "control",
+                "miners": args.miners,
+                "poll_s": POLL_S,
+                "real_s": round(time.perf_counter() - started, 1),
+                "results": results,
+            }
+        )
+    )
+    return 0
+
+
+def compact(figures: dict[str, Any]) -> str:
+    return json.dumps({k: v for k, v in figures.items() if k not in ("steps", "targets")})
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,202 @@
+"""Config, options, reconfigure and reauth flows, scanning simulated miners."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResult, FlowResultType
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.net_stabilization.const import (
+    CONF_API_PORT,
+    CONF_EMS_NETWORKS,
+    CONF_HOSTS,
+    CONF_METER_ENTITY,
+    CONF_NETWORKS,
+    CONF_POLL_INTERVAL,
+    CONF_POWER_MODE,
+    CONF_WEB_PORT,
+    DOMAIN,
+)
+from simulator import Fault, SimulatedFleet
+
+from .conftest import hosts_of
+
+
+def form(sim: SimulatedFleet | None = None, **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        CONF_NETWORKS: "",
+        CONF_HOSTS: ", ".join(hosts_of(sim)) if sim else "",
+        CONF_USERNAME: "root",
+        CONF_PASSWORD: "root",
+        CONF_API_PORT: 4028,
+        CONF_WEB_PORT: 80,
+    }
+    data.update(changes)
+    return data
+
+
+async def finish_scan(hass: HomeAssistant, result: FlowResult) -> FlowResult:
+    """Wait for the scan behind a progress step and move on."""
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    assert result["progress_action"] == "scan"
+    await hass.async_block_till_done()
+    return await hass.config_entries.flow.async_configure(result["flow_id"])
+
+
+async def test_user_flow_scans_and_creates_the_fleet(
+    hass: HomeAssistant, sim: SimulatedFleet
+) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], form(sim))
+    result = await finish_scan(hass, result)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "scan_result"
+    assert result["description_placeholders"]["miners"] == "2"
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_POWER_MODE: "frequency"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_HOSTS] == hosts_of(sim)
+    assert result["data"][CONF_PASSWORD] == "root"
+    assert result["options"][CONF_POLL_INTERVAL] == 5
+    await hass.async_block_till_done()
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    assert entry.options[CONF_POWER_MODE] == "frequency"
+    assert entry.runtime_data.controller.mode.value == "frequency"
+    assert len(entry.runtime_data.controller.macs) == 2
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "error"),
+    [
+        ({CONF_NETWORKS: "10.0.0.0/33"}, CONF_NETWORKS, "invalid_network"),
+        ({CONF_NETWORKS: "not-a-network"}, CONF_NETWORKS, "invalid_network"),
+        ({CONF_HOSTS: ""}, "base", "no_targets"),
+    ],
+)
+async def test_user_flow_form_errors(
+    hass: HomeAssistant, sim: SimulatedFleet, changes: dict[str, Any], field: str, error: str
+) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], form(sim, **changes))
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {field: error}
+
+
+async def test_no_miners_found(hass: HomeAssistant, sim: SimulatedFleet) -> None:
+    port = sim.miners[0].api_port
+    await sim.stop()
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form(None, **{CONF_HOSTS: f"127.0.0.1:{port}:{port + 1}"})
+    )
+    result = await finish_scan(hass, result)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {"base": "no_miners"}
+
+
+async def test_wrong_password(hass: HomeAssistant, sim: SimulatedFleet) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form(sim, **{CONF_PASSWORD: "wrong"})
+    )
+    result = await finish_scan(hass, result)
+    assert result["errors"] == {"base": "invalid_auth"}
+    # The user corrects the password and gets on.
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], form(sim))
+    result = await finish_scan(hass, result)
+    assert result["step_id"] == "scan_result"
+
+
+async def test_only_one_fleet(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] in ("single_instance_allowed", "already_configured")
+
+
+async def test_options_flow(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    base = {
+        CONF_POWER_MODE: "on_off",
+        "target_policy": "never_above",
+        CONF_POLL_INTERVAL: 10,
+        "snapshot_interval": 120,
+        "retention_hours": 48,
+        "rescan_interval": 0,
+        "temperature_limit": 85,
+    }
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**base, CONF_EMS_NETWORKS: "bogus"}
+    )
+    assert result["errors"] == {CONF_EMS_NETWORKS: "invalid_network"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**base, CONF_EMS_NETWORKS: "10.1.0.0/16, 192.168.5.7"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert loaded_entry.options[CONF_EMS_NETWORKS] == ["10.1.0.0/16", "192.168.5.7/32"]
+    assert CONF_METER_ENTITY not in loaded_entry.options
+    # Options other than the mode reload the fleet with the new settings.
+    assert loaded_entry.runtime_data.options[CONF_POLL_INTERVAL] == 10
+
+
+async def test_mode_option_applies_without_reload(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    coordinator = loaded_entry.runtime_data
+    hass.config_entries.async_update_entry(
+        loaded_entry, options={**loaded_entry.options, CONF_POWER_MODE: "frequency"}
+    )
+    await hass.async_block_till_done()
+    assert loaded_entry.runtime_data is coordinator
+    assert coordinator.controller.mode.value == "frequency"
+
+
+async def test_reconfigure(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, sim: SimulatedFleet
+) -> None:
+    result = await loaded_entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure"
+    one = hosts_of(sim)[:1]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form(None, **{CONF_HOSTS: one[0]})
+    )
+    result = await finish_scan(hass, result)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert loaded_entry.data[CONF_HOSTS] == one
+
+
+async def test_reauth(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, sim: SimulatedFleet
+) -> None:
+    for miner in sim.miners:
+        miner.set_fault(Fault.WRONG_PASSWORD)
+    result = await loaded_entry.start_reauth_flow(hass)
+    assert result["step_id"] == "reauth_confirm"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_USERNAME: "root", CONF_PASSWORD: "still-wrong"}
+    )
+    result = await finish_scan(hass, result)
+    assert result["errors"] == {"base": "invalid_auth"}
+    new_password = sim.miners[0].effective_password
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_USERNAME: "root", CONF_PASSWORD: new_password}
+    )
+    result = await finish_scan(hass, result)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert loaded_entry.data[CONF_PASSWORD] == new_password

@@ -1,0 +1,200 @@
+"""Entities: values, controls, availability, devices that come and go."""
+
+from __future__ import annotations
+
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.net_stabilization import async_remove_config_entry_device
+from custom_components.net_stabilization.config_flow import build_scanner
+from custom_components.net_stabilization.const import CONF_HOSTS, DOMAIN
+from simulator import Fault, ManualClock, SimulatedFleet
+
+from .conftest import hosts_of
+
+
+def find_device(
+    registry: dr.DeviceRegistry, entry: MockConfigEntry, identifier: str
+) -> dr.DeviceEntry:
+    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+        if (DOMAIN, identifier) in device.identifiers:
+            return device
+    raise AssertionError(f"no device {identifier}")
+
+
+async def test_miner_values(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    assert hass.states.get("sensor.s9_0001_state").state == "sleeping"
+    assert hass.states.get("sensor.s9_0001_power").state == "50"
+    assert hass.states.get("sensor.s9_0001_hashrate").state == "0.0"
+    assert hass.states.get("binary_sensor.s9_0001_online").state == "on"
+    assert hass.states.get("sensor.mining_fleet_miners_online").state == "2"
+
+
+async def test_mining_switch_wakes_the_miner(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, sim: SimulatedFleet
+) -> None:
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": "switch.s9_0001_mining"}, blocking=True
+    )
+    await loaded_entry.runtime_data.controller.wait_idle()
+    miner = next(m for m in sim.miners if m.hostname == "s9-0001")
+    assert miner.state == "booting"  # a Vnish wake is a reboot
+    assert hass.states.get("switch.s9_0001_mining").state == "on"
+    # Forced on by the operator: no longer the fleet's to dispatch.
+    assert hass.states.get("switch.s9_0001_include_in_dispatch").state == "off"
+    assert hass.states.get("sensor.mining_fleet_rated_power").state == "1.46"
+
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": "switch.s9_0001_include_in_dispatch"}, blocking=True
+    )
+    assert hass.states.get("switch.s9_0001_include_in_dispatch").state == "on"
+
+
+async def test_exclusion_lowers_rated_power(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    await hass.services.async_call(
+        "switch", "turn_off", {"entity_id": "switch.s9_0002_include_in_dispatch"}, blocking=True
+    )
+    assert hass.states.get("sensor.mining_fleet_rated_power").state == "1.46"
+
+
+async def test_target_number_activates(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {"entity_id": "number.mining_fleet_target_power", "value": 1.46},
+        blocking=True,
+    )
+    assert hass.states.get("number.mining_fleet_target_power").state == "1.46"
+    assert hass.states.get("sensor.mining_fleet_last_command").state != "unknown"
+
+
+async def test_unavailable_only_after_repeated_failures(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, sim: SimulatedFleet
+) -> None:
+    coordinator = loaded_entry.runtime_data
+    miner = next(m for m in sim.miners if m.hostname == "s9-0002")
+    miner.set_fault(Fault.OFFLINE)
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.s9_0002_power").state != STATE_UNAVAILABLE
+    for _ in range(3):
+        await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.s9_0002_power").state == STATE_UNAVAILABLE
+    assert hass.states.get("binary_sensor.s9_0002_online").state == "off"
+    assert hass.states.get("sensor.s9_0002_state").state == "offline"
+    assert hass.states.get("sensor.s9_0001_power").state == "50"
+
+
+async def test_new_miner_appears_and_gone_one_can_be_removed(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    sim: SimulatedFleet,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    coordinator = loaded_entry.runtime_data
+    extra = SimulatedFleet(
+        count=1, host="127.0.0.1", clock=ManualClock(), seed=99, initial_state="sleeping"
+    )
+    await extra.start()
+    try:
+        coordinator.scanner = build_scanner(
+            hass, {**loaded_entry.data, CONF_HOSTS: hosts_of(sim) + hosts_of(extra)}
+        )
+        await hass.services.async_call(
+            "button", "press", {"entity_id": "button.mining_fleet_rescan_networks"}, blocking=True
+        )
+        await hass.async_block_till_done()
+        new_mac = extra.miners[0].mac
+        device = find_device(device_registry, loaded_entry, new_mac)
+        assert hass.states.get("sensor.mining_fleet_rated_power").state == "4.38"
+
+        # A live miner cannot be removed; an offline one can.
+        assert not await async_remove_config_entry_device(hass, loaded_entry, device)
+        extra.miners[0].set_fault(Fault.OFFLINE)
+        for _ in range(3):
+            await coordinator.async_refresh()
+        assert await async_remove_config_entry_device(hass, loaded_entry, device)
+        assert new_mac not in coordinator.controller.macs
+        fleet_device = find_device(device_registry, loaded_entry, loaded_entry.entry_id)
+        assert not await async_remove_config_entry_device(hass, loaded_entry, fleet_device)
+    finally:
+        await extra.stop()
+
+
+async def test_energy_integrates_active_power(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    state = hass.states.get("sensor.mining_fleet_energy")
+    assert state is not None
+    assert float(state.state) >= 0.0
+    assert state.attributes["state_class"] == "total_increasing"
+    assert state.attributes["unit_of_measurement"] == "kWh"
+
+
+async def test_override_target_and_switch(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {"entity_id": "number.mining_fleet_override_target", "value": 1.46},
+        blocking=True,
+    )
+    assert hass.states.get("number.mining_fleet_override_target").state == "1.46"
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": "switch.mining_fleet_manual_override"}, blocking=True
+    )
+    assert hass.states.get("sensor.mining_fleet_target_power").state == "1.46"
+    # While the override is on, both numbers move the override's target.
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {"entity_id": "number.mining_fleet_target_power", "value": 0.0},
+        blocking=True,
+    )
+    assert hass.states.get("number.mining_fleet_override_target").state == "0.0"
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {"entity_id": "number.mining_fleet_override_target", "value": 1.0},
+        blocking=True,
+    )
+    assert hass.states.get("sensor.mining_fleet_target_power").state == "1.0"
+    await hass.services.async_call(
+        "switch", "turn_off", {"entity_id": "switch.mining_fleet_manual_override"}, blocking=True
+    )
+    assert hass.states.get("switch.mining_fleet_manual_override").state == "off"
+
+
+async def test_power_mode_select(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    await hass.services.async_call(
+        "select",
+        "select_option",
+        {"entity_id": "select.mining_fleet_power_mode", "option": "frequency"},
+        blocking=True,
+    )
+    assert hass.states.get("select.mining_fleet_power_mode").state == "frequency"
+    assert hass.states.get("sensor.mining_fleet_rated_power").state == "2.92"
+
+
+async def test_reboot_button(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, sim: SimulatedFleet
+) -> None:
+    await hass.services.async_call(
+        "button", "press", {"entity_id": "button.s9_0001_reboot"}, blocking=True
+    )
+    await loaded_entry.runtime_data.controller.wait_idle()
+    miner = next(m for m in sim.miners if m.hostname == "s9-0001")
+    assert miner.state == "booting"
+    await sim.advance(400)  # boots into mining, as a Vnish S9 does
+    coordinator = loaded_entry.runtime_data
+    await coordinator.async_refresh()  # seen hashing: the fleet keeps it asleep
+    await coordinator.controller.wait_idle()
+    assert miner.state == "sleeping"
+    history = await coordinator.store.recent_commands()
+    assert history[0].command == "reboot_miner"

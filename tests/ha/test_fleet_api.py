@@ -1,0 +1,114 @@
+"""The fleet JSON API under /api/net_stabilization/."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
+
+from custom_components.net_stabilization.const import DOMAIN
+from simulator import SimulatedFleet
+
+type ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
+BASE = "/api/net_stabilization"
+
+
+async def test_status(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_client: ClientFactory
+) -> None:
+    client = await hass_client()
+    await client.post("/api/activate", json={"activationPowerInKw": 1.46})
+    body = await (await client.get(f"{BASE}/status")).json()
+    assert body["state"] in ("activating", "active")
+    assert body["ratedPowerInKw"] == 2.92
+    assert body["targetPowerInKw"] == 1.46
+    assert body["miners"]["total"] == 2
+    assert body["miners"]["byState"]["waking"] + body["miners"]["byState"]["sleeping"] == 2
+    assert body["mode"] == "on_off"
+    assert body["override"] == {"enabled": False, "targetPowerInKw": None}
+    assert body["lastEmsCommand"]["command"] == "activate"
+    assert body["lastEmsCommand"]["source"] == "ems"
+    assert body["errors"] == []
+
+
+async def test_miners(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    hass_client: ClientFactory,
+    sim: SimulatedFleet,
+) -> None:
+    client = await hass_client()
+    miners = await (await client.get(f"{BASE}/miners")).json()
+    assert sorted(m["id"] for m in miners) == sorted(m.mac for m in sim.miners)
+    first = miners[0]
+    assert first["state"] == "sleeping"
+    assert first["online"] is True
+    assert first["mining"] is False
+    assert first["powerW"] == 50.0
+    assert first["dispatchable"] is True
+    mac = first["id"]
+    one = await (await client.get(f"{BASE}/miners/{mac.replace(':', '').lower()}")).json()
+    assert one == first
+    response = await client.get(f"{BASE}/miners/00:00:00:00:00:00")
+    assert response.status == 404
+
+
+async def test_override_and_power_mode(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_client: ClientFactory
+) -> None:
+    client = await hass_client()
+    response = await client.post(f"{BASE}/override", json={"enabled": True, "target_power_kw": 0})
+    assert response.status == 200
+    status = await (await client.get(f"{BASE}/status")).json()
+    assert status["override"] == {"enabled": True, "targetPowerInKw": 0.0}
+    assert (await client.post(f"{BASE}/override", json={})).status == 400
+    assert (await client.post(f"{BASE}/override", data=b"nope")).status == 400
+    response = await client.post(f"{BASE}/override", json={"enabled": "yes"})
+    assert response.status == 400
+    response = await client.post(f"{BASE}/override", json={"enabled": False})
+    assert response.status == 200
+
+    assert (await (await client.get(f"{BASE}/power-mode")).json()) == {"mode": "on_off"}
+    response = await client.post(f"{BASE}/power-mode", json={"mode": "frequency"})
+    assert response.status == 200
+    assert (await (await client.get(f"{BASE}/power-mode")).json()) == {"mode": "frequency"}
+    response = await client.post(f"{BASE}/power-mode", json={"mode": "turbo"})
+    assert response.status == 400
+    assert (await client.post(f"{BASE}/power-mode", data=b"[]")).status == 400
+
+
+async def test_scan(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_client: ClientFactory
+) -> None:
+    client = await hass_client()
+    body = await (await client.post(f"{BASE}/scan")).json()
+    assert body["miners"] == 2
+    assert body["addresses_scanned"] == 2
+    assert body["auth_failed"] == []
+
+
+async def test_control_needs_admin(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    hass_client: ClientFactory,
+    hass_admin_user: MockUser,
+) -> None:
+    hass_admin_user.groups = []
+    client = await hass_client()
+    assert (await client.get(f"{BASE}/status")).status == 200
+    assert (await client.post(f"{BASE}/override", json={"enabled": True})).status == 401
+    assert (await client.post(f"{BASE}/power-mode", json={"mode": "on_off"})).status == 401
+    assert (await client.post(f"{BASE}/scan")).status == 401
+
+
+async def test_not_loaded(hass: HomeAssistant, hass_client: ClientFactory) -> None:
+    assert await async_setup_component(hass, DOMAIN, {})
+    client = await hass_client()
+    for path in ("status", "miners", "miners/x", "power-mode", "history"):
+        assert (await client.get(f"{BASE}/{path}")).status == 503
+    for path in ("override", "power-mode", "scan"):
+        assert (await client.post(f"{BASE}/{path}", json={})).status == 503

@@ -1,0 +1,87 @@
+"""The fleet database in Home Assistant: history, restart resume, and a broken database."""
+
+from __future__ import annotations
+
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.net_stabilization.const import DOMAIN
+from simulator import SimulatedFleet
+
+
+async def test_restart_resumes_without_needless_transitions(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, sim: SimulatedFleet
+) -> None:
+    await hass.services.async_call(DOMAIN, "activate", {"power_kw": 1.46}, blocking=True)
+    await hass.services.async_call(
+        "switch", "turn_off", {"entity_id": "switch.s9_0002_include_in_dispatch"}, blocking=True
+    )
+    coordinator = loaded_entry.runtime_data
+    await coordinator.controller.wait_idle()
+    await sim.advance(400)  # the woken miner boots and ramps to full power
+    await coordinator.async_refresh()
+    running = [m for m in sim.miners if m.state == "mining"]
+    assert len(running) == 1
+    uptime_before = running[0].uptime_s
+
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    coordinator = loaded_entry.runtime_data
+    await coordinator.controller.wait_idle()
+
+    settings = coordinator.controller.settings()
+    assert settings.ems_target_kw == 1.46
+    assert len(settings.excluded) == 1
+    assert hass.states.get("switch.s9_0002_include_in_dispatch").state == "off"
+    # The running miner was neither rebooted nor put to sleep, the other one stayed asleep.
+    assert [m.state for m in sim.miners].count("mining") == 1
+    assert running[0].state == "mining"
+    assert running[0].uptime_s >= uptime_before
+    history = await coordinator.store.recent_commands()
+    assert [c.command for c in history][:2] == ["set_excluded", "activate"]
+
+
+async def test_history_api_and_snapshots(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_client
+) -> None:
+    await hass.services.async_call(DOMAIN, "activate", {"power_kw": 1.0}, blocking=True)
+    coordinator = loaded_entry.runtime_data
+    await coordinator._async_write_snapshot()
+    client = await hass_client()
+    body = await (await client.get("/api/net_stabilization/history?limit=5")).json()
+    assert body[0]["command"] == "activate"
+    assert body[0]["parameters"] == {"activationPowerInKw": 1.0}
+    assert (await client.get("/api/net_stabilization/history?limit=x")).status == 400
+    history = await coordinator.store.fleet_history(since=0)
+    assert len(history) == 1
+    assert history[0][1].target_kw == 1.0
+
+
+async def test_database_closed_on_stop(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    coordinator = loaded_entry.runtime_data
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    assert coordinator.store._db is None
+
+
+async def test_broken_database_raises_repair_and_control_goes_on(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, issue_registry: ir.IssueRegistry
+) -> None:
+    coordinator = loaded_entry.runtime_data
+    store = coordinator.store
+    assert store._db is not None
+    await store._db.execute("PRAGMA query_only = ON")  # every write now fails: read-only
+    response = await hass.services.async_call(
+        DOMAIN, "activate", {"power_kw": 1.0}, blocking=True, return_response=True
+    )
+    assert response is not None
+    assert response["accepted"] is True
+    assert issue_registry.async_get_issue(DOMAIN, "database_problem") is not None
+    await store._db.execute("PRAGMA query_only = OFF")
+    await hass.services.async_call(DOMAIN, "deactivate", {}, blocking=True)
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, "database_problem") is None
+    commands = [c.command for c in await store.recent_commands()]
+    assert commands[:2] == ["deactivate", "activate"]
