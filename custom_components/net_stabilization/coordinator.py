@@ -258,11 +258,11 @@ class FleetCoordinator(DataUpdateCoordinator[FleetSnapshot]):
         """Log once when a miner stops answering and once when it is back."""
         offline = {m.mac for m in snapshot.miners if m.state is MinerState.OFFLINE}
         for mac in offline - self._offline:
-            miner = self.miners[mac]
-            LOGGER.info("Miner %s (%s) is unavailable", miner.hostname or mac, miner.host)
+            gone = self.miners[mac]
+            LOGGER.info("Miner %s (%s) is unavailable", gone.hostname or mac, gone.host)
         for mac in self._offline - offline:
-            if (miner := self.miners.get(mac)) is not None:
-                LOGGER.info("Miner %s (%s) is back", miner.hostname or mac, miner.host)
+            if (back := self.miners.get(mac)) is not None:
+                LOGGER.info("Miner %s (%s) is back", back.hostname or mac, back.host)
         self._offline = offline
 
     @callback
