@@ -62,7 +62,7 @@ from .const import (
     POWER_MODES,
     TARGET_POLICIES,
 )
-from .core.discovery import Scanner, ScanResult
+from .core.discovery import Scanner, ScanResult, parse_host
 from .core.miners.endpoint import Credentials
 
 _SEPARATORS = re.compile(r"[\s,;]+")
@@ -126,6 +126,12 @@ def validate_connection(user_input: Mapping[str, Any]) -> tuple[dict[str, Any], 
     except ValueError:
         errors[CONF_NETWORKS] = "invalid_network"
         return data, errors
+    for host in data[CONF_HOSTS]:
+        try:
+            parse_host(host, data[CONF_API_PORT], data[CONF_WEB_PORT])
+        except ValueError:
+            errors[CONF_HOSTS] = "invalid_host"
+            return data, errors
     if not data[CONF_NETWORKS] and not data[CONF_HOSTS]:
         errors["base"] = "no_targets"
     return data, errors

@@ -348,3 +348,49 @@ async def test_killed_writer_leaves_consistent_database(tmp_path: Path) -> None:
     assert set(acknowledged) <= ids
     assert set(acknowledged) <= snapshot_times
     assert per_snapshot == {(300,)}
+
+
+async def test_queries_on_an_unusable_database_return_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "fleet.db"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 99")
+    store = FleetStore(path)
+    await store.open()
+    assert await store.miners() == []
+    assert await store.load_settings() == {}
+    assert await store.fleet_history(since=0) == []
+    assert await store.miner_history("AA", since=0) == []
+    assert await store.purge(older_than=0) == 0
+    await store.upsert_miners([])  # nothing to write is not an error
+    await store.close()
+
+
+async def test_command_log_interface_and_odd_rows(store: FleetStore) -> None:
+    await store.record(command(1))
+    assert [c.message for c in await store.recent()] == ["command 1"]
+    assert store._db is not None
+    await store._db.execute(
+        "INSERT INTO dashboard_settings (key, value) VALUES ('broken', '{not json')"
+    )
+    await store._db.execute(
+        "UPDATE command_history SET parameters = 'oops', extra = '[1]' WHERE id = 1"
+    )
+    await store._db.commit()
+    assert await store.load_settings() == {}
+    odd = (await store.recent_commands())[0]
+    assert odd.parameters == {}
+    assert odd.extra == {}
+    await store.remove_miner("not-there")
+
+
+async def test_close_flushes_commands_kept_in_memory(tmp_path: Path) -> None:
+    store = FleetStore(tmp_path / "fleet.db", busy_timeout_ms=50)
+    await store.open()
+    blocker = sqlite3.connect(store.path, timeout=0)
+    blocker.execute("BEGIN EXCLUSIVE")
+    assert not await store.record_command(command(1))
+    blocker.rollback()
+    blocker.close()
+    await store.close()
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT count(*) FROM command_history").fetchone() == (1,)

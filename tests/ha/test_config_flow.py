@@ -200,3 +200,57 @@ async def test_reauth(
     assert result["reason"] == "reauth_successful"
     await hass.async_block_till_done()
     assert loaded_entry.data[CONF_PASSWORD] == new_password
+
+
+async def test_bad_host_entry(hass: HomeAssistant, sim: SimulatedFleet) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form(None, **{CONF_HOSTS: "127.0.0.1:99999"})
+    )
+    assert result["errors"] == {CONF_HOSTS: "invalid_host"}
+
+
+async def test_scan_crash_is_shown_not_raised(
+    hass: HomeAssistant, sim: SimulatedFleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(self: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("custom_components.net_stabilization.core.discovery.Scanner.scan", broken)
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], form(sim))
+    result = await finish_scan(hass, result)
+    assert result["step_id"] == "user"
+    assert result["errors"] == {"base": "scan_failed"}
+
+
+async def test_reconfigure_to_nothing_shows_error(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, sim: SimulatedFleet
+) -> None:
+    result = await loaded_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form(None, **{CONF_HOSTS: "127.0.0.1:1:2"})
+    )
+    result = await finish_scan(hass, result)
+    assert result["step_id"] == "reconfigure"
+    assert result["errors"] == {"base": "no_miners"}
+    assert loaded_entry.data[CONF_HOSTS] == hosts_of(sim)
+
+
+async def test_reauth_of_a_fleet_that_failed_to_load(
+    hass: HomeAssistant, config_entry: MockConfigEntry, sim: SimulatedFleet
+) -> None:
+    for miner in sim.miners:
+        miner.set_fault(Fault.WRONG_PASSWORD)
+    config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    flow = hass.config_entries.flow.async_progress_by_handler(DOMAIN)[0]
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"],
+        {CONF_USERNAME: "root", CONF_PASSWORD: sim.miners[0].effective_password},
+    )
+    result = await finish_scan(hass, result)
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert config_entry.runtime_data.controller.macs
