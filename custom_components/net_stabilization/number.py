@@ -101,11 +101,14 @@ class OverrideTarget(_FleetPowerNumber):
 
     @property
     @override
-    def native_value(self) -> float | None:
+    def native_value(self) -> float:
         snapshot = self.snapshot
         if snapshot.override_enabled and snapshot.override_target_kw is not None:
             return snapshot.override_target_kw
-        return self.coordinator.override_setpoint_kw
+        if self.coordinator.override_setpoint_kw is not None:
+            return self.coordinator.override_setpoint_kw
+        # Until the operator picks one, the override would hold what is in force now.
+        return snapshot.target_kw or 0.0
 
     @override
     async def async_set_native_value(self, value: float) -> None:
