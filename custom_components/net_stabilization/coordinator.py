@@ -23,7 +23,7 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.event import async_call_later, async_track_time_interval
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .config_flow import build_scanner, default_options
@@ -67,6 +67,7 @@ type NetStabilizationConfigEntry = ConfigEntry[FleetCoordinator]
 
 SETTINGS_KEY = "fleet"
 PURGE_INTERVAL = timedelta(hours=1)
+COMMAND_REFRESH_DELAY_S = 1.5
 # A meter reading older than this is stale; the loop then falls back to the miners' own figures.
 METER_MAX_AGE_S = 120.0
 _KW_PER_UNIT: dict[str, float] = {
@@ -157,6 +158,7 @@ class FleetCoordinator(DataUpdateCoordinator[FleetSnapshot]):
         self._unsubs: list[Callable[[], None]] = []
         self._closed = False
         self._offline: set[str] = set()
+        self._refresh_soon: Callable[[], None] | None = None
 
     # Life cycle ---------------------------------------------------------------------------------
 
@@ -226,6 +228,9 @@ class FleetCoordinator(DataUpdateCoordinator[FleetSnapshot]):
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
+        if self._refresh_soon is not None:
+            self._refresh_soon()
+            self._refresh_soon = None
         await self._shutdown_core()
 
     async def _shutdown_core(self) -> None:
@@ -406,9 +411,20 @@ class FleetCoordinator(DataUpdateCoordinator[FleetSnapshot]):
         # Persist what the fleet was told, so a restart resumes it (off the command's path).
         if self._closed:
             return
+        if entry.accepted and self._refresh_soon is None:
+            # Sleep acts at once: read the fleet again shortly so the status an EMS polls
+            # shows the effect without waiting for the next regular poll.
+            self._refresh_soon = async_call_later(
+                self.hass, COMMAND_REFRESH_DELAY_S, self._refresh_after_command
+            )
         self._settings_task = self.config_entry.async_create_background_task(
             self.hass, self._async_save_settings(), "save fleet settings"
         )
+
+    async def _refresh_after_command(self, _now: Any) -> None:
+        self._refresh_soon = None
+        if not self._closed:
+            await self.async_refresh()
 
     async def _async_save_settings(self) -> None:
         settings = self.controller.settings()

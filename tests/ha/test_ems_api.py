@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.net_stabilization.config_flow import default_options
 from custom_components.net_stabilization.const import CONF_EMS_NETWORKS, DOMAIN
@@ -225,3 +227,25 @@ async def test_oversized_body_is_400(
     response = await client.post("/api/activate", data=b"{" + b" " * 20_000 + b"}")
     assert response.status == 400
     assert "larger" in (await response.json())["message"]
+
+
+async def test_status_shows_a_deactivate_within_seconds(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    hass_client: ClientFactory,
+    sim: SimulatedFleet,
+) -> None:
+    client = await hass_client()
+    await client.post("/api/activate", json={"activationPowerInKw": 1.46})
+    coordinator = loaded_entry.runtime_data
+    await coordinator.controller.wait_idle()
+    await sim.advance(400)
+    await coordinator.async_refresh()
+    assert (await (await client.get("/api/status")).json())["activePowerInKw"] > 1.4
+    await client.post("/api/deactivate")
+    await coordinator.controller.wait_idle()
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=2))
+    await hass.async_block_till_done()
+    status = await (await client.get("/api/status")).json()
+    assert status["runningStatus"] == 1
+    assert status["activePowerInKw"] < 0.2
