@@ -21,6 +21,7 @@ import asyncio
 import json
 import random
 import resource
+import statistics
 import sys
 import time
 from dataclasses import dataclass, field
@@ -49,7 +50,10 @@ from custom_components.net_stabilization.core.miners.base import (  # noqa: E402
     MinerIdentity,
     MinerReading,
 )
-from custom_components.net_stabilization.core.miners.endpoint import Credentials  # noqa: E402
+from custom_components.net_stabilization.core.miners.endpoint import (  # noqa: E402
+    Credentials,
+    Timeouts,
+)
 from custom_components.net_stabilization.core.power_curve import S9_CURVE  # noqa: E402
 from simulator import Fault, ManualClock, SimulatedFleet  # noqa: E402
 
@@ -60,15 +64,24 @@ JITTER = 0.25  # boot 45-75 s, ramp 60-100 s
 RESTART_S = 8.0
 WAKE_TIME_S = BOOT_S * (1 + JITTER) + RESTART_S * (1 + JITTER) + RAMP_S * (1 + JITTER)
 BANDS_W = {PowerMode.ON_OFF: S9_CURVE.nominal_w / 2, PowerMode.FREQUENCY: 100.0}
+SETTLE_TARGET_S = WAKE_TIME_S + POLL_S
+MIN_TH_VS_BEST = 0.95
 SEND_COMMANDS = ("wake", "sleep", "set_frequency")
+# Loopback replies never take seconds of simulated time, but a loaded machine can make them take
+# seconds of real time. Generous limits keep a slow host from turning into read failures, so the
+# figures depend on the simulated clock only.
+BENCH_TIMEOUTS = Timeouts(connect_s=30.0, api_read_s=60.0, web_s=60.0, config_write_s=60.0)
 
 
 class CountingDriver:
-    """Wraps a driver and counts the commands it sends (transitions)."""
+    """Wraps a driver and counts the transitions it is told to make: a wake (with or without
+    setting the frequency first: one reboot), a sleep, or a frequency change of a running miner.
+    """
 
     def __init__(self, inner: AntminerS9Driver, counter: dict[str, int]) -> None:
         self._inner = inner
         self._counter = counter
+        self._frequency_set = False  # the last call set the frequency (a wake may follow)
 
     @property
     def host(self) -> str:
@@ -86,18 +99,24 @@ class CountingDriver:
         return await self._inner.identify()
 
     async def read(self) -> MinerReading:
+        self._frequency_set = False
         return await self._inner.read()
 
     async def sleep(self) -> None:
+        self._frequency_set = False
         self._counter["sleep"] += 1
         await self._inner.sleep()
 
     async def wake(self) -> None:
+        if self._frequency_set:  # frequency stored for the wake's reboot: one transition
+            self._counter["set_frequency"] -= 1
+        self._frequency_set = False
         self._counter["wake"] += 1
         await self._inner.wake()
 
     async def set_frequency(self, mhz: float) -> None:
         self._counter["set_frequency"] += 1
+        self._frequency_set = True
         await self._inner.set_frequency(mhz)
 
     async def reboot(self) -> None:
@@ -191,6 +210,8 @@ async def start_run(
         # hashrate by the whole wake time + margin.
         wake_start_timeout_s=BOOT_S * (1 + JITTER) + RESTART_S * (1 + JITTER) + 30.0,
         wake_timeout_s=WAKE_TIME_S + 60.0,
+        # The simulated mining software starts within the restart time once the web is up.
+        wake_api_grace_s=RESTART_S * (1 + JITTER) + 2 * POLL_S,
     )
     controller = FleetController(
         clock=FunctionClock(clock.now, clock.wall),
@@ -206,6 +227,7 @@ async def start_run(
             api_port=m.api_port,
             web_port=m.web_port,
             credentials=Credentials("root", "root"),
+            timeouts=BENCH_TIMEOUTS,
         )
         for m in fleet.miners
     ]
@@ -225,6 +247,34 @@ async def stop_run(run: Run) -> None:
 
 
 # --- measuring -------------------------------------------------------------------------------
+
+
+def healthy_capacity_w(run: Run) -> float:
+    """Ground truth: what the fleet draws with every miner that can mine at full power (the
+    planner's highest frequency) and the rest asleep."""
+    mode = run.controller.mode
+    mhz = 650.0 if mode is PowerMode.ON_OFF else ControlConfig().planner.max_mhz
+    total = 0.0
+    for m in run.fleet.miners:
+        if Fault.NEVER_STARTS in m.faults:
+            total += S9_CURVE.standby_w
+        else:
+            total += S9_CURVE.standby_w + (S9_CURVE.power_w(mhz) - S9_CURVE.standby_w) * (
+                m.variation.power
+            )
+    return total
+
+
+def best_hashrate_ths(run: Run, power_w: float) -> float:
+    """The most hashrate the fleet could make at this power in its mode (on/off: whole miners
+    at nominal frequency; frequency: anything from 350 to 650 MHz), with the miners that can
+    mine at all (scenario c's never-starting ones cannot)."""
+    count = sum(1 for m in run.fleet.miners if Fault.NEVER_STARTS not in m.faults)
+    power_w -= (len(run.fleet.miners) - count) * S9_CURVE.standby_w  # their standby draw
+    if run.controller.mode is PowerMode.ON_OFF:
+        nominal = S9_CURVE.nominal_mhz
+        return max_hashrate_ths(power_w, count, S9_CURVE, min_mhz=nominal, max_mhz=nominal)
+    return max_hashrate_ths(power_w, count, S9_CURVE, max_mhz=650.0)
 
 
 def step_figures(
@@ -250,9 +300,11 @@ def step_figures(
         before = next(s.commands for s in window if s.t >= settled_at)
         hours = max(end_t - settled_at, POLL_S) / 3600.0
         commands_after = (last.commands - before) / hours
-    best = max_hashrate_ths(last.power_w, len(run.fleet.miners), S9_CURVE, max_mhz=650.0)
+    best = best_hashrate_ths(run, last.power_w)
     return {
         "target_kw": round(target_w / 1000.0, 2),
+        # Whether the miners that can mine are enough for the target (within the band).
+        "reachable": target_w <= healthy_capacity_w(run) + band_w,
         "settle_s": None if settled_at is None else round(settled_at - start_t, 1),
         "steady_error_kw": round(steady_error / 1000.0, 3),
         "overshoot_kw": round(overshoot / 1000.0, 3),
@@ -307,9 +359,16 @@ async def scenario_profile(run: Run, seed: int, duration_s: float) -> dict[str, 
         t0, took = await run.command(target_kw)
         answer_s.append(took)
         hold = min(rng.uniform(300, 900), duration_s - (run.fleet.clock.now() - start))
-        await run.hold(max(POLL_S, hold))
         if fraction > 0:
-            steps.append(step_figures(run, t0, run.fleet.clock.now(), target_kw * 1000.0, band))
+            await run.hold(max(POLL_S, hold))
+            figures = step_figures(run, t0, run.fleet.clock.now(), target_kw * 1000.0, band)
+            # The profile's end can cut the last step short of a wake: report, do not judge.
+            figures["truncated"] = hold < SETTLE_TARGET_S + 120.0
+            steps.append(figures)
+        else:
+            asleep = await time_to_all_asleep(run, limit_s=max(POLL_S, hold))
+            await run.hold(max(0.0, hold - (run.fleet.clock.now() - t0)))
+            steps.append({"target_kw": 0.0, "all_asleep_s": asleep})
     inside = [s for s in run.samples if s.t > start]
     in_band = sum(1 for s in inside if s.target_w == 0 or abs(s.power_w - s.target_w) <= band)
     energy_dev_kwh = sum(abs(s.power_w - s.target_w) for s in inside if s.target_w > 0) * (
@@ -329,34 +388,62 @@ async def scenario_profile(run: Run, seed: int, duration_s: float) -> dict[str, 
     return result
 
 
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 3) if values else None
+
+
 def summarize(
     steps: list[dict[str, Any]], answer_s: list[float], mode: PowerMode
 ) -> dict[str, Any]:
     active = [s for s in steps if s.get("target_kw")]
-    settles = [s["settle_s"] for s in active if s.get("settle_s") is not None]
+    # Targets are judged where enough healthy miners exist for them.
+    judged = [s for s in active if s.get("reachable", True) and not s.get("truncated")]
+    settles = [s["settle_s"] for s in judged if s.get("settle_s") is not None]
+    errors = [s["steady_error_kw"] for s in judged]
     asleep = [s["all_asleep_s"] for s in steps if "all_asleep_s" in s]
-    ratios = [s["th_vs_best"] for s in active if s.get("th_vs_best") is not None]
+    ratios = [s["th_vs_best"] for s in judged if s.get("th_vs_best") is not None]
     churn = [
         s["transitions_per_h_settled"]
-        for s in active
+        for s in judged
         if s.get("transitions_per_h_settled") is not None
     ]
-    return {
+    band_kw = round(BANDS_W[mode] / 1000.0, 2)
+    figures: dict[str, Any] = {
         "steps": steps,
+        "settle_s_median": _median(settles),
         "settle_s_max": max(settles) if settles else None,
-        "settled_steps": f"{len(settles)}/{len(active)}",
-        "steady_error_kw_max": max((s["steady_error_kw"] for s in active), default=None),
-        "overshoot_kw_max": max((s["overshoot_kw"] for s in active), default=None),
+        "settled_steps": f"{len(settles)}/{len(judged)}",
+        "unreachable_steps": sum(1 for s in active if not s.get("reachable", True)),
+        "truncated_steps": sum(1 for s in active if s.get("truncated")),
+        "steady_error_kw_median": _median(errors),
+        "steady_error_kw_max": max(errors, default=None),
+        "overshoot_kw_max": max((s["overshoot_kw"] for s in judged), default=None),
         "transitions_per_h_settled_max": max(churn) if churn else None,
+        "th_vs_best_median": _median(ratios),
         "th_vs_best_min": min(ratios) if ratios else None,
-        "deactivate_all_asleep_s": max(asleep) if asleep else None,
+        "deactivate_all_asleep_s": max((a for a in asleep if a is not None), default=None)
+        if asleep and all(a is not None for a in asleep)
+        else None,
         "command_answer_s_max": round(max(answer_s), 3) if answer_s else None,
         "targets": {
-            "steady_error_kw": round(BANDS_W[mode] / 1000.0, 2),
-            "settle_s": round(WAKE_TIME_S + POLL_S, 1),
+            "steady_error_kw": band_kw,
+            "settle_s": round(SETTLE_TARGET_S, 1),
+            "transitions_per_h_settled": 0.0,
+            "th_vs_best": MIN_TH_VS_BEST,
             "deactivate_all_asleep_s": 2 * POLL_S,
         },
     }
+    met: dict[str, bool | None] = {
+        "steady_error": bool(errors) and max(errors) <= band_kw,
+        "settle": bool(judged) and len(settles) == len(judged) and max(settles) <= SETTLE_TARGET_S,
+        "no_transitions_settled": bool(churn) and max(churn) == 0.0,
+        "th_vs_best": bool(ratios) and min(ratios) >= MIN_TH_VS_BEST,
+        "deactivate": None,
+    }
+    if asleep:
+        met["deactivate"] = all(a is not None and a <= 2 * POLL_S for a in asleep)
+    figures["met"] = met
+    return figures
 
 
 async def main() -> int:
@@ -370,56 +457,84 @@ async def main() -> int:
         default="on_off,frequency,frequency+meter",
         help="modes; '+meter' adds a site meter (the simulator's ground truth)",
     )
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--seeds", default="7", help="comma-separated seeds; several add a median/range summary"
+    )
     parser.add_argument("--hold", type=float, default=900.0, help="simulated seconds per step")
     parser.add_argument("--profile-s", type=float, default=3600.0)
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * args.miners + 1024)), hard))
 
+    seeds = [int(x) for x in args.seeds.split(",")]
     fractions = [0.0, 0.5, 1.0, 0.2, 0.0]
-    results: dict[str, dict[str, Any]] = {}
+    by_seed: dict[int, dict[str, dict[str, Any]]] = {}
     started = time.perf_counter()
     async with aiohttp.ClientSession() as session:
-        for scenario in args.scenarios.split(","):
-            for mode_name in args.modes.split(","):
-                mode = PowerMode(mode_name.removesuffix("+meter"))
-                failing = 0.3 if scenario == "c" else 0.0
-                run = await start_run(
-                    args.miners,
-                    mode,
-                    args.seed,
-                    failing,
-                    session,
-                    meter=mode_name.endswith("+meter"),
-                )
-                t0 = time.perf_counter()
-                try:
-                    if scenario in ("a", "c"):
-                        figures = await scenario_steps(run, fractions[1:], args.hold)
-                    else:
-                        figures = await scenario_profile(run, args.seed, args.profile_s)
-                finally:
-                    await stop_run(run)
-                figures["real_s"] = round(time.perf_counter() - t0, 1)
-                results[f"{scenario}/{mode_name}"] = figures
-                print(f"{scenario}/{mode_name}: {compact(figures)}", file=sys.stderr)
-    print(
-        json.dumps(
-            {
-                "bench": "control",
-                "miners": args.miners,
-                "poll_s": POLL_S,
-                "real_s": round(time.perf_counter() - started, 1),
-                "results": results,
-            }
-        )
-    )
+        for seed in seeds:
+            results: dict[str, dict[str, Any]] = {}
+            for scenario in args.scenarios.split(","):
+                for mode_name in args.modes.split(","):
+                    mode = PowerMode(mode_name.removesuffix("+meter"))
+                    failing = 0.3 if scenario == "c" else 0.0
+                    run = await start_run(
+                        args.miners,
+                        mode,
+                        seed,
+                        failing,
+                        session,
+                        meter=mode_name.endswith("+meter"),
+                    )
+                    t0 = time.perf_counter()
+                    try:
+                        if scenario in ("a", "c"):
+                            figures = await scenario_steps(run, fractions[1:], args.hold)
+                        else:
+                            figures = await scenario_profile(run, seed, args.profile_s)
+                    finally:
+                        await stop_run(run)
+                    figures["real_s"] = round(time.perf_counter() - t0, 1)
+                    results[f"{scenario}/{mode_name}"] = figures
+                    print(
+                        f"seed {seed} {scenario}/{mode_name}: {compact(figures)}", file=sys.stderr
+                    )
+            by_seed[seed] = results
+    output: dict[str, Any] = {
+        "bench": "control",
+        "miners": args.miners,
+        "poll_s": POLL_S,
+        "seeds": seeds,
+        "real_s": round(time.perf_counter() - started, 1),
+        "results": by_seed[seeds[0]],
+    }
+    if len(seeds) > 1:
+        output["results_by_seed"] = {str(k): v for k, v in by_seed.items()}
+        output["summary"] = {
+            key: _aggregate([by_seed[seed][key] for seed in seeds]) for key in by_seed[seeds[0]]
+        }
+    print(json.dumps(output))
     return 0
 
 
 def compact(figures: dict[str, Any]) -> str:
     return json.dumps({k: v for k, v in figures.items() if k not in ("steps", "targets")})
+
+
+def _aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median and range over repeated runs of every numeric summary figure."""
+    out: dict[str, Any] = {}
+    for key in runs[0]:
+        values = [r.get(key) for r in runs]
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            numbers = [float(v) for v in values]  # type: ignore[arg-type]
+            out[key] = {
+                "median": round(statistics.median(numbers), 3),
+                "min": min(numbers),
+                "max": max(numbers),
+            }
+        elif key == "met":
+            out[key] = {name: [r["met"].get(name) for r in runs] for name in runs[0]["met"]}
+    return out
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ BOOT_W = 100.0
 CHAIN_INIT_W = 130.0
 # The firmware's chain_consumption figures add up to this fraction of wall power (field data:
 # 3 x 502 W reported by Vnish against 1461 W measured at the wall at 650 MHz).
-FIRMWARE_ESTIMATE_RATIO = 1.03
+FIRMWARE_ESTIMATE_RATIO = 1506.0 / 1461.0
 
 AMBIENT_C = 25.0
 IDLE_CHIP_C = 40.0

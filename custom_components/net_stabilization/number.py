@@ -7,17 +7,21 @@ from typing import override
 
 from homeassistant.components.number import (
     NumberDeviceClass,
+    NumberEntity,
     NumberEntityDescription,
     NumberMode,
     RestoreNumber,
 )
-from homeassistant.const import UnitOfPower
+from homeassistant.const import EntityCategory, UnitOfFrequency, UnitOfPower
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .actions import raise_for_result
 from .coordinator import NetStabilizationConfigEntry
-from .entity import FleetEntity
+from .core.fleet import MinerOverride, PowerMode
+from .core.power_curve import S9_CURVE
+from .entity import FleetEntity, MinerEntity
+from .platform import async_add_miner_entities
 
 PARALLEL_UPDATES = 0
 SOURCE = "home_assistant"
@@ -43,6 +47,20 @@ OVERRIDE_TARGET = NumberEntityDescription(
     mode=NumberMode.BOX,
 )
 
+FREQUENCY = NumberEntityDescription(
+    key="frequency_setpoint",
+    translation_key="frequency_setpoint",
+    device_class=NumberDeviceClass.FREQUENCY,
+    entity_category=EntityCategory.CONFIG,
+    # Only useful in frequency mode; a thousand of them cost memory for nothing otherwise.
+    entity_registry_enabled_default=False,
+    native_unit_of_measurement=UnitOfFrequency.MEGAHERTZ,
+    native_min_value=S9_CURVE.min_mhz,
+    native_max_value=S9_CURVE.max_mhz,
+    native_step=1.0,
+    mode=NumberMode.BOX,
+)
+
 
 async def async_setup_entry(
     hass: HomeAssistant,
@@ -53,6 +71,11 @@ async def async_setup_entry(
     coordinator = entry.runtime_data
     async_add_entities(
         [TargetPower(coordinator, TARGET_POWER), OverrideTarget(coordinator, OVERRIDE_TARGET)]
+    )
+    async_add_miner_entities(
+        entry,
+        async_add_entities,
+        lambda miner: [MinerFrequency(coordinator, miner, FREQUENCY)],
     )
 
 
@@ -119,3 +142,36 @@ class OverrideTarget(_FleetPowerNumber):
             )
         self.coordinator.publish()
         self.async_write_ha_state()
+
+
+class MinerFrequency(MinerEntity, NumberEntity):
+    """Pin one miner's frequency (frequency mode): it runs forced on at that frequency.
+
+    Switching the miner's "include in dispatch" back on hands it to the planner again.
+    """
+
+    @property
+    @override
+    def available(self) -> bool:
+        return super().available and self.coordinator.data.mode is PowerMode.FREQUENCY
+
+    @property
+    @override
+    def native_value(self) -> float | None:
+        miner = self.miner
+        if miner is None:
+            return None
+        return miner.target_mhz if miner.target_mhz is not None else miner.frequency_mhz
+
+    @override
+    def _state_key(self) -> Hashable:
+        return self.native_value
+
+    @override
+    async def async_set_native_value(self, value: float) -> None:
+        raise_for_result(
+            await self.coordinator.controller.set_miner_override(
+                self.mac, MinerOverride.ON.value, source=SOURCE, mhz=value
+            )
+        )
+        self.coordinator.publish()

@@ -50,6 +50,10 @@ class MinerSensorDescription(SensorEntityDescription):
     available_when_offline: bool = False
 
 
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
 def _last_command_time(snapshot: FleetSnapshot) -> datetime | None:
     return snapshot.last_command.timestamp if snapshot.last_command else None
 
@@ -124,7 +128,9 @@ MINER_SENSORS: tuple[MinerSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfPower.WATT,
         suggested_display_precision=0,
-        value_fn=lambda m: round(m.consumption_w) if not m.stale else None,
+        # To 10 W, 0.1 TH/s and 1 °C: finer figures wobble on every poll of a mining fleet and
+        # would cost a state write (and a recorder row) each time, thousands per poll.
+        value_fn=lambda m: int(round(m.consumption_w, -1)) if not m.stale else None,
     ),
     MinerSensorDescription(
         key="hashrate",
@@ -133,7 +139,7 @@ MINER_SENSORS: tuple[MinerSensorDescription, ...] = (
         native_unit_of_measurement=UNIT_TERAHASH,
         suggested_display_precision=2,
         # A sleeping miner is known to hash nothing; an unread one is unknown.
-        value_fn=lambda m: 0.0 if m.state is MinerState.SLEEPING else m.hashrate_ths,
+        value_fn=lambda m: 0.0 if m.state is MinerState.SLEEPING else _round(m.hashrate_ths, 1),
     ),
     MinerSensorDescription(
         key="frequency",
@@ -150,7 +156,7 @@ MINER_SENSORS: tuple[MinerSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfTemperature.CELSIUS,
         suggested_display_precision=0,
-        value_fn=lambda m: m.chip_temp_c,
+        value_fn=lambda m: _round(m.chip_temp_c, 0),
     ),
     MinerSensorDescription(
         key="state",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.net_stabilization import async_remove_config_entry_device
@@ -198,3 +199,27 @@ async def test_reboot_button(
     assert miner.state == "sleeping"
     history = await coordinator.store.recent_commands()
     assert history[0].command == "reboot_miner"
+
+
+async def test_frequency_setpoint_pins_a_miner(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    sim: SimulatedFleet,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    entity_id = "number.s9_0001_frequency_setpoint"
+    entity_registry.async_update_entity(entity_id, disabled_by=None)  # disabled by default
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get(entity_id).state == STATE_UNAVAILABLE  # on/off mode
+    await hass.services.async_call(DOMAIN, "set_power_mode", {"mode": "frequency"}, blocking=True)
+    assert hass.states.get(entity_id).state != STATE_UNAVAILABLE
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": entity_id, "value": 500}, blocking=True
+    )
+    await loaded_entry.runtime_data.controller.wait_idle()
+    assert hass.states.get(entity_id).state == "500.0"
+    assert hass.states.get("switch.s9_0001_mining").state == "on"
+    miner = next(m for m in sim.miners if m.hostname == "s9-0001")
+    assert miner.state == "booting"
+    assert '"bitmain-freq" : "500"' in miner.config_text

@@ -34,6 +34,8 @@ class FakeMiner:
     since: float = 0.0
     calls: list[str] = field(default_factory=list)
     can_sleep: bool = True
+    frequency_control: bool = True  # firmware can set the frequency (with `can_sleep`)
+    power_factor: float = 1.0  # this unit's draw over the curve's while hashing
 
     # --- MinerDriver --------------------------------------------------------------------------
 
@@ -59,7 +61,7 @@ class FakeMiner:
     def capabilities(self) -> Capabilities:
         return Capabilities(
             can_sleep=self.can_sleep,
-            can_set_frequency=self.can_sleep,
+            can_set_frequency=self.can_sleep and self.frequency_control,
             min_mhz=S9_CURVE.min_mhz,
             max_mhz=S9_CURVE.max_mhz,
             nominal_mhz=S9_CURVE.nominal_mhz,
@@ -123,7 +125,8 @@ class FakeMiner:
             case "booting":
                 return 100.0
             case "ramping" | "mining":
-                return 130.0 + (S9_CURVE.power_w(self.mhz) - 130.0) * self._ramp_share()
+                full = self.power_factor * S9_CURVE.power_w(self.mhz)
+                return 130.0 + (full - 130.0) * self._ramp_share()
             case _:
                 return 50.0
 

@@ -167,7 +167,8 @@ def test_small_target_changes_need_at_most_one_transition_on_off() -> None:
 
 def test_small_target_changes_move_one_swing_miner_in_frequency_mode() -> None:
     rng = random.Random(7)
-    frugal = PlanLimits(payback_horizon_s=0.0)  # transitions only, hashrate buys none
+    # Transitions only: hashrate buys none, and no efficiency floor to keep.
+    frugal = PlanLimits(payback_horizon_s=0.0, efficiency_floor=0.0)
     counts = []
     for _ in range(200):
         miners = idle_fleet(rng.randint(2, 60))
@@ -243,8 +244,9 @@ def test_frequency_mode_keeps_efficient_spread_when_cheap_enough() -> None:
     full = apply(idle_fleet(100), plan_dispatch(146_000.0, PowerMode.FREQUENCY, idle_fleet(100)))
     plan = plan_dispatch(29_200.0, PowerMode.FREQUENCY, full)
     assert plan.hashrate_ths >= 0.97 * max_hashrate_ths(plan.planned_w, 100, S9_CURVE, max_mhz=650)
-    # Without a payback horizon hashrate buys no transitions: fewest changes wins.
-    frugal = plan_dispatch(29_200.0, PowerMode.FREQUENCY, full, PlanLimits(payback_horizon_s=0))
+    # Without a payback horizon or efficiency floor, hashrate buys no transitions.
+    no_floor = PlanLimits(payback_horizon_s=0, efficiency_floor=0.0)
+    frugal = plan_dispatch(29_200.0, PowerMode.FREQUENCY, full, no_floor)
     assert frugal.retunes <= 2  # one miner cannot shed the whole surplus alone
     assert frugal.transitions < plan.transitions
 

@@ -48,3 +48,17 @@ class ControlConfig:
     # reaching full hashrate (S9s report "mining" before the ramp ends), smoothed per poll.
     meter_settle_s: float = 45.0
     meter_smoothing: float = 0.3
+    # Calibration: each miner's measured / curve power is learnt from fresh readings of steady
+    # mining (two readings in a row at the same frequency within `power_steady_tolerance`),
+    # the first taken as it is, later ones smoothed. Ratios outside the range are not a
+    # spread but a fault and are ignored.
+    power_steady_tolerance: float = 0.01
+    power_smoothing: float = 0.3
+    power_scale_min: float = 0.7
+    power_scale_max: float = 1.3
+    # Fine regulation waits while dispatched miners are still changing, or (up to this long
+    # after their transition ended) not yet calibrated, so one correction does the job.
+    calibrate_wait_s: float = 60.0
+    # A wake reboots the miner: it goes down, its web comes back, then the mining software
+    # starts. Web up with the mining software still refusing for this long means it never will.
+    wake_api_grace_s: float = 45.0

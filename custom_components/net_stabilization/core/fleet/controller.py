@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Final
 
-from ..miners.base import MinerDriver, MinerError, MinerReading
+from ..miners.base import MinerDriver, MinerError, MinerReading, MiningState
 from .actuator import Actuator, Order, OrderKind
 from .clock import Clock, SystemClock
 from .command_log import CommandLog, CommandRecord, InMemoryCommandLog, ParameterValue
@@ -118,6 +118,12 @@ class FleetController:
         """MACs of the known miners."""
         return tuple(self._miners)
 
+    def power_scale(self, mac: str) -> float | None:
+        """A miner's learnt draw over the power curve's (1.0 until it was seen mining steadily),
+        None for an unknown miner."""
+        m = self._miners.get(mac)
+        return m.power_scale if m is not None else None
+
     def driver(self, mac: str) -> MinerDriver | None:
         """The driver of a known miner."""
         m = self._miners.get(mac)
@@ -139,6 +145,11 @@ class FleetController:
             miner_overrides={
                 mac: m.override for mac, m in self._miners.items() if m.override is not None
             },
+            miner_pins={
+                mac: m.pin_mhz
+                for mac, m in self._miners.items()
+                if m.pin_mhz is not None and m.override is MinerOverride.ON
+            },
         )
 
     def restore(self, settings: FleetSettings) -> None:
@@ -158,12 +169,12 @@ class FleetController:
         for mac, m in self._miners.items():
             m.excluded = mac in settings.excluded
             m.override = settings.miner_overrides.get(mac)
+            pin = settings.miner_pins.get(mac) if m.override is MinerOverride.ON else None
+            m.pin_mhz = pin if pin is None or m.capabilities.can_set_frequency else None
         for m in self._miners.values():
             # Orders are re-sent only where the miner is not already doing what it was told.
-            if m.override is MinerOverride.ON and not m.hashing():
-                self._order_start(m, None, now)
-                m.phase = None
-                m.dispatched = False
+            if m.override is MinerOverride.ON:
+                self._run_forced(m, now)
             elif m.override is MinerOverride.OFF and m.hashing():
                 self._order_sleep(m, now)
         if self.target_w is not None and self.target_w > 0:
@@ -215,6 +226,7 @@ class FleetController:
                 self._count_runtime(now)
                 self._read_meter()
                 self._supervise(now)
+                self._calibrate()
                 self._learn_meter_gap(now)
                 self._regulate(now)
                 self._last_poll_at = now
@@ -261,7 +273,9 @@ class FleetController:
         cfg = self._config
         for m in self._miners.values():
             if m.wake_failures >= cfg.max_wake_failures and now >= m.failed_until:
-                m.wake_failures = 0  # cool-down over: back in rotation
+                # Cool-down over: back in rotation, as a last resort and not toward rated
+                # power until it mines again; one more failed wake fails it again.
+                m.wake_failures = cfg.max_wake_failures - 1
             self._check_temperature(m, now)
             self._check_transition(m, now)
             self._check_shedding(m, now)
@@ -299,16 +313,48 @@ class FleetController:
         if m.transition_done(now):
             m.phase = None
             m.wake_failures = 0
+            m.transition_ended_at = now
             self._transition_ended_at = now  # the ramp's last part is still to come
             return
         elapsed = now - m.phase_started
         if m.phase is Phase.WAKING:
-            if not m.hashing_seen and elapsed >= cfg.wake_start_timeout_s:
+            if self._never_started(m, now):
+                self._wake_failed(m, now, "web came back after the wake's reboot, mining did not")
+            elif not m.hashing_seen and elapsed >= cfg.wake_start_timeout_s:
                 self._wake_failed(m, now, "did not start mining after a wake")
             elif elapsed >= cfg.wake_timeout_s:
                 self._wake_failed(m, now, "did not reach full hashrate after a wake")
         elif elapsed >= cfg.retune_timeout_s:
             self._wake_failed(m, now, "did not come back after a frequency change")
+
+    def _never_started(self, m: TrackedMiner, now: float) -> bool:
+        """Evidence that a wake will not produce mining, long before its deadline: the miner went
+        down for the wake's reboot, its web came back, and the mining software still refuses
+        well past the time it needs to start."""
+        if m.hashing_seen or self._actuator.pending(m.mac):
+            return False
+        if not m.fresh:
+            if m.read_failures > 0:
+                m.down_seen = True  # rebooting: web and API down
+            m.up_without_api_since = None
+            return False
+        if not m.down_seen or m.reading is None or m.reading.state is not MiningState.SLEEPING:
+            return False
+        if m.up_without_api_since is None:
+            m.up_without_api_since = now
+        return now - m.up_without_api_since >= self._config.wake_api_grace_s
+
+    def _calibrate(self) -> None:
+        """Learn each miner's own power from its steady readings (`TrackedMiner.learn_power`)."""
+        cfg = self._config
+        for m in self._miners.values():
+            m.learn_power(
+                self._curve,
+                steady_tolerance=cfg.power_steady_tolerance,
+                smoothing=cfg.power_smoothing,
+                lowest=cfg.power_scale_min,
+                highest=cfg.power_scale_max,
+            )
 
     def _wake_failed(self, m: TrackedMiner, now: float, reason: str) -> None:
         """A wake or restart that did not produce mining: rest, or fail after repeated tries."""
@@ -390,7 +436,7 @@ class FleetController:
             return  # stale: hold what was learnt
         cfg = self._config
         settled = (
-            self._actuator.busy == 0
+            not self._settling(now)  # nothing moving, every running miner calibrated
             and now - self._last_action_at >= cfg.meter_settle_s
             and now - self._transition_ended_at >= cfg.meter_settle_s
             and all(
@@ -420,7 +466,13 @@ class FleetController:
         inputs = self._plan_inputs(now, lock=True)
         limits = self._config.planner
         present = present_power_w(self._mode, inputs, limits, fixed_w=self._correction_w())
-        if self._in_band(present - target, inputs):
+        error = present - target
+        if self._in_band(error, inputs):
+            self._deviation_since = None
+            return
+        if not structural and self._settling(now) and abs(error) < self._step_w():
+            # Miners are still on their way or not yet calibrated: correcting now would be
+            # corrected again once they are. Only a miss of a whole miner cannot wait.
             self._deviation_since = None
             return
         if not structural:
@@ -434,6 +486,28 @@ class FleetController:
         if plan.transitions:
             self._apply(plan, now)
             self._deviation_since = None
+
+    def _step_w(self) -> float:
+        """What one miner adds at full power: the on/off resolution."""
+        return self._curve.nominal_w - self._curve.standby_w
+
+    def _settling(self, now: float) -> bool:
+        """Whether the fleet's power is still finding its level: orders in flight, miners
+        waking or changing, or miners that just got there and are not calibrated yet."""
+        if self._actuator.busy:
+            return True
+        wait = self._config.calibrate_wait_s
+        for m in self._miners.values():
+            if m.phase is not None:
+                return True
+            if (
+                m.dispatched
+                and m.power_samples == 0
+                and m.hashing()
+                and now - m.transition_ended_at < wait
+            ):
+                return True
+        return False
 
     def _in_band(self, error_w: float, inputs: list[PlanMiner]) -> bool:
         limits = self._config.planner
@@ -470,6 +544,7 @@ class FleetController:
                     locked=lock
                     and available
                     and (now - m.switched_at < dwell or self._actuator.pending(m.mac)),
+                    power_scale=m.power_scale,
                     standby_w=m.capabilities.standby_w,
                     present_w=self._expected_w(m, now),
                     can_set_frequency=m.capabilities.can_set_frequency,
@@ -482,6 +557,13 @@ class FleetController:
         """Draw of a miner the planner may not touch, once pending safety orders are done."""
         if m.shed_deadline is not None or m.overheated(now):
             return m.capabilities.standby_w
+        if (
+            m.override is MinerOverride.ON
+            and m.read_failures < self._offline_after
+            and (m.hashing() or now - m.switched_at < self._config.wake_timeout_s)
+        ):
+            # Forced on: counted at the power it runs at once its wake or change is done.
+            return m.power_scale * self._curve.power_w(m.expected_mhz(self._curve))
         return m.consumption_w(self._curve, self._offline_after)
 
     # --- acting ------------------------------------------------------------------------------
@@ -506,19 +588,25 @@ class FleetController:
         if plan.transitions:
             self._last_action_at = now
 
-    def _order_start(self, m: TrackedMiner, mhz: float | None, now: float) -> None:
+    def _order_start(
+        self, m: TrackedMiner, mhz: float | None, now: float, *, force_frequency: bool = False
+    ) -> None:
         m.dispatched = True
         m.target_mhz = mhz
         m.phase = Phase.WAKING
         m.phase_started = now
         m.hashing_seen = False
+        m.down_seen = False
+        m.up_without_api_since = None
         m.switched_at = now
         m.shed_deadline = None
         m.keep_asleep_until = -math.inf
         # On/off leaves an unknown frequency alone (it is nominal unless we changed it, and
         # then we know it); frequency mode must be sure.
         if m.configured_mhz is None:
-            needs_frequency = mhz is not None and self._mode is PowerMode.FREQUENCY
+            needs_frequency = mhz is not None and (
+                force_frequency or self._mode is PowerMode.FREQUENCY
+            )
         else:
             needs_frequency = mhz is not None and abs(m.configured_mhz - mhz) >= 0.5
         order_mhz = mhz if needs_frequency and m.capabilities.can_set_frequency else None
@@ -748,10 +836,21 @@ class FleetController:
             return await self._done("set_excluded", source, params, result)
 
     async def set_miner_override(
-        self, mac: str, override: object, source: str = "service"
+        self,
+        mac: str,
+        override: object,
+        source: str = "service",
+        *,
+        mhz: object = None,
     ) -> CommandResult:
-        """Force one miner on or off (`"on"`, `"off"`), or give it back to the fleet (None)."""
+        """Force one miner on or off (`"on"`, `"off"`), or give it back to the fleet (None).
+
+        With `"on"`, `mhz` pins its frequency: it is woken at that frequency, or retuned if it
+        already runs. The planner counts it as fixed draw at that frequency.
+        """
         params: dict[str, ParameterValue] = {"mac": mac, "override": _param(override)}
+        if mhz is not None:
+            params["mhz"] = _param(mhz)
         async with self._command_lock:
             now = self._clock.monotonic()
             m = self._miners.get(mac)
@@ -770,26 +869,69 @@ class FleetController:
                     CommandReason.CONFLICT, f"{mac} cannot be switched (firmware without sleep)"
                 )
                 return await self._done("set_miner_override", source, params, result)
+            pin: float | None = None
+            if mhz is not None:
+                checked = self._check_pin(m, wanted, mhz)
+                if isinstance(checked, CommandResult):
+                    return await self._done("set_miner_override", source, params, checked)
+                pin = checked
             if wanted is MinerOverride.ON and m.overheated(now):
                 result = CommandResult.refused(
                     CommandReason.CONFLICT, f"{mac} is cooling down after overheating"
                 )
                 return await self._done("set_miner_override", source, params, result)
             m.override = wanted
+            m.pin_mhz = pin
             if wanted is not None and (m.dispatched or m.phase is not None):
                 self._structural_change = True
             if wanted is MinerOverride.ON:
-                if not m.hashing():
-                    self._order_start(m, None, now)
-                m.dispatched = False  # the operator's, not the fleet's
-                m.phase = None
+                self._run_forced(m, now)
             elif wanted is MinerOverride.OFF:
                 self._order_sleep(m, now)
             elif m.hashing() and self.target_w is not None:
                 m.dispatched = True  # released while running: the fleet adopts it
             self._structural_change = True
-            result = CommandResult.ok(f"{mac} override {wanted or 'released'}")
+            word = str(wanted or "released")
+            if pin is not None:
+                word += f" at {pin:g} MHz"
+            result = CommandResult.ok(f"{mac} override {word}")
             return await self._done("set_miner_override", source, params, result)
+
+    def _check_pin(
+        self, m: TrackedMiner, wanted: MinerOverride | None, mhz: object
+    ) -> float | CommandResult:
+        """Validate a frequency pin: only with "on", a number within what curve and miner allow,
+        on firmware that can set the frequency."""
+        if wanted is not MinerOverride.ON:
+            return CommandResult.refused(
+                CommandReason.INVALID, "a frequency can be pinned only with override 'on'"
+            )
+        if isinstance(mhz, bool) or not isinstance(mhz, int | float) or not math.isfinite(mhz):
+            return CommandResult.refused(CommandReason.INVALID, "mhz must be a finite number")
+        if not m.capabilities.can_set_frequency:
+            return CommandResult.refused(
+                CommandReason.CONFLICT, f"{m.mac} cannot set its frequency (firmware)"
+            )
+        lo = max(self._curve.min_mhz, m.capabilities.min_mhz)
+        hi = min(self._curve.max_mhz, m.capabilities.max_mhz)
+        if not lo <= mhz <= hi:
+            return CommandResult.refused(
+                CommandReason.INVALID, f"mhz must be between {lo:g} and {hi:g}, got {mhz:g}"
+            )
+        return float(round(mhz))
+
+    def _run_forced(self, m: TrackedMiner, now: float) -> None:
+        """Carry out an operator's "on": wake it (at its pinned frequency), or retune it if it
+        runs elsewhere. The miner is the operator's, not the fleet's: no phase, not dispatched."""
+        pin = m.pin_mhz
+        if not m.hashing():
+            self._order_start(m, pin, now, force_frequency=True)
+        elif pin is not None and (m.configured_mhz is None or abs(m.configured_mhz - pin) >= 0.5):
+            m.switched_at = now
+            self._actuator.submit(m.mac, m.driver, Order(OrderKind.RETUNE, pin))
+        m.dispatched = False
+        m.phase = None
+        m.target_mhz = pin
 
     async def reboot_miner(self, mac: str, source: str = "service") -> CommandResult:
         """Reboot one miner and keep it in the state the fleet wants once it is back up."""
@@ -806,6 +948,8 @@ class FleetController:
                 m.phase = Phase.WAKING
                 m.phase_started = now
                 m.hashing_seen = False
+                m.down_seen = False
+                m.up_without_api_since = None
             elif m.override is not MinerOverride.ON:
                 # A Vnish S9 boots into mining; one the fleet keeps asleep is put back to sleep.
                 m.keep_asleep_until = now + self._config.wake_timeout_s
@@ -877,9 +1021,13 @@ class FleetController:
     # --- snapshot ----------------------------------------------------------------------------
 
     def _rated_kw(self, now: float) -> float:
+        """Full power of the healthy dispatchable miners, as each was measured to draw. A miner
+        whose last wake failed counts again only once it has mined."""
         full_w = self._curve.power_w(self._config.planner.full_mhz(self._mode))
         return rated_power_kw(
-            full_w for m in self._miners.values() if m.dispatchable(now, self._offline_after)
+            m.power_scale * full_w
+            for m in self._miners.values()
+            if m.dispatchable(now, self._offline_after) and m.wake_failures == 0
         )
 
     def _faults(self) -> list[str]:
@@ -906,7 +1054,8 @@ class FleetController:
         dispatched_mining = sum(1 for m in ours if m.hashing() and m.reading is not None)
         settling = any(m.phase is not None for m in self._miners.values())
         shedding = any(m.shed_deadline is not None and m.hashing() for m in self._miners.values())
-        dispatchable = sum(1 for s in miners if s.dispatchable)
+        # Available only with a healthy one: a miner whose last wake failed counts once it mined.
+        dispatchable = sum(1 for s in miners if s.dispatchable and s.wake_failures == 0)
         if target is None:
             summary = "standby"
         elif self._plan is not None:

@@ -76,7 +76,7 @@ class MinerSnapshot:
     consumption_w: float = 0.0  # what the fleet counts: reported, else estimated from its state
     hashrate_ths: float | None = None
     frequency_mhz: float | None = None
-    target_mhz: float | None = None  # frequency the fleet asked for, while dispatched
+    target_mhz: float | None = None  # the operator's pin, else the fleet's order while dispatched
     chip_temp_c: float | None = None
     runtime_s: float = 0.0  # mining time seen by this controller, for wear levelling
     wake_failures: int = 0  # consecutive wakes that did not produce mining

@@ -6,11 +6,14 @@ Objectives, in order:
 3. the most hashrate for the power;
 4. even wear: the least-run miners start first, the most-run stop first.
 
-Objectives 2 and 3 are weighed in one currency: hashrate. A transition costs the hashing time it
-loses; a better spread of power gains hashrate for as long as the target holds. A plan with more
-transitions wins only if its extra hashrate pays them back within `payback_horizon_s`. With a small
-change of target this keeps the present miners and moves one "swing" miner; with a large one it
-spreads the power over the number of miners that hashes most per kW.
+Objectives 2 and 3 meet in two ways. First an efficiency floor: a plan whose hashrate is within
+`efficiency_floor` of the best plan that meets the target is good enough, and one below it is
+taken only if nothing better meets the target. Then one currency, hashrate: a transition costs
+the hashing time it loses; a better spread of power gains hashrate for as long as the target
+holds. A plan with more transitions wins only if its extra hashrate pays them back within
+`payback_horizon_s` (short: EMS targets change every few minutes). With a small change of target
+this keeps the present miners and moves one "swing" miner; with a large one it spreads the power
+over the fewest miners that come within the floor of the best TH per kW.
 
 All powers are wall watts for the whole fleet, standby draw of sleeping miners included.
 """
@@ -75,7 +78,12 @@ class PlanLimits:
     start_cost_s: float = 160.0  # hashing time a wake loses (boot plus ramp)
     retune_cost_s: float = 100.0  # hashing time a frequency change loses (ramp)
     stop_cost_s: float = 10.0  # wear, mostly: stopping loses no hashing the target allowed
-    payback_horizon_s: float = 1800.0
+    # Efficiency first, then transitions: a plan within `efficiency_floor` of the best hashrate
+    # on offer is good enough, and among those the fewest transitions win unless more pay
+    # back within `payback_horizon_s` (targets change every few minutes: small gains rarely
+    # outlive the target). A plan below the floor is taken only if nothing reaches it.
+    efficiency_floor: float = 0.97
+    payback_horizon_s: float = 600.0
 
     def full_mhz(self, mode: PowerMode) -> float:
         """The frequency of a miner running "full" in `mode`."""
@@ -300,7 +308,19 @@ def _choose(
     nearest_band, below_band = _bands(units, limits, mode)
     for c in candidates:
         _finish(c, units, curve, base_w)
-    return min(candidates, key=lambda c: _score(c, target_w, nearest_band, below_band, limits))
+    scored = [(_score(c, target_w, nearest_band, below_band, limits), c) for c in candidates]
+    # The best hashrate among plans that meet the target as well as any plan does.
+    best_fit = min(s[:2] for s, _ in scored)
+    best_hashrate = max(c.hashrate_ths for s, c in scored if s[:2] == best_fit)
+    floor = limits.efficiency_floor * best_hashrate - _WATT_EPSILON
+
+    def key(
+        item: tuple[tuple[int, float, float, float, float], _Candidate],
+    ) -> tuple[int, float, bool, float, float, float]:
+        (band, miss, cost, error, wear), c = item
+        return (band, miss, c.hashrate_ths < floor, cost, error, wear)
+
+    return min(scored, key=key)[1]
 
 
 class _Composer:
@@ -371,7 +391,12 @@ def _efficient_counts(
         if lo_w - _WATT_EPSILON <= per_unit <= hi_w + _WATT_EPSILON:
             ranked.append((n * curve.hashrate_ths(curve.mhz_for_power(per_unit)), n))
     ranked.sort(reverse=True)
-    return [n for _, n in ranked[:3]]
+    picks = [n for _, n in ranked[:3]]
+    if ranked:
+        # The fewest miners that come within the efficiency floor of the best spread.
+        floor = limits.efficiency_floor * ranked[0][0]
+        picks.append(min(n for value, n in ranked if value >= floor))
+    return picks
 
 
 def _bands(units: list[_Unit], limits: PlanLimits, mode: PowerMode) -> tuple[float, float]:

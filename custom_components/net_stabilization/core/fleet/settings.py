@@ -21,10 +21,12 @@ class FleetSettings:
     override_target_kw: float | None = None
     excluded: frozenset[str] = frozenset()
     miner_overrides: Mapping[str, MinerOverride] = field(default_factory=dict)
+    # Frequencies pinned by the operator for miners forced on (MAC → MHz).
+    miner_pins: Mapping[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
+        """JSON-ready form (pins only when there are any, so older readers see the same keys)."""
+        data: dict[str, Any] = {
             "mode": self.mode.value,
             "ems_target_kw": self.ems_target_kw,
             "dispatch_enabled": self.dispatch_enabled,
@@ -33,6 +35,9 @@ class FleetSettings:
             "excluded": sorted(self.excluded),
             "miner_overrides": {mac: o.value for mac, o in sorted(self.miner_overrides.items())},
         }
+        if self.miner_pins:
+            data["miner_pins"] = dict(sorted(self.miner_pins.items()))
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FleetSettings:
@@ -49,6 +54,13 @@ class FleetSettings:
                     overrides[str(mac)] = MinerOverride(value)
                 except ValueError:
                     continue
+        pins: dict[str, float] = {}
+        raw_pins = data.get("miner_pins")  # absent in settings stored before pins existed
+        if isinstance(raw_pins, Mapping):
+            for mac, value in raw_pins.items():
+                mhz = _power(value)
+                if mhz is not None and mhz > 0 and overrides.get(str(mac)) is MinerOverride.ON:
+                    pins[str(mac)] = mhz
         excluded = data.get("excluded")
         return cls(
             mode=mode,
@@ -60,6 +72,7 @@ class FleetSettings:
             if isinstance(excluded, list)
             else frozenset(),
             miner_overrides=overrides,
+            miner_pins=pins,
         )
 
     def describe(self) -> str:

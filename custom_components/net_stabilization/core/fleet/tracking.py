@@ -55,6 +55,19 @@ class TrackedMiner:
     shed_fault: bool = False
     runtime_s: float = 0.0
     switched_at: float = -math.inf  # last time the fleet changed this miner
+    # Calibration: measured wall power over curve power at the running frequency, learnt from
+    # fresh steady readings (the PSU and chips of every S9 differ by a few per cent).
+    power_scale: float = 1.0
+    power_samples: int = 0  # steady readings learnt from; 0: `power_scale` is the default
+    previous_power_w: float | None = None  # the reading before, to tell a ramp from steady
+    previous_power_mhz: float | None = None
+    # Wake evidence: the miner went down (rebooting) after the wake, and when its web came
+    # back while the mining software still refused.
+    down_seen: bool = False
+    up_without_api_since: float | None = None
+    # The operator's frequency for a miner forced on (`set_miner_override(..., mhz=...)`).
+    pin_mhz: float | None = None
+    transition_ended_at: float = -math.inf  # when the last wake or change was seen done
 
     @property
     def mac(self) -> str:
@@ -65,6 +78,7 @@ class TrackedMiner:
         """Take one poll result. A failed read keeps the previous values (marked stale)."""
         if reading is None or not reading.online or reading.state is MiningState.OFFLINE:
             self.read_failures += 1
+            self.previous_power_w = None
             if error:
                 self.last_error = error
             return
@@ -146,6 +160,51 @@ class TrackedMiner:
             return True
         return reading.uptime_s is not None and reading.uptime_s < now - self.phase_started
 
+    def learn_power(
+        self,
+        curve: PowerCurve,
+        *,
+        steady_tolerance: float,
+        smoothing: float,
+        lowest: float,
+        highest: float,
+    ) -> bool:
+        """Learn `power_scale` from the latest reading if it is fresh, steady mining at a known
+        frequency: the same frequency and (within `steady_tolerance`) the same power as the
+        reading before, so a ramp is never taken for the miner's own draw. Returns whether a
+        sample was taken."""
+        reading = self.reading
+        if not self.fresh or reading is None:
+            return False
+        power, mhz = reading.power_w, reading.frequency_mhz
+        previous, previous_mhz = self.previous_power_w, self.previous_power_mhz
+        steady_state = reading.state is MiningState.MINING and self.phase is None
+        if steady_state and power is not None and mhz is not None and power > 0:
+            self.previous_power_w, self.previous_power_mhz = power, mhz
+        else:
+            self.previous_power_w = self.previous_power_mhz = None
+            return False
+        if previous is None or previous_mhz is None or abs(previous_mhz - mhz) > 0.5:
+            return False
+        if abs(power - previous) > steady_tolerance * power:
+            return False
+        ratio = power / curve.power_w(mhz)
+        if not lowest <= ratio <= highest:
+            return False  # not a spread: a dead board or a bad estimate; leave the model alone
+        if self.power_samples == 0:
+            self.power_scale = ratio
+        else:
+            self.power_scale += smoothing * (ratio - self.power_scale)
+        self.power_samples += 1
+        return True
+
+    def expected_mhz(self, curve: PowerCurve) -> float:
+        """Frequency it will run at once what was ordered is done."""
+        if self.pin_mhz is not None and self.override is MinerOverride.ON:
+            return self.pin_mhz
+        mhz = self.running_mhz()
+        return mhz if mhz is not None else curve.nominal_mhz
+
     def consumption_w(self, curve: PowerCurve, offline_after: int) -> float:
         """What this miner adds to the fleet's draw: reported power, else an estimate from its
         last known state. An offline miner is counted as drawing nothing."""
@@ -154,8 +213,14 @@ class TrackedMiner:
         if self.reading.power_w is not None:
             return self.reading.power_w
         if self.reading.state in _HASHING:
-            return curve.power_w(self.reading.frequency_mhz or curve.nominal_mhz)
+            return self.power_scale * curve.power_w(self.reading.frequency_mhz or curve.nominal_mhz)
         return self.capabilities.standby_w
+
+    def shown_target_mhz(self) -> float | None:
+        """The frequency asked for: the operator's pin, else the fleet's while dispatched."""
+        if self.override is MinerOverride.ON and self.pin_mhz is not None:
+            return self.pin_mhz
+        return self.target_mhz if self.dispatched else None
 
     def snapshot(self, now: float, offline_after: int, curve: PowerCurve) -> MinerSnapshot:
         """An immutable view for the outside world."""
@@ -177,7 +242,7 @@ class TrackedMiner:
             consumption_w=self.consumption_w(curve, offline_after),
             hashrate_ths=reading.hashrate_ths if reading else None,
             frequency_mhz=reading.frequency_mhz if reading else None,
-            target_mhz=self.target_mhz if self.dispatched else None,
+            target_mhz=self.shown_target_mhz(),
             chip_temp_c=reading.chip_temp_c if reading else None,
             runtime_s=self.runtime_s,
             wake_failures=self.wake_failures,
