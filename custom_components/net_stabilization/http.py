@@ -195,6 +195,19 @@ class _FleetView(HomeAssistantView):
         if user is None or not user.is_admin:
             raise Unauthorized
 
+    async def _command(
+        self, request: web.Request
+    ) -> tuple[FleetCoordinator, dict[str, Any]] | web.Response:
+        """A control request: admin only, a loaded fleet, and a JSON object as body."""
+        self._require_admin(request)
+        fleet = self._fleet(request)
+        if isinstance(fleet, web.Response):
+            return fleet
+        data = await _read_json_object(request)
+        if isinstance(data, str):
+            return web.json_response({"accepted": False, "message": data}, status=400)
+        return fleet, data
+
 
 class FleetStatusView(_FleetView):
     """GET /api/net_stabilization/status."""
@@ -251,13 +264,10 @@ class FleetOverrideView(_FleetView):
 
     async def post(self, request: web.Request) -> web.Response:
         """Switch the manual override."""
-        self._require_admin(request)
-        fleet = self._fleet(request)
-        if isinstance(fleet, web.Response):
-            return fleet
-        data = await _read_json_object(request)
-        if isinstance(data, str):
-            return web.json_response({"accepted": False, "message": data}, status=400)
+        command = await self._command(request)
+        if isinstance(command, web.Response):
+            return command
+        fleet, data = command
         if "enabled" not in data:
             return web.json_response(
                 {"accepted": False, "message": "enabled is missing"}, status=400
@@ -287,13 +297,10 @@ class FleetPowerModeView(_FleetView):
 
     async def post(self, request: web.Request) -> web.Response:
         """Change the mode."""
-        self._require_admin(request)
-        fleet = self._fleet(request)
-        if isinstance(fleet, web.Response):
-            return fleet
-        data = await _read_json_object(request)
-        if isinstance(data, str):
-            return web.json_response({"accepted": False, "message": data}, status=400)
+        command = await self._command(request)
+        if isinstance(command, web.Response):
+            return command
+        fleet, data = command
         result = await fleet.controller.set_mode(data.get("mode"), source=SOURCE_API)
         fleet.publish()
         return _command_response(result)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import aiohttp
 import pytest
@@ -24,8 +23,9 @@ from custom_components.net_stabilization.core.miners.endpoint import (
     Timeouts,
 )
 from custom_components.net_stabilization.core.miners.firmware import FirmwareKind
-from simulator import Fault, ManualClock, SimulatedFleet
+from simulator import Fault
 
+from .conftest import FleetFactory
 from .miners.standins import (
     STOCK_SYSTEM_INFO,
     ApiStandIn,
@@ -38,9 +38,6 @@ from .miners.standins import (
 pytestmark = pytest.mark.usefixtures("loopback_network")
 
 FAST = Timeouts(connect_s=0.5, api_read_s=0.5, web_s=0.5)
-
-
-type FleetFactory = Callable[..., Awaitable[SimulatedFleet]]
 
 
 @pytest.fixture
@@ -62,29 +59,6 @@ def ports() -> tuple[int, int]:
         api.bind(("0.0.0.0", 0))
         web.bind(("0.0.0.0", 0))
         return int(api.getsockname()[1]), int(web.getsockname()[1])
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
-
-
-@pytest.fixture
-async def start_fleet() -> AsyncIterator[FleetFactory]:
-    fleets: list[SimulatedFleet] = []
-
-    async def start(count: int = 1, **options: Any) -> SimulatedFleet:
-        options.setdefault("clock", ManualClock())
-        options.setdefault("seed", 7)
-        fleet = SimulatedFleet(count=count, **options)
-        fleets.append(fleet)
-        await fleet.start()
-        return fleet
-
-    yield start
-    for fleet in fleets:
-        await fleet.stop()
 
 
 # ----------------------------------------------------------------------------- targets

@@ -19,7 +19,7 @@ from custom_components.net_stabilization.core.miners.firmware import FirmwareKin
 from custom_components.net_stabilization.core.power_curve import S9_CURVE
 from simulator import Fault, SimulatedMiner
 
-from .conftest import FleetFactory
+from ..conftest import FleetFactory
 
 FAST = Timeouts(connect_s=1.0, api_read_s=0.5, web_s=0.5, config_write_s=2.0, fire_and_forget_s=0.3)
 # Deterministic timing: boot 60 s, bmminer init 8 s, ramp 80 s.

@@ -25,7 +25,7 @@ from custom_components.net_stabilization.core.miners.firmware import FirmwareKin
 from custom_components.net_stabilization.core.miners.identify import ProbeOutcome, identify_miner
 from custom_components.net_stabilization.core.power_curve import S9_CURVE
 
-from .conftest import FleetFactory
+from ..conftest import FleetFactory
 from .replies import reply_bytes, web_json
 from .standins import (
     STOCK_SYSTEM_INFO,
