@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .planner import PlanLimits
+from .wakes import WakeLearning
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,5 +61,14 @@ class ControlConfig:
     # after their transition ended) not yet calibrated, so one correction does the job.
     calibrate_wait_s: float = 60.0
     # A wake reboots the miner: it goes down, its web comes back, then the mining software
-    # starts. Web up with the mining software still refusing for this long means it never will.
+    # starts. Web up with the mining software still refusing for this long means it never will
+    # (an upper bound: `wakes` shortens it to what healthy miners of the fleet take).
     wake_api_grace_s: float = 45.0
+    # What the fleet learns from its wakes: start rate (spare wakes) and start delay.
+    wakes: WakeLearning = field(default_factory=WakeLearning)
+    # Miners not yet calibrated are planned at the median of the calibrated ones once at least
+    # `power_prior_min_samples` are, if that median stands out from the curve by more than
+    # `power_prior_significance` standard errors (a bias of the whole fleet, e.g. PSUs or
+    # firmware, rather than the spread of a sample, which would only add noise).
+    power_prior_min_samples: int = 5
+    power_prior_significance: float = 2.0

@@ -4,6 +4,9 @@ Commands (activate, deactivate, mode, override...) validate, plan, record and ha
 orders to the background actuator, then return at once. `poll()` reads every miner, supervises
 transitions (wake deadlines, back-off, failures, overheating, shedding) and regulates: it
 re-plans from the present state when the expected power has left the band for long enough.
+Along the way it learns what the fleet is like: each miner's own draw (and the fleet's bias, for
+miners not seen mining yet), how often a wake starts mining and how long the mining software
+takes to come up after the reboot (`wakes`).
 """
 
 from __future__ import annotations
@@ -11,7 +14,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import statistics
+from collections import deque
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Final
 
 from ..miners.base import MinerDriver, MinerError, MinerReading, MiningState
@@ -47,6 +53,7 @@ from .planner import (
 )
 from .settings import FleetSettings
 from .tracking import Phase, TrackedMiner
+from .wakes import WakeStats
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -54,6 +61,7 @@ type SiteMeter = Callable[[], float | None]
 """Returns the site's present consumption in kW, or None when the value is stale."""
 
 SOURCE_EMS: Final = "ems"
+_POLL_GAPS_KEPT: Final = 12  # recent poll intervals, for timing what is only seen at polls
 
 
 class FleetController:
@@ -78,7 +86,6 @@ class FleetController:
         self._curve = self._config.planner.curve
         self._miners: dict[str, TrackedMiner] = {}
         self._actuator = Actuator(self._config.max_concurrent_commands, self._order_done)
-        self._read_slots = asyncio.Semaphore(self._config.max_concurrent_reads)
         self._command_lock = asyncio.Lock()
         self._poll_lock = asyncio.Lock()
         self._ems_target_w: float | None = None
@@ -93,6 +100,9 @@ class FleetController:
         self._last_poll_at: float | None = None
         self._structural_change = False  # a dispatched miner was lost: re-plan without delay
         self._last_command: CommandRecord | None = None
+        self._wakes = WakeStats(self._config.wakes)
+        self._poll_gaps: deque[float] = deque(maxlen=_POLL_GAPS_KEPT)
+        self._prior_scale = 1.0  # draw over the curve's assumed for miners not yet calibrated
         self._snapshot = self._build_snapshot()
 
     # --- miners ------------------------------------------------------------------------------
@@ -123,6 +133,21 @@ class FleetController:
         None for an unknown miner."""
         m = self._miners.get(mac)
         return m.power_scale if m is not None else None
+
+    @property
+    def prior_power_scale(self) -> float:
+        """Draw over the curve's assumed for miners not calibrated yet (the fleet's bias)."""
+        return self._prior_scale
+
+    @property
+    def wake_start_rate(self) -> float:
+        """Learnt share of wakes that start mining."""
+        return self._wakes.start_rate
+
+    @property
+    def wake_api_grace_s(self) -> float:
+        """How long a woken miner's web may be up without its mining software, as learnt."""
+        return self._wakes.api_grace_s(self._config.wake_api_grace_s, self._poll_gap_s)
 
     def driver(self, mac: str) -> MinerDriver | None:
         """The driver of a known miner."""
@@ -218,7 +243,7 @@ class FleetController:
         """Read every miner, supervise transitions and regulate; returns the new snapshot."""
         async with self._poll_lock:
             miners = list(self._miners.values())
-            results = await asyncio.gather(*(self._read(m.driver) for m in miners))
+            results = await self._read_all(miners)
             async with self._command_lock:
                 now = self._clock.monotonic()
                 for miner, (reading, error) in zip(miners, results, strict=True):
@@ -233,15 +258,30 @@ class FleetController:
                 self._publish()
         return self._snapshot
 
+    async def _read_all(
+        self, miners: list[TrackedMiner]
+    ) -> list[tuple[MinerReading | None, str | None]]:
+        """Read every miner, `max_concurrent_reads` at a time. A few workers take the miners in
+        turn: a task per miner would have the event loop step through a thousand at once."""
+        results: list[tuple[MinerReading | None, str | None]] = [(None, None)] * len(miners)
+        queue = iter(enumerate(miners))
+
+        async def worker() -> None:
+            for index, m in queue:
+                results[index] = await self._read(m.driver)
+
+        workers = min(self._config.max_concurrent_reads, len(miners))
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        return results
+
     async def _read(self, driver: MinerDriver) -> tuple[MinerReading | None, str | None]:
-        async with self._read_slots:
-            try:
-                return await driver.read(), None
-            except MinerError as err:
-                return None, str(err) or type(err).__name__
-            except Exception as err:  # a driver bug must not stop the fleet's poll
-                _LOGGER.exception("reading %s failed unexpectedly", driver.host)
-                return None, f"unexpected error: {err!r}"
+        try:
+            return await driver.read(), None
+        except MinerError as err:
+            return None, str(err) or type(err).__name__
+        except Exception as err:  # a driver bug must not stop the fleet's poll
+            _LOGGER.exception("reading %s failed unexpectedly", driver.host)
+            return None, f"unexpected error: {err!r}"
 
     def _count_runtime(self, now: float) -> None:
         if self._last_poll_at is None:
@@ -269,8 +309,14 @@ class FleetController:
     def _offline_after(self) -> int:
         return self._config.offline_after_failures
 
+    @property
+    def _poll_gap_s(self) -> float:
+        return max(self._poll_gaps, default=0.0)
+
     def _supervise(self, now: float) -> None:
         cfg = self._config
+        if self._last_poll_at is not None:
+            self._poll_gaps.append(now - self._last_poll_at)
         for m in self._miners.values():
             if m.wake_failures >= cfg.max_wake_failures and now >= m.failed_until:
                 # Cool-down over: back in rotation, as a last resort and not toward rated
@@ -309,6 +355,8 @@ class FleetController:
             return
         cfg = self._config
         if m.fresh_hashing():
+            if not m.hashing_seen and m.phase is Phase.WAKING:
+                self._wake_started(m, now)
             m.hashing_seen = True
         if m.transition_done(now):
             m.phase = None
@@ -342,10 +390,20 @@ class FleetController:
             return False
         if m.up_without_api_since is None:
             m.up_without_api_since = now
-        return now - m.up_without_api_since >= self._config.wake_api_grace_s
+        return now - m.up_without_api_since >= self.wake_api_grace_s
+
+    def _wake_started(self, m: TrackedMiner, now: float) -> None:
+        """The mining software of a woken miner came up: learn how long that took after its
+        web was back, and that the wake worked."""
+        if m.up_without_api_since is not None:
+            self._wakes.start_delay(now - m.up_without_api_since)
+        if m.wake_outcome_due:
+            m.wake_outcome_due = False
+            self._wakes.started()
 
     def _calibrate(self) -> None:
-        """Learn each miner's own power from its steady readings (`TrackedMiner.learn_power`)."""
+        """Learn each miner's own power from its steady readings (`TrackedMiner.learn_power`),
+        and the fleet's bias from the calibrated ones, for the others."""
         cfg = self._config
         for m in self._miners.values():
             m.learn_power(
@@ -355,10 +413,21 @@ class FleetController:
                 lowest=cfg.power_scale_min,
                 highest=cfg.power_scale_max,
             )
+        learnt = [m.power_scale for m in self._miners.values() if m.power_samples > 0]
+        self._prior_scale = _fleet_bias(
+            learnt, cfg.power_prior_min_samples, cfg.power_prior_significance
+        )
+
+    def _scale(self, m: TrackedMiner) -> float:
+        """A miner's draw over the curve's: its own once calibrated, else the fleet's."""
+        return m.power_scale if m.power_samples > 0 else self._prior_scale
 
     def _wake_failed(self, m: TrackedMiner, now: float, reason: str) -> None:
         """A wake or restart that did not produce mining: rest, or fail after repeated tries."""
         cfg = self._config
+        if m.phase is Phase.WAKING and m.wake_outcome_due and not m.hashing_seen:
+            self._wakes.failed()
+        m.wake_outcome_due = False
         m.wake_failures += 1
         m.last_error = reason
         if m.wake_failures >= cfg.max_wake_failures:
@@ -467,7 +536,13 @@ class FleetController:
         limits = self._config.planner
         present = present_power_w(self._mode, inputs, limits, fixed_w=self._correction_w())
         error = present - target
-        if self._in_band(error, inputs):
+        band = self._band_w(inputs)
+        if band is None or -band[0] <= error <= band[1]:
+            self._deviation_since = None
+            return
+        if error > band[1] and self._excess_may_vanish(inputs, target, band[1]):
+            # Starts under way were counted at their expected share; the early ones are seen
+            # mining before a failure shows. Stopping miners now would be undone once it does.
             self._deviation_since = None
             return
         if not structural and self._settling(now) and abs(error) < self._step_w():
@@ -509,7 +584,22 @@ class FleetController:
                 return True
         return False
 
-    def _in_band(self, error_w: float, inputs: list[PlanMiner]) -> bool:
+    def _excess_may_vanish(self, inputs: list[PlanMiner], target_w: float, above_w: float) -> bool:
+        """Whether an excess may still vanish: it does if the starts under way that are not
+        yet seen mining (counted at their expected share) all fail."""
+        uncertain = [i.running and i.available and i.arrival < 1.0 for i in inputs]
+        if not any(uncertain):
+            return False
+        failing = [
+            replace(i, arrival=0.0) if u else i for i, u in zip(inputs, uncertain, strict=True)
+        ]
+        limits = self._config.planner
+        worst = present_power_w(self._mode, failing, limits, fixed_w=self._correction_w())
+        return worst - target_w <= above_w
+
+    def _band_w(self, inputs: list[PlanMiner]) -> tuple[float, float] | None:
+        """How far (below, above) the target the fleet may be; None when nothing is left to
+        plan (and so nothing to regulate)."""
         limits = self._config.planner
         factor = self._config.band_factor
         if self._mode is PowerMode.FREQUENCY:
@@ -521,18 +611,20 @@ class FleetController:
                 below = step * factor
         if limits.policy is TargetPolicy.NEVER_ABOVE:
             above = 0.5  # watts: rounding only
-        # With nothing left to plan there is nothing to regulate.
         if not any(i.available and not i.locked for i in inputs):
-            return True
-        return -below <= error_w <= above
+            return None
+        return below, above
 
     def _plan_inputs(self, now: float, *, lock: bool) -> list[PlanMiner]:
         inputs = []
         offline_after = self._offline_after
         dwell = self._config.min_dwell_s
+        start_rate = self._wakes.start_rate
         for m in self._miners.values():
             available = m.plannable(now, offline_after)
             running = m.running()
+            # A start, to come or under way and not yet seen mining, may fail like others did.
+            unproven = not running or (m.phase is Phase.WAKING and not m.hashing_seen)
             inputs.append(
                 PlanMiner(
                     mac=m.mac,
@@ -544,11 +636,12 @@ class FleetController:
                     locked=lock
                     and available
                     and (now - m.switched_at < dwell or self._actuator.pending(m.mac)),
-                    power_scale=m.power_scale,
+                    power_scale=self._scale(m),
                     standby_w=m.capabilities.standby_w,
                     present_w=self._expected_w(m, now),
                     can_set_frequency=m.capabilities.can_set_frequency,
                     wake_failures=m.wake_failures,
+                    arrival=start_rate if unproven else 1.0,
                 )
             )
         return inputs
@@ -563,7 +656,7 @@ class FleetController:
             and (m.hashing() or now - m.switched_at < self._config.wake_timeout_s)
         ):
             # Forced on: counted at the power it runs at once its wake or change is done.
-            return m.power_scale * self._curve.power_w(m.expected_mhz(self._curve))
+            return self._scale(m) * self._curve.power_w(m.expected_mhz(self._curve))
         return m.consumption_w(self._curve, self._offline_after)
 
     # --- acting ------------------------------------------------------------------------------
@@ -598,6 +691,9 @@ class FleetController:
         m.hashing_seen = False
         m.down_seen = False
         m.up_without_api_since = None
+        # Only wakes of miners in good standing make the start rate: retries of failed ones are
+        # a last resort, and counting them would make the healthy ones look worse.
+        m.wake_outcome_due = m.wake_failures == 0
         m.switched_at = now
         m.shed_deadline = None
         m.keep_asleep_until = -math.inf
@@ -624,6 +720,7 @@ class FleetController:
     def _order_sleep(self, m: TrackedMiner, now: float) -> None:
         m.dispatched = False
         m.phase = None
+        m.wake_outcome_due = False  # a wake called off tells nothing
         m.target_mhz = None
         m.switched_at = now
         m.shed_deadline = now + self._config.shed_timeout_s
@@ -950,6 +1047,7 @@ class FleetController:
                 m.hashing_seen = False
                 m.down_seen = False
                 m.up_without_api_since = None
+                m.wake_outcome_due = False  # the operator's reboot, not a wake
             elif m.override is not MinerOverride.ON:
                 # A Vnish S9 boots into mining; one the fleet keeps asleep is put back to sleep.
                 m.keep_asleep_until = now + self._config.wake_timeout_s
@@ -1025,7 +1123,7 @@ class FleetController:
         whose last wake failed counts again only once it has mined."""
         full_w = self._curve.power_w(self._config.planner.full_mhz(self._mode))
         return rated_power_kw(
-            m.power_scale * full_w
+            self._scale(m) * full_w
             for m in self._miners.values()
             if m.dispatchable(now, self._offline_after) and m.wake_failures == 0
         )
@@ -1096,6 +1194,19 @@ class FleetController:
             faults=tuple(faults),
             last_command=self._last_command,
         )
+
+
+def _fleet_bias(scales: list[float], min_samples: int, significance: float) -> float:
+    """The draw over the curve's to assume for an uncalibrated miner: the median of the
+    calibrated ones when they are enough and it stands out from the curve by more than
+    `significance` standard errors (robust ones, from the median absolute deviation), else
+    the curve's."""
+    if len(scales) < max(1, min_samples):
+        return 1.0
+    median = statistics.median(scales)
+    spread = 1.4826 * statistics.median(abs(s - median) for s in scales)
+    standard_error = 1.2533 * spread / math.sqrt(len(scales))
+    return median if abs(median - 1.0) > significance * standard_error else 1.0
 
 
 def _watts(kw: float | None) -> float | None:

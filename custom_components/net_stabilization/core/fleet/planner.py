@@ -15,6 +15,10 @@ holds. A plan with more transitions wins only if its extra hashrate pays them ba
 this keeps the present miners and moves one "swing" miner; with a large one it spreads the power
 over the fewest miners that come within the floor of the best TH per kW.
 
+A start that may not produce mining (some wakes never do) counts with its chance of arriving
+(`PlanMiner.arrival`), for its draw and its hashrate: a deficit is met by expected arrivals, so a
+fleet whose wakes sometimes fail wakes a few spares instead of a second round later.
+
 All powers are wall watts for the whole fleet, standby draw of sleeping miners included.
 """
 
@@ -30,6 +34,7 @@ from .model import PowerMode
 
 _MHZ_EPSILON = 0.5  # two frequencies closer than this are the same setting
 _WATT_EPSILON = 1e-6
+_MIN_ARRIVAL = 0.01  # a start's expected share is never taken as smaller (frequencies divide)
 
 
 class TargetPolicy(StrEnum):
@@ -63,6 +68,10 @@ class PlanMiner:
     present_w: float = 0.0  # draw of an unavailable miner
     can_set_frequency: bool = True
     wake_failures: int = 0  # recent wakes that did not produce mining: started last
+    # Chance that a start (planned, or under way and not yet seen mining) ends up mining: its
+    # draw over standby and its hashrate are counted at this share, so a deficit is met by
+    # expected arrivals and a fleet whose wakes sometimes fail wakes spares.
+    arrival: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,9 +168,13 @@ class _Unit:
     def power_w(self, curve: PowerCurve, mhz: float) -> float:
         return self.miner.power_scale * curve.power_w(mhz)
 
-    def increment_w(self, curve: PowerCurve, mhz: float) -> float:
-        """Extra draw of running at `mhz` over sleeping."""
+    def full_increment_w(self, curve: PowerCurve, mhz: float) -> float:
+        """Extra draw of running at `mhz` over sleeping, once running."""
         return self.power_w(curve, mhz) - self.standby_w
+
+    def increment_w(self, curve: PowerCurve, mhz: float) -> float:
+        """Expected extra draw of running at `mhz` over sleeping."""
+        return self.miner.arrival * self.full_increment_w(curve, mhz)
 
 
 @dataclass(slots=True)
@@ -206,11 +219,10 @@ def plan_dispatch(
         standby = curve.standby_w if m.standby_w is None else m.standby_w
         cur = (m.mhz if m.mhz is not None else curve.nominal_mhz) if m.running else None
         if m.locked:
+            base_w += standby
             if cur is not None:
-                base_w += m.power_scale * curve.power_w(cur)
-                base_hashrate += curve.hashrate_ths(cur)
-            else:
-                base_w += standby
+                base_w += m.arrival * (m.power_scale * curve.power_w(cur) - standby)
+                base_hashrate += m.arrival * curve.hashrate_ths(cur)
             locked.append(MinerAssignment(m.mac, Action.KEEP, cur))
             continue
         if mode is PowerMode.ON_OFF or not m.can_set_frequency:
@@ -253,12 +265,12 @@ def present_power_w(
     for m in miners:
         if not m.available:
             total += m.present_w
-        elif m.running:
-            total += m.power_scale * curve.power_w(
-                m.mhz if m.mhz is not None else curve.nominal_mhz
-            )
-        else:
-            total += curve.standby_w if m.standby_w is None else m.standby_w
+            continue
+        standby = curve.standby_w if m.standby_w is None else m.standby_w
+        total += standby
+        if m.running:
+            mhz = m.mhz if m.mhz is not None else curve.nominal_mhz
+            total += m.arrival * (m.power_scale * curve.power_w(mhz) - standby)
     return total
 
 
@@ -382,12 +394,13 @@ def _efficient_counts(
     """The few counts whose even spread of `need_w` makes the most hashrate."""
     curve = limits.curve
     scale = sum(u.miner.power_scale for u in units) / len(units)
+    arrival = max(_MIN_ARRIVAL, sum(u.miner.arrival for u in units) / len(units))
     standby = sum(u.standby_w for u in units) / len(units)
     lo_w = curve.power_w(max(limits.min_mhz, curve.min_mhz))
     hi_w = curve.power_w(limits.max_mhz)
     ranked: list[tuple[float, int]] = []
     for n in range(low, high + 1):
-        per_unit = (need_w / n + standby) / scale
+        per_unit = (need_w / (n * arrival) + standby) / scale
         if lo_w - _WATT_EPSILON <= per_unit <= hi_w + _WATT_EPSILON:
             ranked.append((n * curve.hashrate_ths(curve.mhz_for_power(per_unit)), n))
     ranked.sort(reverse=True)
@@ -408,7 +421,7 @@ def _bands(units: list[_Unit], limits: PlanLimits, mode: PowerMode) -> tuple[flo
     if mode is PowerMode.FREQUENCY:
         return limits.frequency_tolerance_w, limits.frequency_tolerance_w
     if units:
-        step = sum(u.increment_w(limits.curve, u.hi_mhz) for u in units) / len(units)
+        step = sum(u.full_increment_w(limits.curve, u.hi_mhz) for u in units) / len(units)
     else:
         step = limits.curve.nominal_w
     return step / 2, step
@@ -452,7 +465,8 @@ def _quantize(mhz: float, unit: _Unit, step: float, floor: bool) -> float:
 def _mhz_for_increment(
     unit: _Unit, increment_w: float, curve: PowerCurve, step: float, floor: bool
 ) -> float:
-    watts = (increment_w + unit.standby_w) / unit.miner.power_scale
+    arrival = max(unit.miner.arrival, _MIN_ARRIVAL)
+    watts = (increment_w / arrival + unit.standby_w) / unit.miner.power_scale
     return _quantize(curve.mhz_for_power(watts), unit, step, floor)
 
 
@@ -561,7 +575,7 @@ def _finish(c: _Candidate, units: list[_Unit], curve: PowerCurve, base_w: float)
                 stops += 1
             continue
         total += u.increment_w(curve, f)
-        hashrate += curve.hashrate_ths(f)
+        hashrate += u.miner.arrival * curve.hashrate_ths(f)
         runtime += u.miner.runtime_s
         if u.cur_mhz is None:
             starts += 1

@@ -65,6 +65,8 @@ class TrackedMiner:
     # back while the mining software still refused.
     down_seen: bool = False
     up_without_api_since: float | None = None
+    # This wake's outcome (started or not) is still to be counted in the fleet's start rate.
+    wake_outcome_due: bool = False
     # The operator's frequency for a miner forced on (`set_miner_override(..., mhz=...)`).
     pin_mhz: float | None = None
     transition_ended_at: float = -math.inf  # when the last wake or change was seen done
