@@ -27,6 +27,15 @@ Each run starts from scratch in `.bench/scale/` (git-ignored):
      and the longest loop stall from the request until two seconds after that;
    - when the fleet mines: deactivation, likewise until every miner sleeps.
 
+Stalls are explained, not just measured: loop_monitor also records the garbage collector
+(longest collection per phase, full collections; a full one walks Home Assistant's whole heap
+while holding the GIL), the longest stall with the overlapping collections taken out (what the
+code on the loop costs by itself), the callbacks inside every pass over 50 ms and the loop's
+stack while it stalls (`.bench/scale/logs/stalls-*.json`), and, before and after the
+integration, the tracked objects by type, a full collection's duration and the RSS once glibc
+has returned what it kept from transient peaks (`heap-*.json`; with `--tracemalloc` also the
+memory by source file).
+
 Progress goes to stderr; the last stdout line is one JSON document with every run's figures,
 the medians over the runs and whether each target is met.
 """
@@ -192,6 +201,7 @@ class Run:
         self.dir = BENCH
         self.config = self.dir / "config"
         self.logs = self.dir / "logs"
+        self.stall_reports = 0
         self.ha_port = free_port()
         self.admin_port = free_port()
         self.url = f"http://127.0.0.1:{self.ha_port}"
@@ -272,6 +282,8 @@ class Run:
         # Without the dispatcher's PYTHONPATH: with the repository on the path, the package
         # `custom_components` would be the repository's, and loop_monitor would not be found.
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        if self.args.tracemalloc:
+            env["PYTHONTRACEMALLOC"] = "1"  # heap-with.json then lists allocations by file
         self.ha = subprocess.Popen(
             [str(DEMO_VENV / "bin" / "hass"), "--config", str(self.config), "--skip-pip"],
             stdout=out,
@@ -318,7 +330,31 @@ class Run:
             method, f"{self.url}/api/loop_monitor", headers=self._headers()
         ) as resp:
             resp.raise_for_status()
-            return dict(await resp.json())
+            report = dict(await resp.json())
+        # Where the loop stood while it stalled: kept in the logs, not in the figures.
+        stacks = report.pop("stall_stacks", [])
+        passes = report.pop("long_passes", [])
+        if (stacks or passes) and not reset:
+            self.stall_reports += 1
+            out = self.logs / f"stalls-{self.stall_reports}.json"
+            out.write_text(json.dumps({"long_passes": passes, "stacks": stacks}, indent=1))
+            log(f"stall stacks: {out}")
+        return report
+
+    async def heap(self, phase: str) -> None:
+        """A full garbage collection's duration and the tracked objects: the collector holds the
+        GIL throughout, so its full passes are the event loop's longest stalls."""
+        report = await self.get_json("/api/loop_monitor/heap")
+        (self.logs / f"heap-{phase}.json").write_text(json.dumps(report, indent=1))
+        self.result[f"full_gc_ms_{phase}"] = report["full_gc_ms"]
+        self.result[f"tracked_objects_{phase}"] = report["tracked_objects"]
+        self.result[f"rss_mb_{phase}_trimmed"] = report.get("rss_after_malloc_trim_mb")
+        if phase == "with" and self.result.get("rss_mb_without_trimmed") is not None:
+            # The same difference once glibc has returned what it kept from transient peaks.
+            self.result["rss_overhead_trimmed_mb"] = round(
+                report["rss_after_malloc_trim_mb"] - self.result["rss_mb_without_trimmed"], 1
+            )
+        log(f"heap {phase}: {report['tracked_objects']} objects, full GC {report['full_gc_ms']} ms")
 
     async def admin_states(self) -> dict[str, int]:
         """The simulator's ground truth: how many miners are in each machine state."""
@@ -438,6 +474,7 @@ class Run:
         await prov.remove_onboarding_leftovers()
         self.result["rss_mb_without"] = round(await self.settle_rss(10), 1)
         log(f"RSS without the integration: {self.result['rss_mb_without']} MB")
+        await self.heap("without")
         started = time.monotonic()
         await prov.create_entry()
         status = await prov.wait_loaded(600)
@@ -504,6 +541,7 @@ class Run:
         )
         self.result.update(await self.entity_counts())
         await self.wait_recorder_idle(300)
+        await self.heap("with")
         await self.wait_polls(1, 60)
         async with self.profiled("polls"):
             await self.monitor(reset=True)
@@ -530,6 +568,7 @@ class Run:
             state_writes_per_poll=round(report["state_writes"] / len(durations), 1),
             max_stall_polling_ms=report["max_stall_ms"],
             stalls_over_50ms_polling=report["stalls_over_50ms"],
+            **gc_figures("polling", report),
         )
         log(
             f"polls {self.result['poll_cycles']} s, CPU {self.result['cpu_s_per_poll']} s/poll, "
@@ -564,6 +603,7 @@ class Run:
             status_max_ms=round(max(lat_ms), 2),
             status_polls_during=len(polls),
             max_stall_status_ms=report["max_stall_ms"],
+            **gc_figures("status", report),
         )
         log(
             f"status p50 {self.result['status_p50_ms']} ms, p99 {self.result['status_p99_ms']} "
@@ -605,6 +645,7 @@ class Run:
                 f"{name}_all_sent_s": round(all_sent - sent, 2),
                 f"max_stall_{name}_ms": report["max_stall_ms"],
                 f"state_writes_{name}": report["state_writes"],
+                **gc_figures(name, report),
             }
         )
         log(f"{name}: all miners in {all_sent - sent:.2f} s, loop {report}")
@@ -636,6 +677,7 @@ class Run:
             mining_cpu_s_per_poll=round((cpu1 - cpu0) / polls, 3),
             mining_state_writes_per_poll=round(report["state_writes"] / polls, 1),
             max_stall_mining_polls_ms=report["max_stall_ms"],
+            **gc_figures("mining_polls", report),
         )
         log(f"mining fleet: polls {durations} s, loop {report}")
 
@@ -672,6 +714,19 @@ class Run:
             self.stop()
 
 
+def gc_figures(phase: str, report: dict[str, Any]) -> dict[str, Any]:
+    """What of a phase's stalls was the garbage collector: its longest collection (a full one
+    walks Home Assistant's whole heap while holding the GIL) and the longest stall with the
+    collections that overlapped it taken out, which is what the code on the loop (and threads
+    competing for the GIL) cost by themselves."""
+    collections = report.get("gc_worst_ms") or {}
+    return {
+        f"longest_gc_{phase}_ms": max(collections.values(), default=0.0),
+        f"full_gcs_{phase}": (report.get("gc_counts") or {}).get("2", 0),
+        f"max_stall_ex_gc_{phase}_ms": report.get("max_stall_ex_gc_ms"),
+    }
+
+
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians of every number over the runs, and the targets."""
     medians: dict[str, Any] = {}
@@ -701,6 +756,12 @@ def main() -> int:
         action="store_true",
         help="record py-spy profiles (.bench/scale/logs/profile-*.txt; pip install py-spy "
         "into .demo/venv); slows Home Assistant down, so not for the figures",
+    )
+    p.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="trace allocations in Home Assistant; heap-with.json then shows what the "
+        "integration's memory is, by file (slow, so not for the figures)",
     )
     p.add_argument("--status-gap-ms", type=float, default=10.0, help="pause between requests")
     args = p.parse_args()

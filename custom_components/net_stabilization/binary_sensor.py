@@ -10,6 +10,7 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntityDescription,
 )
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -24,7 +25,12 @@ AVAILABLE_FOR_DISPATCH = BinarySensorEntityDescription(
     key="available_for_dispatch", translation_key="available_for_dispatch"
 )
 ONLINE = BinarySensorEntityDescription(
-    key="online", translation_key="online", device_class=BinarySensorDeviceClass.CONNECTIVITY
+    key="online",
+    translation_key="online",
+    device_class=BinarySensorDeviceClass.CONNECTIVITY,
+    entity_category=EntityCategory.DIAGNOSTIC,
+    # The miner's state sensor shows "offline" too; this one is for automations that want it.
+    entity_registry_enabled_default=False,
 )
 
 

@@ -25,6 +25,7 @@ REBOOT = ButtonEntityDescription(
     translation_key="reboot",
     device_class=ButtonDeviceClass.RESTART,
     entity_category=EntityCategory.CONFIG,
+    entity_registry_enabled_default=False,  # the reboot_miner action does the same
 )
 
 

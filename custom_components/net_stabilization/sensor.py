@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import override
 
 from homeassistant.components.sensor import (
@@ -24,6 +24,7 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
 
 from .coordinator import FleetCoordinator, NetStabilizationConfigEntry
 from .core.fleet import FleetSnapshot, FleetState, MinerSnapshot, MinerState
@@ -33,6 +34,7 @@ from .platform import async_add_miner_entities
 PARALLEL_UPDATES = 0
 
 UNIT_TERAHASH = "TH/s"
+REFRESH = timedelta(minutes=10)  # a figure inside its deadband is written at least this often
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,6 +50,10 @@ class MinerSensorDescription(SensorEntityDescription):
 
     value_fn: Callable[[MinerSnapshot], float | int | str | None]
     available_when_offline: bool = False
+    # Report by exception: a new figure is written once it has moved this far from the one
+    # shown, or once the shown one is older than `REFRESH`. A mining fleet's figures wobble
+    # on every poll; without this, a thousand miners cost thousands of recorder rows per poll.
+    deadband: float | None = None
 
 
 def _round(value: float | None, digits: int) -> float | None:
@@ -128,9 +134,8 @@ MINER_SENSORS: tuple[MinerSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfPower.WATT,
         suggested_display_precision=0,
-        # To 10 W, 0.1 TH/s and 1 °C: finer figures wobble on every poll of a mining fleet and
-        # would cost a state write (and a recorder row) each time, thousands per poll.
         value_fn=lambda m: int(round(m.consumption_w, -1)) if not m.stale else None,
+        deadband=25.0,
     ),
     MinerSensorDescription(
         key="hashrate",
@@ -140,6 +145,7 @@ MINER_SENSORS: tuple[MinerSensorDescription, ...] = (
         suggested_display_precision=2,
         # A sleeping miner is known to hash nothing; an unread one is unknown.
         value_fn=lambda m: 0.0 if m.state is MinerState.SLEEPING else _round(m.hashrate_ths, 1),
+        deadband=0.3,
     ),
     MinerSensorDescription(
         key="frequency",
@@ -147,6 +153,8 @@ MINER_SENSORS: tuple[MinerSensorDescription, ...] = (
         device_class=SensorDeviceClass.FREQUENCY,
         native_unit_of_measurement=UnitOfFrequency.MEGAHERTZ,
         suggested_display_precision=0,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         value_fn=lambda m: m.frequency_mhz,
     ),
     MinerSensorDescription(
@@ -157,6 +165,7 @@ MINER_SENSORS: tuple[MinerSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfTemperature.CELSIUS,
         suggested_display_precision=0,
         value_fn=lambda m: _round(m.chip_temp_c, 0),
+        deadband=2.0,
     ),
     MinerSensorDescription(
         key="state",
@@ -296,6 +305,7 @@ class MinerSensor(MinerEntity, SensorEntity):
         """Set up from its description."""
         super().__init__(coordinator, miner, description)
         self.available_when_offline = description.available_when_offline
+        self._shown_at = dt_util.utcnow()
 
     @property
     @override
@@ -306,3 +316,26 @@ class MinerSensor(MinerEntity, SensorEntity):
     @override
     def _state_key(self) -> Hashable:
         return self.native_value
+
+    @callback
+    @override
+    def _handle_coordinator_update(self) -> None:
+        band = self.entity_description.deadband
+        if band is not None and self._within_deadband(band):
+            return
+        shown = self._shown
+        super()._handle_coordinator_update()
+        if self._shown is not shown:  # written
+            self._shown_at = dt_util.utcnow()
+
+    def _within_deadband(self, band: float) -> bool:
+        """Whether the new figure is close enough to the one shown to leave it standing."""
+        available, shown = self._shown if isinstance(self._shown, tuple) else (None, None)
+        value = self.native_value
+        if available != self.available or value is None or shown is None:
+            return False
+        if not isinstance(value, int | float) or not isinstance(shown, int | float):
+            return False
+        if abs(value - shown) >= band:
+            return False
+        return value == shown or dt_util.utcnow() - self._shown_at < REFRESH

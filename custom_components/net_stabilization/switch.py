@@ -92,6 +92,8 @@ MINER_SWITCHES: tuple[MinerSwitchDescription, ...] = (
         key="include_in_dispatch",
         translation_key="include_in_dispatch",
         entity_category=EntityCategory.CONFIG,
+        # At fleet scale only the essentials are on by default (the services do the same).
+        entity_registry_enabled_default=False,
         is_on_fn=lambda m: not m.excluded and m.override is None,
         set_fn=_set_included,
         available_when_offline=True,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Generator
 from typing import Any
+from unittest.mock import PropertyMock, patch
 
 import pytest
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
@@ -30,6 +31,17 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> Generat
 @pytest.fixture(autouse=True)
 def _sockets(socket_enabled: None) -> None:
     """Simulated miners are real sockets on 127.0.0.1."""
+
+
+@pytest.fixture
+def all_entities_enabled() -> Generator[None]:
+    """Create every entity enabled, also those a fleet has disabled by default."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        yield
 
 
 @pytest.fixture

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
@@ -25,6 +30,7 @@ def find_device(
     raise AssertionError(f"no device {identifier}")
 
 
+@pytest.mark.usefixtures("all_entities_enabled")
 async def test_miner_values(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
     assert hass.states.get("sensor.s9_0001_state").state == "sleeping"
     assert hass.states.get("sensor.s9_0001_power").state == "50"
@@ -33,6 +39,7 @@ async def test_miner_values(hass: HomeAssistant, loaded_entry: MockConfigEntry) 
     assert hass.states.get("sensor.mining_fleet_miners_online").state == "2"
 
 
+@pytest.mark.usefixtures("all_entities_enabled")
 async def test_mining_switch_wakes_the_miner(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, sim: SimulatedFleet
 ) -> None:
@@ -53,6 +60,7 @@ async def test_mining_switch_wakes_the_miner(
     assert hass.states.get("switch.s9_0001_include_in_dispatch").state == "on"
 
 
+@pytest.mark.usefixtures("all_entities_enabled")
 async def test_exclusion_lowers_rated_power(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
@@ -73,6 +81,7 @@ async def test_target_number_activates(hass: HomeAssistant, loaded_entry: MockCo
     assert hass.states.get("sensor.mining_fleet_last_command").state != "unknown"
 
 
+@pytest.mark.usefixtures("all_entities_enabled")
 async def test_unavailable_only_after_repeated_failures(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, sim: SimulatedFleet
 ) -> None:
@@ -183,6 +192,7 @@ async def test_power_mode_select(hass: HomeAssistant, loaded_entry: MockConfigEn
     assert hass.states.get("sensor.mining_fleet_rated_power").state == "2.92"
 
 
+@pytest.mark.usefixtures("all_entities_enabled")
 async def test_reboot_button(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, sim: SimulatedFleet
 ) -> None:
@@ -223,3 +233,69 @@ async def test_frequency_setpoint_pins_a_miner(
     miner = next(m for m in sim.miners if m.hostname == "s9-0001")
     assert miner.state == "booting"
     assert '"bitmain-freq" : "500"' in miner.config_text
+
+
+async def test_only_the_essentials_are_enabled_per_miner(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, entity_registry: er.EntityRegistry
+) -> None:
+    """At a thousand miners every enabled entity costs memory and recorder rows."""
+    entries = er.async_entries_for_config_entry(entity_registry, loaded_entry.entry_id)
+    miner = [e for e in entries if e.entity_id.split(".")[1].startswith("s9_0001_")]
+    enabled = sorted(e.entity_id for e in miner if e.disabled_by is None)
+    assert enabled == [
+        "sensor.s9_0001_chip_temperature",
+        "sensor.s9_0001_hashrate",
+        "sensor.s9_0001_power",
+        "sensor.s9_0001_state",
+        "switch.s9_0001_mining",
+    ]
+    disabled = {e.entity_id for e in miner if e.disabled_by is er.RegistryEntryDisabler.INTEGRATION}
+    assert {
+        "binary_sensor.s9_0001_online",
+        "button.s9_0001_reboot",
+        "sensor.s9_0001_frequency",
+        "switch.s9_0001_include_in_dispatch",
+    } <= disabled
+
+
+async def test_miner_figures_are_reported_by_exception(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """A figure inside its deadband leaves the shown one standing, until it is ten minutes old."""
+    coordinator = loaded_entry.runtime_data
+    entity_id = "sensor.s9_0001_power"
+    assert hass.states.get(entity_id).state == "50"
+    writes: list[str] = []
+    hass.bus.async_listen(
+        "state_changed",
+        lambda event: (
+            writes.append(event.data["new_state"].state)
+            if event.data["entity_id"] == entity_id
+            else None
+        ),
+    )
+
+    def push(watts: float) -> None:
+        snapshot = coordinator.controller.snapshot
+        miners = tuple(
+            replace(m, consumption_w=watts) if m.hostname == "s9-0001" else m
+            for m in snapshot.miners
+        )
+        fresh = replace(snapshot, miners=miners)
+        coordinator._index(fresh)
+        coordinator.async_set_updated_data(fresh)
+
+    push(60.0)  # within 25 W of what is shown
+    await hass.async_block_till_done()
+    assert hass.states.get(entity_id).state == "50"
+    push(80.0)  # outside: written at once
+    await hass.async_block_till_done()
+    assert hass.states.get(entity_id).state == "80"
+    push(90.0)
+    await hass.async_block_till_done()
+    assert hass.states.get(entity_id).state == "80"
+    freezer.tick(timedelta(minutes=11))
+    push(90.0)  # inside the band, but what is shown is old
+    await hass.async_block_till_done()
+    assert hass.states.get(entity_id).state == "90"
+    assert writes == ["80", "90"]

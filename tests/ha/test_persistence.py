@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
@@ -11,6 +12,7 @@ from custom_components.net_stabilization.const import DOMAIN
 from simulator import SimulatedFleet
 
 
+@pytest.mark.usefixtures("all_entities_enabled")
 async def test_restart_resumes_without_needless_transitions(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, sim: SimulatedFleet
 ) -> None:
