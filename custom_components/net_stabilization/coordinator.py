@@ -68,6 +68,9 @@ type NetStabilizationConfigEntry = ConfigEntry[FleetCoordinator]
 type _Listener = tuple[int, tuple[Callable[[], None], object | None]]
 
 SETTINGS_KEY = "fleet"
+# Each miner's learnt draw over the power curve's: saved with the fleet history, taken back at
+# start so a fleet in service regulates as well after a restart as before it.
+CALIBRATION_KEY = "calibration"
 PURGE_INTERVAL = timedelta(hours=1)
 COMMAND_REFRESH_DELAY_S = 1.5
 # Telling ~9,000 entities about a new snapshot in one go blocks the event loop for a noticeable
@@ -204,6 +207,9 @@ class FleetCoordinator(DataUpdateCoordinator[FleetSnapshot]):
         # One poll first, so the restored target is planned against what miners really do.
         await self.controller.poll()
         stored = await self.store.load_settings()
+        if isinstance(calibration := stored.get(CALIBRATION_KEY), dict):
+            taken = self.controller.restore_calibration(calibration)
+            LOGGER.debug("Took back the learnt power of %d miners", taken)
         if SETTINGS_KEY in stored:
             settings = FleetSettings.from_dict(stored[SETTINGS_KEY])
             self.controller.restore(settings)
@@ -261,6 +267,7 @@ class FleetCoordinator(DataUpdateCoordinator[FleetSnapshot]):
         self._closed = True
         if self._settings_task is not None:
             await asyncio.gather(self._settings_task, return_exceptions=True)
+        await self._async_save_calibration()
         await self.controller.close()
         await self.store.close()
 
@@ -452,6 +459,7 @@ class FleetCoordinator(DataUpdateCoordinator[FleetSnapshot]):
     # History ----------------------------------------------------------------------------------
 
     async def _async_write_snapshot(self, _now: Any = None) -> None:
+        await self._async_save_calibration()
         snapshot = self.controller.snapshot
         await self.store.write_snapshot(
             StoredFleetSnapshot(
@@ -475,6 +483,10 @@ class FleetCoordinator(DataUpdateCoordinator[FleetSnapshot]):
                 for m in snapshot.miners
             ],
         )
+
+    async def _async_save_calibration(self) -> None:
+        if calibration := self.controller.calibration():
+            await self.store.save_settings({CALIBRATION_KEY: calibration})
 
     async def _async_purge(self, _now: Any = None) -> None:
         retention_s = float(self.options[CONF_RETENTION_HOURS]) * 3600

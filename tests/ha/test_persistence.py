@@ -87,3 +87,22 @@ async def test_broken_database_raises_repair_and_control_goes_on(
     assert issue_registry.async_get_issue(DOMAIN, "database_problem") is None
     commands = [c.command for c in await store.recent_commands()]
     assert commands[:2] == ["deactivate", "activate"]
+
+
+async def test_learnt_power_survives_a_restart(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, sim: SimulatedFleet
+) -> None:
+    await hass.services.async_call(DOMAIN, "activate", {"power_kw": 1.46}, blocking=True)
+    coordinator = loaded_entry.runtime_data
+    await coordinator.controller.wait_idle()
+    await sim.advance(400)  # boots and ramps to full power
+    for _ in range(3):  # steady readings in a row
+        await coordinator.async_refresh()
+    learnt = coordinator.controller.calibration()
+    assert len(learnt) == 1
+    assert next(iter(learnt.values())) != 1.0  # the simulated unit draws off the curve
+
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    restored = loaded_entry.runtime_data.controller
+    assert restored.calibration() == learnt

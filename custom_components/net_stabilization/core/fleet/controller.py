@@ -134,6 +134,36 @@ class FleetController:
         m = self._miners.get(mac)
         return m.power_scale if m is not None else None
 
+    def calibration(self) -> dict[str, float]:
+        """Each calibrated miner's learnt draw over the curve's (MAC → ratio), to be stored and
+        given back to `restore_calibration` after a restart."""
+        return {
+            mac: round(m.power_scale, 4) for mac, m in self._miners.items() if m.power_samples > 0
+        }
+
+    def restore_calibration(self, scales: Mapping[str, object]) -> int:
+        """Take back what was learnt before a restart, so a fleet in service does not start
+        cold (in frequency mode a cold miner costs one more restart to trim). A stored ratio
+        counts as one reading: the next steady readings refine it. Implausible values and
+        unknown miners are skipped; returns how many were taken."""
+        cfg = self._config
+        taken = 0
+        for mac, value in scales.items():
+            m = self._miners.get(mac)
+            if m is None or m.power_samples > 0:
+                continue  # unknown, or already learnt afresh
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            if not (math.isfinite(value) and cfg.power_scale_min <= value <= cfg.power_scale_max):
+                continue
+            m.power_scale = float(value)
+            m.power_samples = 1
+            taken += 1
+        if taken:
+            self._update_prior()
+            self._publish()
+        return taken
+
     @property
     def prior_power_scale(self) -> float:
         """Draw over the curve's assumed for miners not calibrated yet (the fleet's bias)."""
@@ -413,6 +443,10 @@ class FleetController:
                 lowest=cfg.power_scale_min,
                 highest=cfg.power_scale_max,
             )
+        self._update_prior()
+
+    def _update_prior(self) -> None:
+        cfg = self._config
         learnt = [m.power_scale for m in self._miners.values() if m.power_samples > 0]
         self._prior_scale = _fleet_bias(
             learnt, cfg.power_prior_min_samples, cfg.power_prior_significance
