@@ -460,6 +460,7 @@ class Run:
             api_port=4028,
             web_port=8080,
             power_mode="on_off",
+            miner_entities=not self.args.no_miner_entities,
             timeout=300.0,
             scan_timeout=600.0,
         )
@@ -756,6 +757,11 @@ def main() -> int:
         action="store_true",
         help="record py-spy profiles (.bench/scale/logs/profile-*.txt; pip install py-spy "
         "into .demo/venv); slows Home Assistant down, so not for the figures",
+    )
+    p.add_argument(
+        "--no-miner-entities",
+        action="store_true",
+        help="run the fleet without per-miner devices and entities (the option for large fleets)",
     )
     p.add_argument(
         "--tracemalloc",

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from .config_flow import default_options
-from .const import CONF_POWER_MODE, DOMAIN
+from .const import CONF_MINER_ENTITIES, CONF_POWER_MODE, DOMAIN
 from .coordinator import FleetCoordinator, NetStabilizationConfigEntry
 from .entity import fleet_device_info
 from .http import async_register_views
@@ -48,6 +48,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: NetStabilizationConfigEn
         config_entry_id=entry.entry_id, **fleet_device_info(coordinator)
     )
     coordinator.fleet_device_id = device.id
+    if not coordinator.options.get(CONF_MINER_ENTITIES, True):
+        _async_remove_miner_devices(hass, entry, device.id)
     coordinator.publish()
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -76,6 +78,17 @@ async def async_remove_config_entry_device(
         await coordinator.async_forget_miner(identifier)
         return True
     return False
+
+
+@callback
+def _async_remove_miner_devices(
+    hass: HomeAssistant, entry: NetStabilizationConfigEntry, fleet_device_id: str
+) -> None:
+    """Without per-miner entities, the miner devices (and with them their entities) go."""
+    registry = dr.async_get(hass)
+    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+        if device.id != fleet_device_id:
+            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
 
 
 async def _async_entry_updated(hass: HomeAssistant, entry: NetStabilizationConfigEntry) -> None:

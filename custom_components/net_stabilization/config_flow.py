@@ -21,6 +21,7 @@ from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     EntitySelector,
     EntitySelectorConfig,
     NumberSelector,
@@ -39,6 +40,7 @@ from .const import (
     CONF_EMS_NETWORKS,
     CONF_HOSTS,
     CONF_METER_ENTITY,
+    CONF_MINER_ENTITIES,
     CONF_NETWORKS,
     CONF_POLL_INTERVAL,
     CONF_POWER_MODE,
@@ -293,7 +295,8 @@ class NetStabilizationConfigFlow(ConfigFlow, domain=DOMAIN):
                             translation_key=CONF_POWER_MODE,
                             mode=SelectSelectorMode.LIST,
                         )
-                    )
+                    ),
+                    probatio.Required(CONF_MINER_ENTITIES, default=True): BooleanSelector(),
                 }
             ),
             description_placeholders={
@@ -340,6 +343,7 @@ def default_options() -> dict[str, Any]:
         CONF_EMS_NETWORKS: [],
         CONF_TEMP_LIMIT: DEFAULT_TEMP_LIMIT,
         CONF_TARGET_POLICY: DEFAULT_TARGET_POLICY,
+        CONF_MINER_ENTITIES: True,
     }
 
 
@@ -412,6 +416,9 @@ class NetStabilizationOptionsFlow(OptionsFlow):
             probatio.Optional(
                 CONF_METER_ENTITY, description={"suggested_value": meter} if meter else None
             ): EntitySelector(EntitySelectorConfig(domain="sensor", device_class="power")),
+            probatio.Required(
+                CONF_MINER_ENTITIES, default=options[CONF_MINER_ENTITIES]
+            ): BooleanSelector(),
         }
         return self.async_show_form(
             step_id="init", data_schema=probatio.Schema(schema), errors=errors

@@ -24,6 +24,7 @@ CONF_EMS_NETWORKS: Final = "ems_networks"
 CONF_METER_ENTITY: Final = "meter_entity"
 CONF_TEMP_LIMIT: Final = "temperature_limit"
 CONF_TARGET_POLICY: Final = "target_policy"
+CONF_MINER_ENTITIES: Final = "miner_entities"
 
 DEFAULT_API_PORT: Final = 4028
 DEFAULT_WEB_PORT: Final = 80

@@ -8,6 +8,7 @@ from homeassistant.core import callback
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import CONF_MINER_ENTITIES
 from .coordinator import NetStabilizationConfigEntry
 from .core.fleet import MinerSnapshot
 
@@ -17,8 +18,11 @@ def async_add_miner_entities(
     async_add_entities: AddConfigEntryEntitiesCallback,
     factory: Callable[[MinerSnapshot], Iterable[Entity]],
 ) -> None:
-    """Create the platform's entities for each miner once, now and whenever a new one appears."""
+    """Create the platform's entities for each miner once, now and whenever a new one appears
+    (unless the fleet runs without per-miner entities)."""
     coordinator = entry.runtime_data
+    if not coordinator.options.get(CONF_MINER_ENTITIES, True):
+        return
     known: set[str] = set()
 
     @callback

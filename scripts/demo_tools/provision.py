@@ -295,7 +295,7 @@ class Provisioner:
         result = await self._json(
             "POST",
             f"/api/config/config_entries/flow/{flow_id}",
-            json={"power_mode": args.power_mode},
+            json={"power_mode": args.power_mode, "miner_entities": args.miner_entities},
         )
         if result.get("type") != "create_entry":
             raise RuntimeError(f"config flow did not create the entry: {result}")
@@ -380,6 +380,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--api-port", type=int, default=4028)
     p.add_argument("--web-port", type=int, default=8080)
     p.add_argument("--power-mode", default="on_off", choices=("on_off", "frequency"))
+    p.add_argument(
+        "--no-miner-entities",
+        dest="miner_entities",
+        action="store_false",
+        help="create the fleet without per-miner devices and entities",
+    )
     p.add_argument("--timeout", type=float, default=300.0, help="per wait, seconds")
     p.add_argument("--scan-timeout", type=float, default=600.0)
     return p

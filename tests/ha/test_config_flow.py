@@ -68,11 +68,28 @@ async def test_user_flow_scans_and_creates_the_fleet(
     assert result["data"][CONF_HOSTS] == hosts_of(sim)
     assert result["data"][CONF_PASSWORD] == "root"
     assert result["options"][CONF_POLL_INTERVAL] == 5
+    assert result["options"]["miner_entities"] is True  # the default
     await hass.async_block_till_done()
     entry = hass.config_entries.async_entries(DOMAIN)[0]
     assert entry.options[CONF_POWER_MODE] == "frequency"
     assert entry.runtime_data.controller.mode.value == "frequency"
     assert len(entry.runtime_data.controller.macs) == 2
+
+
+async def test_a_large_fleet_can_start_without_miner_entities(
+    hass: HomeAssistant, sim: SimulatedFleet
+) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], form(sim))
+    result = await finish_scan(hass, result)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_POWER_MODE: "on_off", "miner_entities": False}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["options"]["miner_entities"] is False
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.mining_fleet_miners_online").state == "2"
+    assert not [s for s in hass.states.async_entity_ids() if ".s9_" in s]
 
 
 @pytest.mark.parametrize(

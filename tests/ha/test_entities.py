@@ -14,7 +14,7 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.net_stabilization import async_remove_config_entry_device
-from custom_components.net_stabilization.config_flow import build_scanner
+from custom_components.net_stabilization.config_flow import build_scanner, default_options
 from custom_components.net_stabilization.const import CONF_HOSTS, DOMAIN
 from simulator import Fault, ManualClock, SimulatedFleet
 
@@ -299,3 +299,43 @@ async def test_miner_figures_are_reported_by_exception(
     await hass.async_block_till_done()
     assert hass.states.get(entity_id).state == "90"
     assert writes == ["80", "90"]
+
+
+@pytest.mark.parametrize("options", [{**default_options(), "miner_entities": False}])
+async def test_fleet_without_miner_entities(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """A large fleet can run from the fleet device alone: no device or entity per miner."""
+    devices = dr.async_entries_for_config_entry(device_registry, loaded_entry.entry_id)
+    assert [d.identifiers for d in devices] == [{(DOMAIN, loaded_entry.entry_id)}]
+    entries = er.async_entries_for_config_entry(entity_registry, loaded_entry.entry_id)
+    assert entries
+    assert not [e for e in entries if e.entity_id.split(".")[1].startswith("s9_")]
+    assert hass.states.get("sensor.mining_fleet_miners_online").state == "2"
+    await hass.services.async_call(DOMAIN, "activate", {"power_kw": 1.46}, blocking=True)
+    assert hass.states.get("number.mining_fleet_target_power").state == "1.46"
+
+
+async def test_turning_miner_entities_off_removes_them(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    assert entity_registry.async_get("sensor.s9_0001_power") is not None
+    assert len(dr.async_entries_for_config_entry(device_registry, loaded_entry.entry_id)) == 3
+    hass.config_entries.async_update_entry(
+        loaded_entry, options={**loaded_entry.options, "miner_entities": False}
+    )
+    await hass.async_block_till_done()  # the change reloads the entry
+    assert entity_registry.async_get("sensor.s9_0001_power") is None
+    assert len(dr.async_entries_for_config_entry(device_registry, loaded_entry.entry_id)) == 1
+    assert hass.states.get("sensor.s9_0001_power") is None
+    hass.config_entries.async_update_entry(
+        loaded_entry, options={**loaded_entry.options, "miner_entities": True}
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.s9_0001_power") is not None  # back with the option
