@@ -169,6 +169,7 @@ class FleetCoordinator(DataUpdateCoordinator[FleetSnapshot]):
         self.scanner: Scanner = build_scanner(hass, entry.data)
         self.miners: dict[str, MinerSnapshot] = {}
         self.fleet_device_id: str | None = None  # set once the fleet device is registered
+        self._saved_calibration: dict[str, float] = {}
         # What the override switch runs the fleet at (the override target number sets it).
         self.override_setpoint_kw: float | None = None
         self.last_scan: ScanResult | None = None
@@ -209,6 +210,7 @@ class FleetCoordinator(DataUpdateCoordinator[FleetSnapshot]):
         stored = await self.store.load_settings()
         if isinstance(calibration := stored.get(CALIBRATION_KEY), dict):
             taken = self.controller.restore_calibration(calibration)
+            self._saved_calibration = self.controller.calibration()
             LOGGER.debug("Took back the learnt power of %d miners", taken)
         if SETTINGS_KEY in stored:
             settings = FleetSettings.from_dict(stored[SETTINGS_KEY])
@@ -485,8 +487,11 @@ class FleetCoordinator(DataUpdateCoordinator[FleetSnapshot]):
         )
 
     async def _async_save_calibration(self) -> None:
-        if calibration := self.controller.calibration():
-            await self.store.save_settings({CALIBRATION_KEY: calibration})
+        calibration = self.controller.calibration()
+        if not calibration or calibration == self._saved_calibration:
+            return  # nothing learnt, or nothing new since the last write
+        if await self.store.save_settings({CALIBRATION_KEY: calibration}):
+            self._saved_calibration = calibration
 
     async def _async_purge(self, _now: Any = None) -> None:
         retention_s = float(self.options[CONF_RETENTION_HOURS]) * 3600

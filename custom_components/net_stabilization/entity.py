@@ -49,11 +49,15 @@ class NetStabilizationEntity(CoordinatorEntity[FleetCoordinator]):
 
     @override
     def _handle_coordinator_update(self) -> None:
-        key = (self.available, self._state_key())
+        self._show((self.available, self._state_key()))
+
+    def _show(self, key: tuple[bool, Hashable]) -> bool:
+        """Write the state if `key` (availability, what is shown) changed; True if written."""
         if key == self._shown:
-            return
+            return False
         self._shown = key
         self.async_write_ha_state()
+        return True
 
     @override
     async def async_added_to_hass(self) -> None:

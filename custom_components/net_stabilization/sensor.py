@@ -320,19 +320,20 @@ class MinerSensor(MinerEntity, SensorEntity):
     @callback
     @override
     def _handle_coordinator_update(self) -> None:
+        # Availability and value are worked out once per update: a thousand miners' sensors
+        # run through here on every poll.
+        key = (self.available, self.native_value)
         band = self.entity_description.deadband
-        if band is not None and self._within_deadband(band):
+        if band is not None and self._within_deadband(key, band):
             return
-        shown = self._shown
-        super()._handle_coordinator_update()
-        if self._shown is not shown:  # written
+        if self._show(key):
             self._shown_at = dt_util.utcnow()
 
-    def _within_deadband(self, band: float) -> bool:
+    def _within_deadband(self, key: tuple[bool, Hashable], band: float) -> bool:
         """Whether the new figure is close enough to the one shown to leave it standing."""
-        available, shown = self._shown if isinstance(self._shown, tuple) else (None, None)
-        value = self.native_value
-        if available != self.available or value is None or shown is None:
+        available, value = key
+        shown_available, shown = self._shown if isinstance(self._shown, tuple) else (None, None)
+        if available != shown_available or value is None or shown is None:
             return False
         if not isinstance(value, int | float) or not isinstance(shown, int | float):
             return False

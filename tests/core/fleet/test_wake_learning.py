@@ -3,7 +3,6 @@ arrivals) and the start delay (wakes that never start caught sooner)."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import aiohttp
@@ -13,7 +12,6 @@ from custom_components.net_stabilization.core.fleet import (
     ControlConfig,
     FleetController,
     FunctionClock,
-    ManualClock,
     PlanMiner,
     PowerMode,
     plan_dispatch,
@@ -26,9 +24,9 @@ from custom_components.net_stabilization.core.power_curve import S9_CURVE
 from simulator import Fault, SimulatedFleet
 
 from ..conftest import FleetFactory
-from .fakes import BOOT_S, RAMP_S, FakeMiner, fake_fleet
+from .fakes import BOOT_S, RAMP_S
+from .test_controller import POLL_S, Rig, make_rig
 
-POLL_S = 5.0
 STEP_W = S9_CURVE.nominal_w - S9_CURVE.standby_w
 
 # --- the statistics --------------------------------------------------------------------------
@@ -109,38 +107,6 @@ FAILING_CONFIG = ControlConfig(
 )
 
 
-class Rig:
-    """A controller and its fake miners on a manual clock, driven poll by poll."""
-
-    def __init__(self, miners: list[FakeMiner], clock: ManualClock, controller: FleetController):
-        self.miners = miners
-        self.clock = clock
-        self.controller = controller
-
-    async def run(self, seconds: float) -> None:
-        for _ in range(math.ceil(seconds / POLL_S)):
-            self.clock.advance(POLL_S)
-            await self.controller.poll()
-            await self.controller.wait_idle()
-
-    @property
-    def ground_truth_w(self) -> float:
-        return sum(m.power_w for m in self.miners)
-
-    def commands(self) -> list[str]:
-        return [c for m in self.miners for c in m.calls if c != "read"]
-
-
-async def make_rig(count: int, config: ControlConfig = FAILING_CONFIG) -> Rig:
-    clock = ManualClock()
-    miners = fake_fleet(clock, count)
-    controller = FleetController(clock=clock, config=config)
-    for m in miners:
-        controller.add_miner(m)
-    await controller.poll()
-    return Rig(miners, clock, controller)
-
-
 def target_kw(fleet: int, running: int) -> float:
     """A target met by exactly `running` miners of `fleet` (the others asleep)."""
     return (fleet * S9_CURVE.standby_w + running * STEP_W) / 1000.0
@@ -159,7 +125,7 @@ def sleeps(rig: Rig, miners: range) -> int:
 
 
 async def test_healthy_fleet_wakes_no_spares() -> None:
-    rig = await make_rig(12)
+    rig = await make_rig(12, config=FAILING_CONFIG)
     try:
         await rig.controller.activate(target_kw(12, 6))
         await rig.run(BOOT_S + RAMP_S + 4 * POLL_S)
@@ -170,7 +136,7 @@ async def test_healthy_fleet_wakes_no_spares() -> None:
 
 
 async def test_retries_of_failed_miners_do_not_count_against_the_start_rate() -> None:
-    rig = await make_rig(2)
+    rig = await make_rig(2, config=FAILING_CONFIG)
     for m in rig.miners:
         m.never_starts = True
     try:
@@ -188,7 +154,7 @@ async def test_retries_of_failed_miners_do_not_count_against_the_start_rate() ->
 
 
 async def test_failed_wakes_are_replaced_with_spares_and_extras_put_back_to_sleep() -> None:
-    rig = await make_rig(24)
+    rig = await make_rig(24, config=FAILING_CONFIG)
     for m in rig.miners[:4]:  # the first four to be woken accept the wake and never start
         m.never_starts = True
     try:
@@ -217,7 +183,7 @@ async def test_failed_wakes_are_replaced_with_spares_and_extras_put_back_to_slee
 async def test_no_miner_is_stopped_while_starts_that_may_fail_are_pending() -> None:
     # Failures show 40 s after the web is back, successes as soon as the boot ends.
     config = replace(FAILING_CONFIG, wake_api_grace_s=40.0, wakes=WakeLearning(prior_starts=1.0))
-    rig = await make_rig(30, config)
+    rig = await make_rig(30, config=config)
     for i in (3, 4, 5, 6, *range(11, 30)):
         rig.miners[i].never_starts = True
     try:

@@ -66,7 +66,7 @@ class Actuator:
     @property
     def busy(self) -> int:
         """Miners with an order queued or in flight."""
-        return len(self._in_flight) + sum(1 for mac in self._waiting if mac not in self._in_flight)
+        return len(self._in_flight | self._waiting.keys())
 
     async def drain(self) -> None:
         """Wait until every order has been carried out."""
