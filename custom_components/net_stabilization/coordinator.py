@@ -596,7 +596,7 @@ class FleetCoordinator(DataUpdateCoordinator[FleetSnapshot]):
         snapshot = self.controller.snapshot
         return {
             "options": self.options,
-            "fleet": {k: v for k, v in asdict(snapshot).items() if k not in ("miners",)},
+            "fleet": {k: v for k, v in asdict(snapshot).items() if k not in ("miners", "by_mac")},
             "miners": [asdict(m) for m in snapshot.miners],
             "settings": self.controller.settings().to_dict(),
             "last_scan": None

@@ -97,8 +97,14 @@ class FakeMiner:
 
     async def sleep(self) -> None:
         self._command("sleep")
-        if not self.ignores_sleep:
+        # Vnish pipes the sleep into the mining software's API: unheard while it is not up.
+        if not self.ignores_sleep and self.state in ("ramping", "mining"):
             self._enter("sleeping")
+
+    async def stop_mining(self) -> None:
+        self._command("stop")
+        if self.state in ("ramping", "mining", "sleeping"):
+            self._enter("stopped")
 
     async def wake(self) -> None:
         self._command("wake")
@@ -140,7 +146,7 @@ class FakeMiner:
     def _command(self, name: str) -> None:
         self._advance()
         self.calls.append(name)
-        if self.unreachable:
+        if self.unreachable or self.state in ("off", "booting"):
             raise MinerUnreachableError(f"{self.host}: refused")
 
     def _enter(self, state: str) -> None:

@@ -68,14 +68,24 @@ async def test_frequency_mode_meets_target_without_meter_despite_spread() -> Non
         await rig.controller.close()
 
 
-async def test_rated_power_uses_what_the_miners_were_measured_to_draw() -> None:
-    rig = await spread_rig(PowerMode.ON_OFF)
+async def test_rated_power_stays_nominal_while_the_fleet_learns_its_miners() -> None:
+    """What an EMS plans with must not drift: learning each miner's draw moves the plan, not
+    the rated power, and a target at the rated power read before is still taken."""
+    low = (0.97, 0.975, 0.98, 0.97, 0.985, 0.975, 0.98, 0.97, 0.99, 0.975)  # most draw less
+    rig = await make_rig(len(low), mode=PowerMode.ON_OFF)
+    for miner, factor in zip(rig.miners, low, strict=True):
+        miner.power_factor = factor
     try:
-        assert rig.controller.snapshot.rated_power_kw == pytest.approx(14.6)
-        await rig.controller.activate(14.6)
+        rated_before = rig.controller.snapshot.rated_power_kw
+        assert rated_before == pytest.approx(14.6)
+        first = await rig.controller.activate(rated_before)
+        assert first.accepted
         await rig.run(BOOT_S + RAMP_S + 4 * POLL_S)
-        expected = sum(f * S9_CURVE.nominal_w for f in SPREAD) / 1000
-        assert rig.controller.snapshot.rated_power_kw == pytest.approx(expected, abs=0.01)
+        assert all(rig.controller.power_scale(m.mac) != 1.0 for m in rig.miners)
+        assert rig.controller.snapshot.rated_power_kw == rated_before
+        again = await rig.controller.activate(rated_before)
+        assert again.accepted
+        assert "the most the fleet can draw now" not in again.message  # 0.35 kW short: in band
     finally:
         await rig.controller.close()
 

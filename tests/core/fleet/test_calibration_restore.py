@@ -31,9 +31,11 @@ async def test_learnt_draw_is_taken_back_by_a_new_controller() -> None:
         assert after.controller.restore_calibration(stored) == len(SPREAD)
         for mac, scale in stored.items():
             assert after.controller.power_scale(mac) == scale
-        # Rated power is what the miners were measured to draw, before any of them ran again.
-        expected = sum(stored.values()) * S9_CURVE.nominal_w / 1000
-        assert after.controller.snapshot.rated_power_kw == pytest.approx(expected, abs=0.01)
+        # The plan uses what the miners were measured to draw, before any of them ran again
+        # (rated power stays nominal).
+        expected_w = sum(stored.values()) * S9_CURVE.nominal_w
+        result = await after.controller.activate(after.controller.snapshot.rated_power_kw)
+        assert result.message == f"10 miners at 650 MHz ≈ {expected_w / 1000:.2f} kW"
         assert after.controller.calibration() == stored
     finally:
         await after.controller.close()

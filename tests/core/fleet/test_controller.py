@@ -160,6 +160,15 @@ async def test_activate_above_rated(rig2: Rig) -> None:
     assert rig2.commands() == []
 
 
+async def test_a_target_a_little_above_rated_is_met_as_far_as_the_fleet_can(rig2: Rig) -> None:
+    result = await rig2.controller.activate(2.95)  # rated 2.92: within the 2 % tolerance
+    assert result.accepted
+    assert result.message.startswith("2.95 kW is above rated power 2.92 kW, running at rated")
+    assert rig2.controller.snapshot.target_kw == pytest.approx(2.92)
+    refused = await rig2.controller.activate(3.0)
+    assert refused.reason is CommandReason.EXCEEDS_RATED
+
+
 async def test_activate_zero_is_deactivate(rig2: Rig) -> None:
     await rig2.controller.activate(2.92)
     result = await rig2.controller.activate(0)
@@ -303,7 +312,7 @@ async def test_replaces_miners_that_never_start_and_fails_them_after_retries() -
         snap = rig.controller.snapshot
         assert snap.miner(bad.mac) is not None
         assert snap.miner(bad.mac).wake_failures == 1  # type: ignore[union-attr]
-        assert "sleep" in bad.calls  # put back into a known state
+        assert "stop" in bad.calls  # put back into a known state (it never hashed)
         # Someone else was woken to replace it.
         assert sum(1 for m in rig.miners[1:] if "wake" in m.calls) == 1
         await rig.run(BOOT_S + RAMP_S + POLL_S)
@@ -413,7 +422,7 @@ async def test_deactivate_leaves_overridden_miners_alone(rig2: Rig) -> None:
     assert "sleep" not in rig2.miners[0].calls
     assert (await rig2.controller.set_miner_override(mac, "off")).accepted
     await rig2.controller.wait_idle()
-    assert rig2.miners[0].calls[-1] == "sleep"
+    assert rig2.miners[0].calls[-1] == "stop"  # still booting: its mining software is stopped
     assert (await rig2.controller.set_miner_override(mac, None)).accepted
     assert rig2.controller.snapshot.rated_power_kw == pytest.approx(2.92)
 

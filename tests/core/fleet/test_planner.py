@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from custom_components.net_stabilization.core.fleet.efficiency import max_hashrate_ths
+from benchmarks.efficiency import max_hashrate_ths
 from custom_components.net_stabilization.core.fleet.model import PowerMode
 from custom_components.net_stabilization.core.fleet.planner import (
     Action,

@@ -6,7 +6,13 @@ with `CommandResult`s; everything else here is detail.
 
 from .clock import Clock, FunctionClock, ManualClock, SystemClock
 from .command_log import CommandLog, CommandRecord, InMemoryCommandLog
-from .commands import CommandReason, CommandResult, InvalidPowerError, parse_power_kw
+from .commands import (
+    CommandReason,
+    CommandResult,
+    CommandSource,
+    InvalidPowerError,
+    parse_power_kw,
+)
 from .config import ControlConfig
 from .controller import SOURCE_EMS, FleetController, SiteMeter
 from .model import (
@@ -37,6 +43,7 @@ __all__ = [
     "CommandReason",
     "CommandRecord",
     "CommandResult",
+    "CommandSource",
     "ControlConfig",
     "DispatchPlan",
     "FleetController",

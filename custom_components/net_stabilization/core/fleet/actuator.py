@@ -2,11 +2,17 @@
 
 Each miner has at most one call in flight. An order that arrives while one is running replaces
 any order still waiting for that miner, so a burst of commands ends with the miner doing what
-the last one asked, without ever cutting an HTTP exchange with a miner in half.
+the last one asked, without ever cutting an HTTP exchange with a miner in half. A `CANCEL`
+order only drops what is still waiting.
 
 A small pool of workers takes the waiting orders in turn: a burst of a thousand orders starts
 at most `max_concurrency` tasks, so the event loop never has to step through a thousand new
 tasks at once.
+
+An order that could not reach its miner (nothing answered: it is rebooting, or gone) may be
+parked and tried again a moment later, so that, for example, a sleep ordered while a miner
+reboots lands as soon as its web interface is back. Parked orders do not hold a worker and do
+not count as busy; a newer order for the miner replaces them.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ..miners.base import MinerDriver, MinerError
+from ..miners.base import MinerDriver, MinerError, MinerUnreachableError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -26,41 +32,69 @@ class OrderKind(StrEnum):
     """What to tell a miner."""
 
     WAKE = "wake"  # optionally set the frequency first, then wake
-    SLEEP = "sleep"
+    SLEEP = "sleep"  # sleep mode: the mining software stops hashing at once
+    STOP = "stop"  # stop the mining software while it is still starting (it cannot hear sleep)
     RETUNE = "retune"  # set the frequency of a running miner
     REBOOT = "reboot"  # the operator's: restart the whole miner
+    CANCEL = "cancel"  # drop whatever is still waiting for the miner
+
+
+# Orders that are safe to repeat until they are heard.
+_RETRYABLE = frozenset({OrderKind.WAKE, OrderKind.SLEEP, OrderKind.STOP})
 
 
 @dataclass(frozen=True, slots=True)
 class Order:
-    """One instruction for one miner."""
+    """One instruction for one miner. `seq` tells a result apart from a newer order's."""
 
     kind: OrderKind
     mhz: float | None = None  # frequency to set (WAKE: only when it must change)
+    seq: int = 0
 
 
-type OrderDone = Callable[[str, Order, MinerError | None], None]
+type OrderDone = Callable[[str, Order, Exception | None], None]
 
 
 class Actuator:
-    """Runs orders against drivers; reports each outcome through `on_done`."""
+    """Runs orders against drivers; reports each outcome through `on_done`.
 
-    def __init__(self, max_concurrency: int, on_done: OrderDone) -> None:
+    `on_done` gets a `MinerError` for what the miner answered or failed to, or any other
+    exception a driver let escape (a bug, or a parser tripped by a hostile reply), so that
+    the miner's state never stays stuck on an order nobody reports back.
+    """
+
+    def __init__(
+        self,
+        max_concurrency: int,
+        on_done: OrderDone,
+        *,
+        retry_s: float | None = None,
+        retry_for_s: float = 300.0,
+    ) -> None:
         self._max_workers = max(1, max_concurrency)
         self._on_done = on_done
+        self._retry_s = retry_s
+        self._retry_for_s = retry_for_s
         # Waiting orders in arrival order (a newer order for a miner keeps its place).
         self._waiting: dict[str, tuple[MinerDriver, Order]] = {}
         self._in_flight: set[str] = set()
         self._workers: set[asyncio.Task[None]] = set()
+        # Parked orders: the timer that re-submits each, and when parking started.
+        self._parked: dict[str, asyncio.TimerHandle] = {}
+        self._parked_since: dict[str, tuple[int, float]] = {}  # mac -> (order seq, since)
+        self._closed = False
 
     def submit(self, mac: str, driver: MinerDriver, order: Order) -> None:
-        """Queue `order` for the miner; returns at once."""
+        """Queue `order` for the miner (or, for CANCEL, drop what waits); returns at once."""
+        self._unpark(mac)
+        if order.kind is OrderKind.CANCEL:
+            self._waiting.pop(mac, None)
+            return
         self._waiting[mac] = (driver, order)
-        if len(self._workers) < self._max_workers and mac not in self._in_flight:
-            self._workers.add(asyncio.create_task(self._work(), name="net_stabilization orders"))
+        self._spawn(mac)
 
     def pending(self, mac: str) -> bool:
-        """Whether the miner has an order queued or in flight."""
+        """Whether the miner has an order queued or in flight (parked ones do not count)."""
         return mac in self._waiting or mac in self._in_flight
 
     @property
@@ -69,19 +103,32 @@ class Actuator:
         return len(self._in_flight | self._waiting.keys())
 
     async def drain(self) -> None:
-        """Wait until every order has been carried out."""
+        """Wait until every order queued so far has been carried out (parked ones excepted)."""
         while self._workers:
             await asyncio.gather(*list(self._workers), return_exceptions=True)
 
     async def close(self) -> None:
-        """Drop waiting orders and cancel calls in flight."""
+        """Drop waiting and parked orders and cancel calls in flight."""
+        self._closed = True
         self._waiting.clear()
+        for mac in list(self._parked):
+            self._unpark(mac)
+        self._parked_since.clear()
         tasks = list(self._workers)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._workers.clear()
         self._in_flight.clear()
+
+    def _spawn(self, mac: str) -> None:
+        if len(self._workers) < self._max_workers and mac not in self._in_flight:
+            self._workers.add(asyncio.create_task(self._work(), name="net_stabilization orders"))
+
+    def _unpark(self, mac: str) -> None:
+        handle = self._parked.pop(mac, None)
+        if handle is not None:
+            handle.cancel()
 
     def _next(self) -> tuple[str, MinerDriver, Order] | None:
         """The oldest waiting order of a miner without a call in flight."""
@@ -108,21 +155,56 @@ class Actuator:
                 self._workers.discard(task)
 
     async def _run(self, mac: str, driver: MinerDriver, order: Order) -> None:
-        error: MinerError | None = None
+        error: Exception | None = None
         try:
             await _carry_out(driver, order)
         except MinerError as err:
             error = err
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # a driver bug must not leave the miner's state stuck
+            _LOGGER.exception("%s for %s failed unexpectedly", order.kind, mac)
+            error = err
+        if error is None or not self._park(mac, driver, order, error):
+            self._parked_since.pop(mac, None)
         try:
             self._on_done(mac, order, error)
         except Exception:  # a bookkeeping bug must not stop later orders
             _LOGGER.exception("handling the result of %s for %s failed", order.kind, mac)
+
+    def _park(self, mac: str, driver: MinerDriver, order: Order, error: Exception) -> bool:
+        """Try an unheard order again shortly, unless something newer came meanwhile."""
+        if (
+            self._closed
+            or self._retry_s is None
+            or order.kind not in _RETRYABLE
+            or not isinstance(error, MinerUnreachableError)
+            or mac in self._waiting
+        ):
+            return False
+        loop = asyncio.get_running_loop()
+        seq, since = self._parked_since.get(mac, (None, loop.time()))
+        if seq != order.seq:
+            since = loop.time()
+            self._parked_since[mac] = (order.seq, since)
+        if loop.time() - since >= self._retry_for_s:
+            return False
+
+        def again() -> None:
+            if self._parked.pop(mac, None) is not None and mac not in self._waiting:
+                self._waiting[mac] = (driver, order)
+                self._spawn(mac)
+
+        self._parked[mac] = loop.call_later(self._retry_s, again)
+        return True
 
 
 async def _carry_out(driver: MinerDriver, order: Order) -> None:
     match order.kind:
         case OrderKind.SLEEP:
             await driver.sleep()
+        case OrderKind.STOP:
+            await driver.stop_mining()
         case OrderKind.RETUNE:
             if order.mhz is not None:
                 await driver.set_frequency(order.mhz)
@@ -133,3 +215,5 @@ async def _carry_out(driver: MinerDriver, order: Order) -> None:
             if order.mhz is not None:
                 await driver.set_frequency(order.mhz)
             await driver.wake()
+        case OrderKind.CANCEL:
+            pass

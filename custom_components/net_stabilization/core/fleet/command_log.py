@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .commands import CommandResult
+
+_LOGGER = logging.getLogger(__name__)
 
 type ParameterValue = str | float | int | bool | None
 
@@ -53,3 +59,50 @@ class InMemoryCommandLog:
         if limit <= 0:
             return []
         return list(reversed(self._entries))[:limit]
+
+
+def parameter(value: object) -> ParameterValue:
+    """A command parameter as it can be stored: JSON scalars as they are, anything else as
+    text."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    return repr(value)
+
+
+class CommandRecorder:
+    """Records every command with its answer, before the answer is given."""
+
+    def __init__(self, log: CommandLog, now: Callable[[], datetime]) -> None:
+        self._log = log
+        self._now = now
+        self.last: CommandRecord | None = None
+
+    async def record(
+        self,
+        command: str,
+        source: str,
+        params: Mapping[str, ParameterValue],
+        result: CommandResult,
+    ) -> CommandResult:
+        """Store the command and its result; returns the result. A failing history never
+        refuses or stalls dispatch: the failure is logged and the command stands."""
+        entry = CommandRecord(
+            timestamp=self._now(),
+            source=str(source),
+            command=command,
+            parameters=dict(params),
+            accepted=result.accepted,
+            reason=result.reason.value,
+            message=result.message,
+            plan_summary=result.plan_summary,
+        )
+        self.last = entry
+        try:
+            await self._log.record(entry)
+        except Exception:
+            _LOGGER.exception("recording %s from %s failed", command, source)
+        return result
+
+    async def recent(self, limit: int) -> list[CommandRecord]:
+        """Newest first."""
+        return list(await self._log.recent(limit))

@@ -8,6 +8,20 @@ from enum import StrEnum
 
 # Targets are compared with rated power after rounding to watts, so "2.92" passes for 2920 W.
 _RATED_SLACK_KW = 0.0005
+# A target this far above rated power is still taken (and met as far as the fleet can): an EMS
+# plans with a rated power it read a while ago, rounded its own way.
+RATED_TOLERANCE = 0.02
+
+
+class CommandSource(StrEnum):
+    """Who sent a command; stored with it in the history."""
+
+    EMS = "ems"  # the EMS contract's endpoints
+    ACTION = "service"  # a Home Assistant action (automations, scripts, the UI)
+    ENTITY = "home_assistant"  # an entity of the integration (switch, number, select, button)
+    API = "api"  # the fleet JSON API
+    OPTIONS = "options"  # the integration's options
+    SETUP = "setup"  # the integration's own start-up
 
 
 class CommandReason(StrEnum):
@@ -83,7 +97,12 @@ def parse_power_kw(value: object, name: str = "activationPowerInKw") -> float:
 
 
 def exceeds_rated(target_kw: float, rated_kw: float) -> bool:
-    """Whether a target is above rated power (with rounding slack)."""
+    """Whether a target is too far above rated power to be taken."""
+    return target_kw > rated_kw * (1.0 + RATED_TOLERANCE) + _RATED_SLACK_KW
+
+
+def above_rated(target_kw: float, rated_kw: float) -> bool:
+    """Whether a target is above rated power (but within the tolerance, if not refused)."""
     return target_kw > rated_kw + _RATED_SLACK_KW
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .calibration import CalibrationLimits
 from .planner import PlanLimits
 from .wakes import WakeLearning
 
@@ -16,6 +17,12 @@ class ControlConfig:
     # Bounded fan-out: a 1000-miner fleet gets its commands out in about two seconds.
     max_concurrent_commands: int = 100
     max_concurrent_reads: int = 200
+    # An order that reached nobody (the miner reboots, or is gone) is tried again this often
+    # (real seconds) for up to `order_retry_for_s`, so a sleep ordered while a miner reboots
+    # lands as soon as its web answers. None: only at polls (deterministic, for simulations
+    # on a manual clock).
+    order_retry_s: float | None = None
+    order_retry_for_s: float = 300.0
     # A miner is offline only after this many failed reads in a row (one lost reply is noise).
     offline_after_failures: int = 3
     # A wake is a reboot: the mining software must be hashing by the first deadline and at
@@ -35,6 +42,8 @@ class ControlConfig:
     # `max_shed_attempts` the fleet is in fault until it stops.
     shed_timeout_s: float = 15.0
     max_shed_attempts: int = 3
+    # A reboot heard by the miner that has not taken it down after this long never came.
+    reboot_down_s: float = 30.0
     # Regulation between commands: a deviation must persist before the loop acts, and after an
     # action the loop waits out a lockout. A miner the loop just switched keeps its state for
     # `min_dwell_s` (unless a command asks otherwise).
@@ -49,14 +58,8 @@ class ControlConfig:
     # reaching full hashrate (S9s report "mining" before the ramp ends), smoothed per poll.
     meter_settle_s: float = 45.0
     meter_smoothing: float = 0.3
-    # Calibration: each miner's measured / curve power is learnt from fresh readings of steady
-    # mining (two readings in a row at the same frequency within `power_steady_tolerance`),
-    # the first taken as it is, later ones smoothed. Ratios outside the range are not a
-    # spread but a fault and are ignored.
-    power_steady_tolerance: float = 0.01
-    power_smoothing: float = 0.3
-    power_scale_min: float = 0.7
-    power_scale_max: float = 1.3
+    # Calibration: each miner's measured / curve power, learnt from steady readings.
+    calibration: CalibrationLimits = field(default_factory=CalibrationLimits)
     # Fine regulation waits while dispatched miners are still changing, or (up to this long
     # after their transition ended) not yet calibrated, so one correction does the job.
     calibrate_wait_s: float = 60.0

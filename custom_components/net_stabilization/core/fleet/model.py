@@ -6,7 +6,7 @@ anything changed with a plain `==`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
@@ -107,6 +107,13 @@ class FleetSnapshot:
     miners: tuple[MinerSnapshot, ...] = ()
     faults: tuple[str, ...] = field(default=())
     last_command: CommandRecord | None = None
+    # The miners by MAC (derived from `miners`; for O(1) look-ups by entities and the API).
+    by_mac: Mapping[str, MinerSnapshot] = field(
+        default_factory=dict, compare=False, repr=False, init=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_mac", {m.mac: m for m in self.miners})
 
     @property
     def miners_total(self) -> int:
@@ -130,7 +137,7 @@ class FleetSnapshot:
 
     def miner(self, mac: str) -> MinerSnapshot | None:
         """The snapshot of the miner with this MAC, if known."""
-        return next((m for m in self.miners if m.mac == mac), None)
+        return self.by_mac.get(mac)
 
     def ems_status(self) -> dict[str, bool | int | float]:
         """The EMS status body: exactly the contract's four keys and JSON types."""

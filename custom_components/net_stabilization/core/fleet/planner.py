@@ -72,6 +72,10 @@ class PlanMiner:
     # draw over standby and its hashrate are counted at this share, so a deficit is met by
     # expected arrivals and a fleet whose wakes sometimes fail wakes spares.
     arrival: float = 1.0
+    # Told to sleep, but it can be given back without a new wake (its reboot is still under
+    # way, or the sleep was not heard yet while it hashes): a start runs at this frequency
+    # and costs no wake. None: a start is a real wake.
+    resume_mhz: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +168,7 @@ class _Unit:
     lo_mhz: float
     hi_mhz: float
     cur_mhz: float | None  # present frequency when running
+    resumes: bool = False  # a start of this unit costs no wake (`PlanMiner.resume_mhz`)
 
     def power_w(self, curve: PowerCurve, mhz: float) -> float:
         return self.miner.power_scale * curve.power_w(mhz)
@@ -225,13 +230,16 @@ def plan_dispatch(
                 base_hashrate += m.arrival * curve.hashrate_ths(cur)
             locked.append(MinerAssignment(m.mac, Action.KEEP, cur))
             continue
-        if mode is PowerMode.ON_OFF or not m.can_set_frequency:
+        resumes = cur is None and m.resume_mhz is not None
+        if resumes and m.resume_mhz is not None:
+            lo = hi = m.resume_mhz  # it comes back at the frequency its reboot runs with
+        elif mode is PowerMode.ON_OFF or not m.can_set_frequency:
             fixed_mhz = full if m.can_set_frequency else (cur or curve.nominal_mhz)
             lo = hi = fixed_mhz
         else:
             lo = max(limits.min_mhz, curve.min_mhz)
             hi = max(lo, min(limits.max_mhz, curve.max_mhz))
-        units.append(_Unit(m, standby, lo, hi, cur))
+        units.append(_Unit(m, standby, lo, hi, cur, resumes))
         base_w += standby
 
     best = _choose(target_w, base_w, units, limits, mode)
@@ -303,8 +311,11 @@ def _choose(
     off = [u for u in units if u.cur_mhz is None]
     # Wear levelling decides who goes first in either direction.
     stop_order = sorted(on, key=lambda u: (-u.miner.runtime_s, u.miner.mac))
-    # Healthy miners before ones whose last wake failed: a retry happens only without spares.
-    start_order = sorted(off, key=lambda u: (u.miner.wake_failures, u.miner.runtime_s, u.miner.mac))
+    # Healthy miners before ones whose last wake failed: a retry happens only without spares;
+    # ones that come back without a new wake before any that need one.
+    start_order = sorted(
+        off, key=lambda u: (u.miner.wake_failures, not u.resumes, u.miner.runtime_s, u.miner.mac)
+    )
     composer = _Composer(stop_order, start_order)
     need_w = target_w - base_w
     curve = limits.curve
@@ -578,7 +589,7 @@ def _finish(c: _Candidate, units: list[_Unit], curve: PowerCurve, base_w: float)
         hashrate += u.miner.arrival * curve.hashrate_ths(f)
         runtime += u.miner.runtime_s
         if u.cur_mhz is None:
-            starts += 1
+            starts += 0 if u.resumes else 1
         elif abs(f - u.cur_mhz) >= _MHZ_EPSILON:
             retunes += 1
     c.total_w = total

@@ -131,6 +131,14 @@ class AntminerS9Driver:
         self._require_control("wake")
         await self._fire_and_forget("POST", "do_sleep_mode.cgi", "mode=0")
 
+    async def stop_mining(self) -> None:
+        """Kill bmminer and set the stop trigger, so it is not respawned: works while bmminer
+        is still initialising its chains after a boot, when `do_sleep_mode` goes unheard
+        (it pipes the sleep command into an API that is not listening yet)."""
+        self._require_control("stop mining")
+        reply = await self._web.get_text("stop_bmminer.cgi")
+        _expect_reply(reply, "ok", "stop_bmminer.cgi")
+
     async def restart_mining(self) -> None:
         """Restart bmminer only (lighter than `wake` when just the mining software stopped)."""
         self._require_control("restart mining")

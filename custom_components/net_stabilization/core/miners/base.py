@@ -129,6 +129,11 @@ class MinerDriver(Protocol):
         """Start hashing again (on S9 this is a reboot of a minute or more)."""
         ...
 
+    async def stop_mining(self) -> None:
+        """Stop the mining software and keep it from starting again, also while it is still
+        starting up (when it cannot hear `sleep` yet); `wake` brings it back."""
+        ...
+
     async def set_frequency(self, mhz: float) -> None:
         """Set the chip frequency; restarts the mining software."""
         ...

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from ..power_curve import PowerCurve
+from custom_components.net_stabilization.core.power_curve import PowerCurve
 
 
 def _hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]:

@@ -1,7 +1,7 @@
 """Measure how the simulated fleet's ground-truth power follows an EMS command.
 
-    .demo/venv/bin/python scripts/demo_tools/converge.py --activate 2.0 --seconds 40
-    .demo/venv/bin/python scripts/demo_tools/converge.py --deactivate --seconds 15
+    .demo/venv/bin/python -m demo.converge --activate 2.0 --seconds 40
+    .demo/venv/bin/python -m demo.converge --deactivate --seconds 15
 
 Sends the command to the demo's Home Assistant (token and URL from .demo/), then samples every
 --interval seconds: ground truth from the simulator's admin endpoint (total W and the miners'

@@ -24,15 +24,11 @@ import json
 import resource
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT.parent))
+import aiohttp
 
-import aiohttp  # noqa: E402
-from bench_control import (  # noqa: E402
+from benchmarks.control import (
     POLL_S,
     WAKE_TIME_S,
     Run,
@@ -41,8 +37,7 @@ from bench_control import (  # noqa: E402
     start_run,
     stop_run,
 )
-
-from custom_components.net_stabilization.core.fleet import PowerMode  # noqa: E402
+from custom_components.net_stabilization.core.fleet import PowerMode
 
 WARM_LIMIT_S = 2 * WAKE_TIME_S + 300.0
 

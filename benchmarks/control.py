@@ -25,37 +25,31 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import aiohttp
 
-import aiohttp  # noqa: E402
-
-from custom_components.net_stabilization.core.fleet import (  # noqa: E402
+from benchmarks.efficiency import max_hashrate_ths
+from custom_components.net_stabilization.core.fleet import (
     ControlConfig,
     FleetController,
     FunctionClock,
     PowerMode,
 )
-from custom_components.net_stabilization.core.fleet.efficiency import (  # noqa: E402
-    max_hashrate_ths,
-)
-from custom_components.net_stabilization.core.miners.antminer_s9 import (  # noqa: E402
+from custom_components.net_stabilization.core.miners.antminer_s9 import (
     AntminerS9Driver,
 )
-from custom_components.net_stabilization.core.miners.base import (  # noqa: E402
+from custom_components.net_stabilization.core.miners.base import (
     Capabilities,
     MinerIdentity,
     MinerReading,
 )
-from custom_components.net_stabilization.core.miners.endpoint import (  # noqa: E402
+from custom_components.net_stabilization.core.miners.endpoint import (
     Credentials,
     Timeouts,
 )
-from custom_components.net_stabilization.core.power_curve import S9_CURVE  # noqa: E402
-from simulator import Fault, ManualClock, SimulatedFleet  # noqa: E402
+from custom_components.net_stabilization.core.power_curve import S9_CURVE
+from simulator import Fault, ManualClock, SimulatedFleet
 
 POLL_S = 5.0
 BOOT_S = 60.0

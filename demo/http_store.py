@@ -1,6 +1,6 @@
 """Write Home Assistant's HTTP settings (port, listen address) into <config>/.storage/http.
 
-    python scripts/demo_tools/http_store.py CONFIG_DIR PORT [LISTEN_ADDRESS]
+    python -m demo.http_store CONFIG_DIR PORT [LISTEN_ADDRESS]
 
 Home Assistant 2026.11 moved the `http:` settings from configuration.yaml into storage: YAML is
 migrated once as a *pending* configuration that reverts (with a restart) unless someone confirms

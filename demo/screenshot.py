@@ -1,6 +1,6 @@
 """Screenshot a Home Assistant page of the running demo with headless Chromium.
 
-    .demo/venv/bin/python scripts/demo_tools/screenshot.py \
+    .demo/venv/bin/python -m demo.screenshot \
         --path /net-stabilization/fleet --out docs/dashboard.png
 
 Needs `chromium` (Debian: apt-get install chromium) and the demo running (scripts/demo). It logs

@@ -3,7 +3,7 @@
 Run by scripts/demo with the demo virtualenv's Python (it needs aiohttp, which Home Assistant
 brings). Idempotent: on a warm start it only checks the saved token and the config entry.
 
-    python scripts/demo_tools/provision.py --url http://127.0.0.1:8123 --state .demo \
+    python -m demo.provision --url http://127.0.0.1:8123 --state .demo \
         --networks 127.0.1.0/24 --web-port 8080
 
 Steps on a fresh configuration:

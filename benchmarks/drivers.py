@@ -1,7 +1,7 @@
 """Benchmark the miner drivers and discovery against 1000 simulated S9 on loopback.
 
 The simulated fleet runs in a child process, so the CPU time measured here is the driver side
-only. Usage: `.venv/bin/python scripts/bench_drivers.py [--miners 1000] [--runs 5]`.
+only. Usage: `scripts/bench drivers [--miners 1000] [--runs 5]`.
 The last line printed is a JSON object with the figures.
 """
 
@@ -14,14 +14,10 @@ import json
 import multiprocessing as mp
 import resource
 import statistics
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
 

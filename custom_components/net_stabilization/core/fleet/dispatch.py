@@ -1,0 +1,139 @@
+"""From the fleet's present state to a plan, and from a plan to miner orders."""
+
+from __future__ import annotations
+
+from .actuator import Actuator, Order
+from .lifecycle import FleetMiner, Stage
+from .model import MinerOverride, PowerMode
+from .planner import Action, DispatchPlan, PlanMiner, plan_dispatch, present_power_w
+from .roster import Roster
+
+
+class Dispatcher:
+    """Plans against what the miners do now and hands the resulting orders to the actuator."""
+
+    def __init__(self, roster: Roster, actuator: Actuator) -> None:
+        self._roster = roster
+        self._actuator = actuator
+        self.plan: DispatchPlan | None = None  # the plan last acted on
+        self.last_action_at = float("-inf")
+
+    def submit(self, m: FleetMiner, order: Order | None) -> None:
+        """Send a transition's order, if it has one."""
+        if order is not None:
+            self._actuator.submit(m.mac, m.driver, order)
+
+    def inputs(self, now: float, *, lock: bool) -> list[PlanMiner]:
+        """Every miner as the planner sees it. With `lock`, what the loop just switched or
+        what is still busy keeps its state (minimum dwell); commands plan without locks."""
+        roster = self._roster
+        cfg = roster.config
+        offline_after = roster.offline_after
+        start_rate = roster.wakes.start_rate
+        inputs = []
+        for m in roster:
+            available = m.plannable(now, offline_after)
+            running = m.running()
+            # A start, to come or under way and not yet seen mining, may fail like others did.
+            unproven = not running or (m.stage is Stage.WAKING and not m.hashing())
+            resume = m.resume_mhz() if available and not running else None
+            inputs.append(
+                PlanMiner(
+                    mac=m.mac,
+                    running=running,
+                    mhz=m.running_mhz() if running else None,
+                    runtime_s=m.runtime_s,
+                    available=available,
+                    locked=lock
+                    and available
+                    and (now - m.switched_at < cfg.min_dwell_s or self._actuator.pending(m.mac)),
+                    power_scale=roster.scale(m),
+                    standby_w=m.capabilities.standby_w,
+                    present_w=self._expected_w(m, now),
+                    can_set_frequency=m.capabilities.can_set_frequency,
+                    wake_failures=m.wake_failures,
+                    arrival=1.0
+                    if resume is not None and m.hashing()
+                    else (start_rate if unproven else 1.0),
+                    resume_mhz=resume,
+                )
+            )
+        return inputs
+
+    def _expected_w(self, m: FleetMiner, now: float) -> float:
+        """Draw of a miner the planner may not touch, once pending safety orders are done."""
+        roster = self._roster
+        if m.shedding or m.overheated(now):
+            return m.capabilities.standby_w
+        if (
+            m.override is MinerOverride.ON
+            and m.read_failures < roster.offline_after
+            and (m.hashing() or now - m.switched_at < roster.config.wake_timeout_s)
+        ):
+            # Forced on: counted at the power it runs at once its wake or change is done.
+            return roster.scale(m) * roster.curve.power_w(m.expected_mhz(roster.curve))
+        return m.consumption_w(roster.curve, roster.offline_after)
+
+    def make_plan(
+        self, target_w: float, mode: PowerMode, now: float, correction_w: float, *, lock: bool
+    ) -> DispatchPlan:
+        """Plan `target_w` from the present state."""
+        return plan_dispatch(
+            target_w,
+            mode,
+            self.inputs(now, lock=lock),
+            self._roster.config.planner,
+            fixed_w=correction_w,
+        )
+
+    def present_w(self, mode: PowerMode, inputs: list[PlanMiner], correction_w: float) -> float:
+        """Expected fleet draw if every miner stays as it is."""
+        return present_power_w(mode, inputs, self._roster.config.planner, fixed_w=correction_w)
+
+    def apply(self, plan: DispatchPlan, mode: PowerMode, now: float) -> None:
+        """Carry a plan out: each miner's transition, and its order."""
+        roster = self._roster
+        for a in plan.assignments:
+            m = roster.get(a.mac)
+            if m is None:
+                continue
+            match a.action:
+                case Action.START:
+                    self.submit(m, m.wake(now, a.mhz, self._wake_mhz(m, a.mhz, mode)))
+                case Action.STOP:
+                    self.submit(m, m.sleep(now, roster.config))
+                case Action.RETUNE:
+                    if a.mhz is not None:
+                        self.submit(m, m.retune(now, a.mhz))
+                case Action.KEEP:
+                    if a.mhz is not None:
+                        m.adopt(a.mhz)  # a miner that already runs
+        self.plan = plan
+        if plan.transitions:
+            self.last_action_at = now
+
+    @staticmethod
+    def _wake_mhz(m: FleetMiner, mhz: float | None, mode: PowerMode) -> float | None:
+        """The frequency a wake must set first. On/off leaves an unknown frequency alone (it
+        is nominal unless we changed it, and then we know it); frequency mode must be sure."""
+        if mhz is None or not m.capabilities.can_set_frequency:
+            return None
+        configured = m.configured_mhz
+        if configured is None:
+            return mhz if mode is PowerMode.FREQUENCY else None
+        return mhz if abs(configured - mhz) >= 0.5 else None
+
+    def shed_all(self, now: float) -> int:
+        """Deactivate's fast path: every miner the fleet runs or brings up goes to sleep."""
+        count = 0
+        for m in self._roster:
+            if (
+                (m.dispatched or m.in_transition)
+                and m.override is None
+                and m.capabilities.can_sleep
+            ):
+                self.submit(m, m.sleep(now, self._roster.config))
+                count += 1
+        self.plan = None
+        self.last_action_at = now
+        return count

@@ -1,0 +1,155 @@
+"""The operator's per-miner commands: exclude from dispatch, force on or off, pin a frequency,
+reboot. Each validates, records and returns its result like the fleet commands do."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from .clock import Clock
+from .command_log import CommandRecorder, ParameterValue, parameter
+from .commands import CommandReason, CommandResult, CommandSource
+from .dispatch import Dispatcher
+from .lifecycle import FleetMiner
+from .model import MinerOverride
+from .roster import Roster
+
+
+class MinerCommands:
+    """Runs per-miner commands (the caller holds the command lock and publishes)."""
+
+    def __init__(
+        self,
+        roster: Roster,
+        dispatcher: Dispatcher,
+        recorder: CommandRecorder,
+        clock: Clock,
+        changed: Callable[[], None],
+    ) -> None:
+        self._roster = roster
+        self._dispatch = dispatcher
+        self._recorder = recorder
+        self._clock = clock
+        self._changed = changed  # the plan lost or gained a miner: re-plan at the next poll
+
+    async def set_excluded(
+        self, mac: str, excluded: object, source: CommandSource | str
+    ) -> CommandResult:
+        """Take a miner out of dispatch (it is left as it is) or give it back."""
+        params: dict[str, ParameterValue] = {"mac": mac, "excluded": parameter(excluded)}
+        m = self._roster.get(mac)
+        if m is None:
+            result = _not_found(mac)
+        elif not isinstance(excluded, bool):
+            result = CommandResult.refused(CommandReason.INVALID, "excluded must be true or false")
+        else:
+            if m.set_excluded(excluded):
+                self._changed()
+            word = "excluded from" if excluded else "included in"
+            result = CommandResult.ok(f"{mac} {word} dispatch")
+        return await self._recorder.record("set_excluded", source, params, result)
+
+    async def set_override(
+        self,
+        mac: str,
+        override: object,
+        source: CommandSource | str,
+        *,
+        mhz: object,
+        adopt: bool,
+    ) -> CommandResult:
+        """Force one miner on or off, or give it back to the fleet (None). With "on", `mhz`
+        pins its frequency: it is woken at that frequency, or retuned if it already runs; the
+        planner counts it as fixed draw at that frequency. A miner given back while it runs is
+        adopted when a target is in force (`adopt`)."""
+        params: dict[str, ParameterValue] = {"mac": mac, "override": parameter(override)}
+        if mhz is not None:
+            params["mhz"] = parameter(mhz)
+        result = self._refusal(mac, override, mhz)
+        if result is None:
+            m = self._roster.get(mac)
+            assert m is not None  # checked by `_refusal`
+            result = self._apply(m, override, mhz, adopt)
+        return await self._recorder.record("set_miner_override", source, params, result)
+
+    def _refusal(self, mac: str, override: object, mhz: object) -> CommandResult | None:
+        m = self._roster.get(mac)
+        if m is None:
+            return _not_found(mac)
+        try:
+            wanted = None if override is None else MinerOverride(str(override))
+        except ValueError:
+            return CommandResult.refused(
+                CommandReason.INVALID, "override must be 'on', 'off' or none"
+            )
+        if wanted is not None and not m.capabilities.can_sleep:
+            return CommandResult.refused(
+                CommandReason.CONFLICT, f"{mac} cannot be switched (firmware without sleep)"
+            )
+        if mhz is not None:
+            checked = self._check_pin(m, wanted, mhz)
+            if isinstance(checked, CommandResult):
+                return checked
+        if wanted is MinerOverride.ON and m.overheated(self._clock.monotonic()):
+            return CommandResult.refused(
+                CommandReason.CONFLICT, f"{mac} is cooling down after overheating"
+            )
+        return None
+
+    def _apply(self, m: FleetMiner, override: object, mhz: object, adopt: bool) -> CommandResult:
+        now = self._clock.monotonic()
+        wanted = None if override is None else MinerOverride(str(override))
+        pin = self._check_pin(m, wanted, mhz) if mhz is not None else None
+        assert pin is None or isinstance(pin, float)
+        config = self._roster.config
+        if wanted is MinerOverride.ON:
+            self._dispatch.submit(m, m.force_on(now, pin))
+        elif wanted is MinerOverride.OFF:
+            self._dispatch.submit(m, m.force_off(now, config))
+        else:
+            m.release_override(adopt)
+        self._changed()
+        word = str(wanted or "released")
+        if pin is not None:
+            word += f" at {pin:g} MHz"
+        return CommandResult.ok(f"{m.mac} override {word}")
+
+    def _check_pin(
+        self, m: FleetMiner, wanted: MinerOverride | None, mhz: object
+    ) -> float | CommandResult:
+        """Validate a frequency pin: only with "on", a number within what curve and miner allow,
+        on firmware that can set the frequency."""
+        if wanted is not MinerOverride.ON:
+            return CommandResult.refused(
+                CommandReason.INVALID, "a frequency can be pinned only with override 'on'"
+            )
+        if isinstance(mhz, bool) or not isinstance(mhz, int | float) or not math.isfinite(mhz):
+            return CommandResult.refused(CommandReason.INVALID, "mhz must be a finite number")
+        if not m.capabilities.can_set_frequency:
+            return CommandResult.refused(
+                CommandReason.CONFLICT, f"{m.mac} cannot set its frequency (firmware)"
+            )
+        curve = self._roster.curve
+        lo = max(curve.min_mhz, m.capabilities.min_mhz)
+        hi = min(curve.max_mhz, m.capabilities.max_mhz)
+        if not lo <= mhz <= hi:
+            return CommandResult.refused(
+                CommandReason.INVALID, f"mhz must be between {lo:g} and {hi:g}, got {mhz:g}"
+            )
+        return float(round(mhz))
+
+    async def reboot(self, mac: str, source: CommandSource | str) -> CommandResult:
+        """Reboot one miner; it is brought back to what the fleet wants once it is up."""
+        params: dict[str, ParameterValue] = {"mac": mac}
+        m = self._roster.get(mac)
+        if m is None:
+            result = _not_found(mac)
+        else:
+            self._dispatch.submit(m, m.reboot(self._clock.monotonic(), self._roster.config))
+            self._changed()
+            result = CommandResult.ok(f"{mac} is rebooting")
+        return await self._recorder.record("reboot_miner", source, params, result)
+
+
+def _not_found(mac: str) -> CommandResult:
+    return CommandResult.refused(CommandReason.NOT_FOUND, f"no miner {mac}")

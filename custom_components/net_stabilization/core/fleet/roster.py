@@ -1,0 +1,107 @@
+"""The fleet's miners and what the fleet has learnt across them.
+
+Shared by the controller's parts: supervision, regulation, dispatch and the snapshot all read
+the same miners, the same fleet bias and the same wake statistics.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from typing import Final
+
+from ..miners.base import MinerDriver
+from .calibration import fleet_bias
+from .config import ControlConfig
+from .lifecycle import FleetMiner
+from .model import MinerState, PowerMode, rated_power_kw
+from .wakes import WakeStats
+
+_POLL_GAPS_KEPT: Final = 12  # recent poll intervals, for timing what is only seen at polls
+
+
+class Roster:
+    """Every miner of the fleet by MAC, the fleet's power bias and its wake statistics."""
+
+    def __init__(self, config: ControlConfig) -> None:
+        self.config = config
+        self.curve = config.planner.curve
+        self.miners: dict[str, FleetMiner] = {}
+        self.wakes = WakeStats(config.wakes)
+        self.prior_scale = 1.0  # draw over the curve's assumed for miners not calibrated yet
+        self._poll_gaps: deque[float] = deque(maxlen=_POLL_GAPS_KEPT)
+
+    def __iter__(self) -> Iterator[FleetMiner]:
+        return iter(self.miners.values())
+
+    def __len__(self) -> int:
+        return len(self.miners)
+
+    def get(self, mac: str) -> FleetMiner | None:
+        """The miner with this MAC, if known."""
+        return self.miners.get(mac)
+
+    def add(self, driver: MinerDriver) -> FleetMiner:
+        """Take a miner in (or follow a known one to its new address)."""
+        miner = FleetMiner(driver)
+        known = self.miners.get(miner.mac)
+        if known is not None:
+            known.driver = driver  # same miner at a new address
+            known.identity = miner.identity
+            return known
+        self.miners[miner.mac] = miner
+        return miner
+
+    def remove(self, mac: str) -> None:
+        """Forget a miner (it is left in whatever state it is in)."""
+        self.miners.pop(mac, None)
+
+    # --- what is learnt -----------------------------------------------------------------------
+
+    @property
+    def offline_after(self) -> int:
+        """Failed reads in a row before a miner counts as offline."""
+        return self.config.offline_after_failures
+
+    def poll_gap(self, seconds: float) -> None:
+        """Note the time between two polls."""
+        self._poll_gaps.append(seconds)
+
+    @property
+    def poll_gap_s(self) -> float:
+        """The longest recent time between polls (what is seen only at polls is this late)."""
+        return max(self._poll_gaps, default=0.0)
+
+    @property
+    def api_grace_s(self) -> float:
+        """How long a woken miner's web may be up without its mining software, as learnt."""
+        return self.wakes.api_grace_s(self.config.wake_api_grace_s, self.poll_gap_s)
+
+    def scale(self, m: FleetMiner) -> float:
+        """A miner's draw over the curve's: its own once calibrated, else the fleet's."""
+        return m.calibration.scale if m.calibration.calibrated else self.prior_scale
+
+    def update_prior(self) -> None:
+        """The fleet's bias, from the calibrated miners."""
+        cfg = self.config
+        learnt = [m.calibration.scale for m in self if m.calibration.calibrated]
+        self.prior_scale = fleet_bias(
+            learnt, cfg.power_prior_min_samples, cfg.power_prior_significance
+        )
+
+    # --- standing -----------------------------------------------------------------------------
+
+    def in_good_standing(self, m: FleetMiner, now: float) -> bool:
+        """Dispatchable and its last wake did not fail: what rated power and availability
+        count. A miner whose wake failed counts again once it has mined."""
+        return m.wake_failures == 0 and m.dispatchable(now, self.offline_after)
+
+    def rated_kw(self, now: float, mode: PowerMode) -> float:
+        """The nominal full power of the miners in good standing. Nominal, not learnt: what an
+        EMS plans with must not drift as the fleet learns its miners' draw."""
+        full_w = self.curve.power_w(self.config.planner.full_mhz(mode))
+        return rated_power_kw(full_w for m in self if self.in_good_standing(m, now))
+
+    def reachable(self, now: float) -> bool:
+        """Some miner answers, or is in a transition the fleet started."""
+        return any(m.state(now, self.offline_after) is not MinerState.OFFLINE for m in self)
