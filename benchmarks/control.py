@@ -10,6 +10,10 @@ Scenarios (each in `on_off` and `frequency` mode):
   a  steps 0 → 50 % → 100 % → 20 % → 0 of rated power
   b  a random EMS profile for one simulated hour
   c  as (a) with 30 % of the miners accepting wakes and never starting
+  d  an EMS that changes its mind: random targets 0.2-60 s apart for one simulated hour, with
+     30 % of the miners never starting, some losing power for a while and some answering
+     slowly (`benchmarks.churn`: wrongful failures, rated dips, mining after a deactivation,
+     energy over target)
 
 Prints progress to stderr and one JSON line with every figure to stdout.
 """
@@ -29,11 +33,13 @@ from typing import Any
 
 import aiohttp
 
+from benchmarks.churn import ChurnProfile, ChurnRun
 from benchmarks.efficiency import max_hashrate_ths
 from custom_components.net_stabilization.core.fleet import (
     ControlConfig,
     FleetController,
     FunctionClock,
+    InMemoryCommandLog,
     PowerMode,
 )
 from custom_components.net_stabilization.core.miners.antminer_s9 import (
@@ -113,6 +119,11 @@ class CountingDriver:
         self._frequency_set = True
         await self._inner.set_frequency(mhz)
 
+    async def stop_mining(self) -> None:
+        self._frequency_set = False
+        self._counter["sleep"] += 1  # a stop is a sleep's transition too
+        await self._inner.stop_mining()
+
     async def reboot(self) -> None:
         await self._inner.reboot()
 
@@ -183,6 +194,7 @@ async def start_run(
     session: aiohttp.ClientSession,
     *,
     meter: bool = False,
+    command_log: InMemoryCommandLog | None = None,
 ) -> Run:
     clock = ManualClock()
     fleet = SimulatedFleet(
@@ -213,6 +225,7 @@ async def start_run(
         mode=mode,
         # A site meter on the fleet's feed: here the simulator's ground truth.
         site_meter=(lambda: fleet.power_w / 1000.0) if meter else None,
+        command_log=command_log,
     )
     drivers = [
         AntminerS9Driver(
@@ -382,6 +395,24 @@ async def scenario_profile(run: Run, seed: int, duration_s: float) -> dict[str, 
     return result
 
 
+async def scenario_churn(
+    run: Run, seed: int, log: InMemoryCommandLog, duration_s: float
+) -> dict[str, Any]:
+    """An EMS that changes its mind every few hundred milliseconds to a minute."""
+    churn = ChurnRun(
+        run.fleet,
+        run.controller,
+        log,
+        ChurnProfile(duration_s=duration_s, poll_s=POLL_S, boot_s=BOOT_S * (1 + JITTER)),
+        seed,
+    )
+    never = {i for i, m in enumerate(run.fleet.miners) if Fault.NEVER_STARTS in m.faults}
+    churn.assign_faults(never)
+    figures = (await churn.run()).as_json()
+    figures["transitions"] = dict(run.counter)
+    return figures
+
+
 def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 3) if values else None
 
@@ -470,7 +501,8 @@ async def main() -> int:
             for scenario in args.scenarios.split(","):
                 for mode_name in args.modes.split(","):
                     mode = PowerMode(mode_name.removesuffix("+meter"))
-                    failing = 0.3 if scenario == "c" else 0.0
+                    failing = 0.3 if scenario in ("c", "d") else 0.0
+                    log = InMemoryCommandLog(max_entries=1_000_000)
                     run = await start_run(
                         args.miners,
                         mode,
@@ -478,11 +510,14 @@ async def main() -> int:
                         failing,
                         session,
                         meter=mode_name.endswith("+meter"),
+                        command_log=log,
                     )
                     t0 = time.perf_counter()
                     try:
                         if scenario in ("a", "c"):
                             figures = await scenario_steps(run, fractions[1:], args.hold)
+                        elif scenario == "d":
+                            figures = await scenario_churn(run, seed, log, args.profile_s)
                         else:
                             figures = await scenario_profile(run, seed, args.profile_s)
                     finally:
@@ -511,7 +546,8 @@ async def main() -> int:
 
 
 def compact(figures: dict[str, Any]) -> str:
-    return json.dumps({k: v for k, v in figures.items() if k not in ("steps", "targets")})
+    skip = ("steps", "targets", "violations")
+    return json.dumps({k: v for k, v in figures.items() if k not in skip})
 
 
 def _aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:

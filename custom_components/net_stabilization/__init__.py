@@ -10,11 +10,12 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
-from .config_flow import default_options
 from .const import CONF_MINER_ENTITIES, CONF_POWER_MODE, DOMAIN
-from .coordinator import FleetCoordinator, NetStabilizationConfigEntry
+from .core.fleet import CommandSource
 from .entity import fleet_device_info
 from .http import async_register_views
+from .options import effective_options
+from .runtime import NetStabilizationConfigEntry, async_start, build_runtime
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -37,20 +38,20 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: NetStabilizationConfigEntry) -> bool:
     """Set up the fleet: database, known miners, first scan and poll, then the entities."""
-    coordinator = FleetCoordinator(hass, entry)
+    runtime = build_runtime(hass, entry)
     try:
-        await coordinator.async_config_entry_first_refresh()
+        await async_start(hass, entry, runtime)
+        await runtime.coordinator.async_config_entry_first_refresh()
     except BaseException:
-        await coordinator.async_shutdown()
+        await runtime.async_shutdown()
         raise
-    entry.runtime_data = coordinator
+    entry.runtime_data = runtime
     device = dr.async_get(hass).async_get_or_create(
-        config_entry_id=entry.entry_id, **fleet_device_info(coordinator)
+        config_entry_id=entry.entry_id, **fleet_device_info(entry.entry_id)
     )
-    coordinator.fleet_device_id = device.id
-    if not coordinator.options.get(CONF_MINER_ENTITIES, True):
+    runtime.coordinator.fleet_device_id = device.id
+    if not runtime.options.get(CONF_MINER_ENTITIES, True):
         _async_remove_miner_devices(hass, entry, device.id)
-    coordinator.publish()
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
@@ -68,14 +69,14 @@ async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: NetStabilizationConfigEntry, device: dr.DeviceEntry
 ) -> bool:
     """Let the operator delete a miner that is gone (never the fleet itself, never a live one)."""
-    coordinator = entry.runtime_data
+    runtime = entry.runtime_data
     for domain, identifier in device.identifiers:
         if domain != DOMAIN or identifier == entry.entry_id:
             continue
-        miner = coordinator.miners.get(identifier)
+        miner = runtime.coordinator.miners.get(identifier)
         if miner is not None and miner.state.value != "offline":
             return False
-        await coordinator.async_forget_miner(identifier)
+        await runtime.async_forget_miner(identifier)
         return True
     return False
 
@@ -93,17 +94,19 @@ def _async_remove_miner_devices(
 
 async def _async_entry_updated(hass: HomeAssistant, entry: NetStabilizationConfigEntry) -> None:
     """Apply a new power mode at once; anything else needs a reload."""
-    coordinator = entry.runtime_data
-    new_options: dict[str, Any] = {**default_options(), **entry.options}
+    runtime = entry.runtime_data
+    new_options: dict[str, Any] = effective_options(entry.options)
     changed = {
         k
-        for k in new_options.keys() | coordinator.options.keys()
-        if new_options.get(k) != coordinator.options.get(k)
+        for k in new_options.keys() | runtime.options.keys()
+        if new_options.get(k) != runtime.options.get(k)
     }
-    if dict(entry.data) == coordinator.entry_data and changed <= {CONF_POWER_MODE}:
-        coordinator.options = new_options
+    if dict(entry.data) == runtime.entry_data and changed <= {CONF_POWER_MODE}:
+        runtime.options = new_options
         if CONF_POWER_MODE in changed:
-            await coordinator.controller.set_mode(new_options[CONF_POWER_MODE], source="options")
-            coordinator.publish()
+            mode = new_options[CONF_POWER_MODE]
+            await runtime.coordinator.async_command(
+                lambda fleet: fleet.set_mode(mode, source=CommandSource.OPTIONS)
+            )
         return
     hass.config_entries.async_schedule_reload(entry.entry_id)

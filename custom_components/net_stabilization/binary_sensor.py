@@ -14,10 +14,10 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import NetStabilizationConfigEntry
 from .core.fleet import MinerState
 from .entity import FleetEntity, MinerEntity
 from .platform import async_add_miner_entities
+from .runtime import NetStabilizationConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -40,7 +40,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """The fleet's availability and each miner's connectivity."""
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     async_add_entities([AvailableForDispatch(coordinator, AVAILABLE_FOR_DISPATCH)])
     async_add_miner_entities(
         entry, async_add_entities, lambda miner: [MinerOnline(coordinator, miner, ONLINE)]

@@ -8,12 +8,14 @@ from homeassistant.components.button import ButtonEntity, ButtonEntityDescriptio
 from homeassistant.components.button.const import ButtonDeviceClass
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .actions import raise_for_result
-from .coordinator import NetStabilizationConfigEntry
+from .const import DOMAIN
+from .core.fleet import CommandSource
 from .entity import FleetEntity, MinerEntity
 from .platform import async_add_miner_entities
+from .runtime import NetStabilizationConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -35,7 +37,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """The fleet's rescan button and each miner's reboot button."""
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     async_add_entities([RescanButton(coordinator, RESCAN)])
     async_add_miner_entities(
         entry, async_add_entities, lambda miner: [RebootButton(coordinator, miner, REBOOT)]
@@ -47,8 +49,15 @@ class RescanButton(FleetEntity, ButtonEntity):
 
     @override
     async def async_press(self) -> None:
-        await self.coordinator.async_rescan()
-        self.coordinator.publish()
+        runtime = self.coordinator.config_entry.runtime_data
+        try:
+            await runtime.async_rescan()
+        except Exception as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="rescan_failed",
+                translation_placeholders={"error": str(err)},
+            ) from err
 
 
 class RebootButton(MinerEntity, ButtonEntity):
@@ -58,7 +67,7 @@ class RebootButton(MinerEntity, ButtonEntity):
 
     @override
     async def async_press(self) -> None:
-        raise_for_result(
-            await self.coordinator.controller.reboot_miner(self.mac, source="home_assistant")
+        mac = self.mac
+        await self.coordinator.async_command(
+            lambda fleet: fleet.reboot_miner(mac, source=CommandSource.ENTITY)
         )
-        self.coordinator.publish()

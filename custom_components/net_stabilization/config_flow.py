@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import re
 from collections.abc import Mapping
 from typing import Any, override
 
@@ -35,6 +33,7 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
+from .builder import build_scanner
 from .const import (
     CONF_API_PORT,
     CONF_EMS_NETWORKS,
@@ -51,39 +50,18 @@ from .const import (
     CONF_TEMP_LIMIT,
     CONF_WEB_PORT,
     DEFAULT_API_PORT,
-    DEFAULT_POLL_INTERVAL,
     DEFAULT_POWER_MODE,
-    DEFAULT_RESCAN_INTERVAL,
-    DEFAULT_RETENTION_HOURS,
-    DEFAULT_SNAPSHOT_INTERVAL,
-    DEFAULT_TARGET_POLICY,
-    DEFAULT_TEMP_LIMIT,
     DEFAULT_USERNAME,
     DEFAULT_WEB_PORT,
     DOMAIN,
     POWER_MODES,
     TARGET_POLICIES,
 )
-from .core.discovery import Scanner, ScanResult, parse_host
-from .core.miners.endpoint import Credentials
+from .core.discovery import ScanResult, parse_host
+from .options import default_options, parse_networks, split_list
 
-_SEPARATORS = re.compile(r"[\s,;]+")
 _PORT = NumberSelector(NumberSelectorConfig(min=1, max=65535, mode=NumberSelectorMode.BOX))
 _MULTILINE = TextSelector(TextSelectorConfig(multiline=True))
-
-
-def split_list(text: str | list[str] | None) -> list[str]:
-    """Split a user's list of networks or hosts (commas, spaces or new lines)."""
-    if not text:
-        return []
-    if isinstance(text, list):
-        text = " ".join(text)
-    return [item for item in _SEPARATORS.split(text) if item]
-
-
-def parse_networks(items: list[str]) -> list[str]:
-    """Normalise CIDRs; raises ValueError on the first bad one."""
-    return [str(ipaddress.ip_network(item, strict=False)) for item in items]
 
 
 def connection_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
@@ -137,18 +115,6 @@ def validate_connection(user_input: Mapping[str, Any]) -> tuple[dict[str, Any], 
     if not data[CONF_NETWORKS] and not data[CONF_HOSTS]:
         errors["base"] = "no_targets"
     return data, errors
-
-
-def build_scanner(hass: Any, data: Mapping[str, Any]) -> Scanner:
-    """A scanner over the configured networks and hosts (raises ValueError if they are bad)."""
-    return Scanner(
-        async_get_clientsession(hass),
-        networks=data[CONF_NETWORKS],
-        hosts=data[CONF_HOSTS],
-        api_port=data[CONF_API_PORT],
-        web_port=data[CONF_WEB_PORT],
-        credentials=Credentials(data[CONF_USERNAME], data[CONF_PASSWORD]),
-    )
 
 
 class NetStabilizationConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -241,7 +207,7 @@ class NetStabilizationConfigFlow(ConfigFlow, domain=DOMAIN):
         """Scan the networks while the user watches a progress indicator."""
         if self._scan_task is None:
             try:
-                scanner = build_scanner(self.hass, self._data)
+                scanner = build_scanner(async_get_clientsession(self.hass), self._data)
             except ValueError:
                 self._scan_error = "invalid_network"
                 return await self._back_to_form()
@@ -327,24 +293,9 @@ class NetStabilizationConfigFlow(ConfigFlow, domain=DOMAIN):
 
     def _target_count(self) -> int:
         try:
-            return len(build_scanner(self.hass, self._data).targets)
+            return len(build_scanner(async_get_clientsession(self.hass), self._data).targets)
         except ValueError:
             return 0
-
-
-def default_options() -> dict[str, Any]:
-    """Options of a new fleet."""
-    return {
-        CONF_POWER_MODE: DEFAULT_POWER_MODE,
-        CONF_POLL_INTERVAL: DEFAULT_POLL_INTERVAL,
-        CONF_SNAPSHOT_INTERVAL: DEFAULT_SNAPSHOT_INTERVAL,
-        CONF_RETENTION_HOURS: DEFAULT_RETENTION_HOURS,
-        CONF_RESCAN_INTERVAL: DEFAULT_RESCAN_INTERVAL,
-        CONF_EMS_NETWORKS: [],
-        CONF_TEMP_LIMIT: DEFAULT_TEMP_LIMIT,
-        CONF_TARGET_POLICY: DEFAULT_TARGET_POLICY,
-        CONF_MINER_ENTITIES: True,
-    }
 
 
 class NetStabilizationOptionsFlow(OptionsFlow):

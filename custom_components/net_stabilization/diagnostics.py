@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
@@ -10,7 +11,8 @@ from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_EMS_NETWORKS, CONF_HOSTS, CONF_METER_ENTITY, CONF_NETWORKS
-from .coordinator import NetStabilizationConfigEntry
+from .runtime import FleetRuntime, NetStabilizationConfigEntry
+from .wire import command_json, fleet_summary_json
 
 TO_REDACT = {
     CONF_PASSWORD,
@@ -44,31 +46,50 @@ def redact_text(value: Any) -> Any:
     return value
 
 
+def fleet_diagnostics(runtime: FleetRuntime) -> dict[str, Any]:
+    """Everything worth attaching to a bug report (before redaction). Miners are numbered, not
+    keyed by MAC: MACs and addresses identify a site."""
+    snapshot = runtime.coordinator.snapshot
+    miners = []
+    for index, miner in enumerate(snapshot.miners):
+        data = asdict(miner)
+        data["index"] = index
+        miners.append(data)
+    scan = runtime.scanning.last_scan
+    return {
+        "options": runtime.options,
+        "fleet": fleet_summary_json(snapshot),
+        "miners": miners,
+        "settings": runtime.controller.settings().to_dict(),
+        "last_scan": None
+        if scan is None
+        else {
+            "miners": len(scan.miners),
+            "auth_failed": [str(f.endpoint) for f in scan.auth_failed],
+            "unsupported": [
+                {"endpoint": str(f.endpoint), "detail": f.detail} for f in scan.unsupported
+            ],
+            "addresses_scanned": scan.addresses_scanned,
+            "duration_s": scan.duration_s,
+        },
+        "database": {
+            "path": str(runtime.store.path),
+            "problem": runtime.store.problem,
+            "pending_commands": runtime.store.pending_commands,
+        },
+    }
+
+
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: NetStabilizationConfigEntry
 ) -> dict[str, Any]:
     """Configuration, fleet snapshot, miners, last scan and database health."""
-    coordinator = entry.runtime_data
-    diagnostics = coordinator.diagnostics()
-    # Number miners instead of naming them: MACs and addresses identify a site.
-    for index, miner in enumerate(diagnostics["miners"]):
-        miner["index"] = index
+    runtime = entry.runtime_data
     redacted = async_redact_data(
         {
             "entry": {"data": dict(entry.data), "options": dict(entry.options)},
-            **diagnostics,
-            "recent_commands": [
-                {
-                    "timestamp": c.timestamp.isoformat(),
-                    "source": c.source,
-                    "command": c.command,
-                    "parameters": dict(c.parameters),
-                    "accepted": c.accepted,
-                    "reason": c.reason,
-                    "message": c.message,
-                }
-                for c in await coordinator.store.recent_commands(20)
-            ],
+            **fleet_diagnostics(runtime),
+            "recent_commands": [command_json(c) for c in await runtime.store.recent_commands(20)],
         },
         TO_REDACT,
     )

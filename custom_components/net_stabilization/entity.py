@@ -18,10 +18,10 @@ from .core.fleet import FleetSnapshot, MinerSnapshot, MinerState
 _DEFAULT_HOSTNAMES = frozenset({"antminer", "antminer_s9", "bitmain", ""})
 
 
-def fleet_device_info(coordinator: FleetCoordinator) -> DeviceInfo:
+def fleet_device_info(entry_id: str) -> DeviceInfo:
     """The fleet's own device."""
     return DeviceInfo(
-        identifiers={(DOMAIN, coordinator.config_entry.entry_id)},
+        identifiers={(DOMAIN, entry_id)},
         name="Mining fleet",
         manufacturer="Net Stabilization",
         model="Controllable load",
@@ -73,12 +73,12 @@ class FleetEntity(NetStabilizationEntity):
         super().__init__(coordinator)
         self.entity_description = description
         self._attr_unique_id = f"{coordinator.config_entry.entry_id}_{description.key}"
-        self._attr_device_info = fleet_device_info(coordinator)
+        self._attr_device_info = fleet_device_info(coordinator.config_entry.entry_id)
 
     @property
     def snapshot(self) -> FleetSnapshot:
         """The fleet as of the last poll or command."""
-        return self.coordinator.data
+        return self.coordinator.snapshot
 
 
 class MinerEntity(NetStabilizationEntity):

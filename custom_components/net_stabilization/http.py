@@ -21,12 +21,13 @@ from homeassistant.exceptions import Unauthorized
 from homeassistant.helpers.http import KEY_AUTHENTICATED, KEY_HASS, HomeAssistantView
 
 from .const import CONF_EMS_NETWORKS, DOMAIN
-from .coordinator import FleetCoordinator
-from .core.fleet import CommandRecord, CommandResult, FleetSnapshot, MinerSnapshot, MinerState
-from .services import loaded_coordinator
+from .core.fleet import CommandRecord, CommandResult, CommandSource
+from .runtime import FleetRuntime
+from .services import loaded_runtime
+from .wire import command_json, fleet_status_json, miner_json
 
-SOURCE_EMS = "ems"
-SOURCE_API = "api"
+SOURCE_EMS = CommandSource.EMS
+SOURCE_API = CommandSource.API
 # Commands are a few bytes; anything much larger is not an EMS talking to us.
 MAX_BODY_BYTES = 16 * 1024
 NOT_LOADED = "Net Stabilization is not loaded"
@@ -51,8 +52,8 @@ def async_register_views(hass: HomeAssistant) -> None:
         hass.http.register_view(view())
 
 
-def _coordinator(request: web.Request) -> FleetCoordinator | None:
-    return loaded_coordinator(request.app[KEY_HASS])
+def _runtime(request: web.Request) -> FleetRuntime | None:
+    return loaded_runtime(request.app[KEY_HASS])
 
 
 def _client_allowed(request: web.Request, networks: Iterable[str]) -> bool:
@@ -101,19 +102,19 @@ class _EmsView(HomeAssistantView):
 
     requires_auth = False  # checked here, so the EMS networks option can waive the token
 
-    def _check(self, request: web.Request) -> tuple[FleetCoordinator | None, web.Response | None]:
-        coordinator = _coordinator(request)
-        networks = coordinator.options.get(CONF_EMS_NETWORKS, []) if coordinator else []
+    def _check(self, request: web.Request) -> tuple[FleetRuntime | None, web.Response | None]:
+        runtime = _runtime(request)
+        networks = runtime.options.get(CONF_EMS_NETWORKS, []) if runtime else []
         if not request.get(KEY_AUTHENTICATED) and not _client_allowed(request, networks):
             return None, web.json_response(
                 {"accepted": False, "message": "unauthorized"}, status=HTTPStatus.UNAUTHORIZED
             )
-        if coordinator is None:
+        if runtime is None:
             return None, web.json_response(
                 {"accepted": False, "message": NOT_LOADED},
                 status=HTTPStatus.SERVICE_UNAVAILABLE,
             )
-        return coordinator, None
+        return runtime, None
 
 
 class EmsStatusView(_EmsView):
@@ -125,11 +126,11 @@ class EmsStatusView(_EmsView):
 
     async def get(self, request: web.Request) -> web.Response:
         """Serve the status."""
-        coordinator, refusal = self._check(request)
+        runtime, refusal = self._check(request)
         if refusal is not None:
             return refusal
-        assert coordinator is not None
-        return web.json_response(coordinator.controller.snapshot.ems_status())
+        assert runtime is not None
+        return web.json_response(runtime.coordinator.snapshot.ems_status())
 
 
 class EmsActivateView(_EmsView):
@@ -141,10 +142,10 @@ class EmsActivateView(_EmsView):
 
     async def post(self, request: web.Request) -> web.Response:
         """Validate, plan, record, dispatch in the background, answer."""
-        coordinator, refusal = self._check(request)
+        runtime, refusal = self._check(request)
         if refusal is not None:
             return refusal
-        assert coordinator is not None
+        assert runtime is not None
         data = await _read_json_object(request)
         if isinstance(data, str):
             return web.json_response({"accepted": False, "message": data}, status=400)
@@ -152,10 +153,10 @@ class EmsActivateView(_EmsView):
             return web.json_response(
                 {"accepted": False, "message": "activationPowerInKw is missing"}, status=400
             )
-        result = await coordinator.controller.activate(
-            data["activationPowerInKw"], source=SOURCE_EMS
+        power = data["activationPowerInKw"]
+        result = await runtime.coordinator.async_command(
+            lambda fleet: fleet.activate(power, source=SOURCE_EMS), raise_on_refusal=False
         )
-        coordinator.publish()
         return _command_response(result)
 
 
@@ -168,13 +169,14 @@ class EmsDeactivateView(_EmsView):
 
     async def post(self, request: web.Request) -> web.Response:
         """Put every miner the fleet dispatched to sleep."""
-        coordinator, refusal = self._check(request)
+        runtime, refusal = self._check(request)
         if refusal is not None:
             return refusal
-        assert coordinator is not None
+        assert runtime is not None
         # Shedding load must never fail on a malformed body: the body carries nothing we need.
-        result = await coordinator.controller.deactivate(source=SOURCE_EMS)
-        coordinator.publish()
+        result = await runtime.coordinator.async_command(
+            lambda fleet: fleet.deactivate(source=SOURCE_EMS), raise_on_refusal=False
+        )
         return _command_response(result)
 
 
@@ -183,11 +185,11 @@ class _FleetView(HomeAssistantView):
 
     requires_auth = True
 
-    def _fleet(self, request: web.Request) -> FleetCoordinator | web.Response:
-        coordinator = _coordinator(request)
-        if coordinator is None:
+    def _fleet(self, request: web.Request) -> FleetRuntime | web.Response:
+        runtime = _runtime(request)
+        if runtime is None:
             return self.json_message(NOT_LOADED, HTTPStatus.SERVICE_UNAVAILABLE)
-        return coordinator
+        return runtime
 
     @staticmethod
     def _require_admin(request: web.Request) -> None:
@@ -197,7 +199,7 @@ class _FleetView(HomeAssistantView):
 
     async def _command(
         self, request: web.Request
-    ) -> tuple[FleetCoordinator, dict[str, Any]] | web.Response:
+    ) -> tuple[FleetRuntime, dict[str, Any]] | web.Response:
         """A control request: admin only, a loaded fleet, and a JSON object as body."""
         self._require_admin(request)
         fleet = self._fleet(request)
@@ -221,7 +223,8 @@ class FleetStatusView(_FleetView):
         if isinstance(fleet, web.Response):
             return fleet
         last_ems = await _last_ems_command(fleet)
-        return self.json(fleet_status(fleet.controller.snapshot, last_ems, fleet))
+        problems = [] if fleet.store.problem is None else [f"database: {fleet.store.problem.value}"]
+        return self.json(fleet_status_json(fleet.coordinator.snapshot, last_ems, problems))
 
 
 class FleetMinersView(_FleetView):
@@ -235,7 +238,7 @@ class FleetMinersView(_FleetView):
         fleet = self._fleet(request)
         if isinstance(fleet, web.Response):
             return fleet
-        return self.json([miner_json(m) for m in fleet.controller.snapshot.miners])
+        return self.json([miner_json(m) for m in fleet.coordinator.snapshot.miners])
 
 
 class FleetMinerView(_FleetView):
@@ -250,7 +253,7 @@ class FleetMinerView(_FleetView):
         if isinstance(fleet, web.Response):
             return fleet
         wanted = _MAC_SEPARATORS.sub("", miner_id).upper()
-        for miner in fleet.controller.snapshot.miners:
+        for miner in fleet.coordinator.snapshot.miners:
             if _MAC_SEPARATORS.sub("", miner.mac).upper() == wanted:
                 return self.json(miner_json(miner))
         return self.json_message(f"no miner {miner_id}", HTTPStatus.NOT_FOUND)
@@ -272,13 +275,17 @@ class FleetOverrideView(_FleetView):
             return web.json_response(
                 {"accepted": False, "message": "enabled is missing"}, status=400
             )
-        target = data.get("target_power_kw")
-        if data["enabled"] is True and target is None:
-            target = fleet.override_setpoint_kw
-        result = await fleet.controller.set_override(data["enabled"], target, source=SOURCE_API)
+        enabled, target = data["enabled"], data.get("target_power_kw")
+        coordinator = fleet.coordinator
+        requested = target if enabled is True else None
+        result = await coordinator.async_command(
+            lambda f: f.set_override(
+                enabled, coordinator.override.target_for(enabled is True, requested), SOURCE_API
+            ),
+            raise_on_refusal=False,
+        )
         if result.accepted and isinstance(target, int | float) and not isinstance(target, bool):
-            fleet.override_setpoint_kw = float(target)
-        fleet.publish()
+            coordinator.override.taken(float(target))
         return _command_response(result)
 
 
@@ -293,7 +300,7 @@ class FleetPowerModeView(_FleetView):
         fleet = self._fleet(request)
         if isinstance(fleet, web.Response):
             return fleet
-        return self.json({"mode": fleet.controller.mode.value})
+        return self.json({"mode": fleet.coordinator.snapshot.mode.value})
 
     async def post(self, request: web.Request) -> web.Response:
         """Change the mode."""
@@ -301,8 +308,10 @@ class FleetPowerModeView(_FleetView):
         if isinstance(command, web.Response):
             return command
         fleet, data = command
-        result = await fleet.controller.set_mode(data.get("mode"), source=SOURCE_API)
-        fleet.publish()
+        mode = data.get("mode")
+        result = await fleet.coordinator.async_command(
+            lambda f: f.set_mode(mode, source=SOURCE_API), raise_on_refusal=False
+        )
         return _command_response(result)
 
 
@@ -341,14 +350,15 @@ class FleetScanView(_FleetView):
         if isinstance(fleet, web.Response):
             return fleet
         try:
-            result = await fleet.async_rescan()
+            await fleet.async_rescan()
         except Exception as err:
             return self.json_message(f"scan failed: {err}", HTTPStatus.INTERNAL_SERVER_ERROR)
-        fleet.publish()
+        result = fleet.scanning.last_scan
+        assert result is not None
         return self.json(
             {
                 "miners": len(result.miners),
-                "new_total": len(fleet.controller.macs),
+                "new_total": fleet.coordinator.snapshot.miners_total,
                 "auth_failed": [f.endpoint.host for f in result.auth_failed],
                 "unsupported": [
                     {"host": f.endpoint.host, "detail": f.detail} for f in result.unsupported
@@ -359,96 +369,14 @@ class FleetScanView(_FleetView):
         )
 
 
-async def _last_ems_command(fleet: FleetCoordinator) -> CommandRecord | None:
-    last = fleet.controller.snapshot.last_command
+async def _last_ems_command(fleet: FleetRuntime) -> CommandRecord | None:
+    last = fleet.coordinator.snapshot.last_command
     if last is not None and last.source == SOURCE_EMS:
         return last
     for command in await fleet.store.recent_commands(50):
         if command.source == SOURCE_EMS:
             return command
     return None
-
-
-def fleet_status(
-    snapshot: FleetSnapshot, last_ems: CommandRecord | None, fleet: FleetCoordinator
-) -> dict[str, Any]:
-    """The detailed status document."""
-    counts: dict[str, int] = dict.fromkeys((s.value for s in MinerState), 0)
-    for miner in snapshot.miners:
-        counts[miner.state.value] += 1
-    errors = list(snapshot.faults)
-    if fleet.store.problem is not None:
-        errors.append(f"database: {fleet.store.problem.value}")
-    errors.extend(f"{m.hostname or m.mac}: {m.last_error}" for m in snapshot.miners if m.last_error)
-    return {
-        "state": snapshot.state.value,
-        "isAvailableForDispatch": snapshot.available,
-        "runningStatus": int(snapshot.running_status),
-        "ratedPowerInKw": snapshot.rated_power_kw,
-        "activePowerInKw": snapshot.active_power_kw,
-        "targetPowerInKw": snapshot.target_kw,
-        "powerSource": snapshot.power_source,
-        "mode": snapshot.mode.value,
-        "dispatchEnabled": snapshot.dispatch_enabled,
-        "override": {
-            "enabled": snapshot.override_enabled,
-            "targetPowerInKw": snapshot.override_target_kw,
-        },
-        "plan": snapshot.plan_summary,
-        "hashrateThs": snapshot.hashrate_ths,
-        "miners": {
-            "total": snapshot.miners_total,
-            "online": snapshot.miners_online,
-            "mining": snapshot.miners_mining,
-            "dispatchable": snapshot.miners_dispatchable,
-            "byState": counts,
-        },
-        "lastUpdate": snapshot.updated_at.isoformat(),
-        "lastEmsCommand": command_json(last_ems) if last_ems else None,
-        "errors": errors[:100],
-    }
-
-
-def miner_json(miner: MinerSnapshot) -> dict[str, Any]:
-    """One miner for the fleet API."""
-    return {
-        "id": miner.mac,
-        "mac": miner.mac,
-        "host": miner.host,
-        "name": miner.hostname,
-        "model": miner.model,
-        "firmware": miner.firmware,
-        "online": miner.state is not MinerState.OFFLINE,
-        "state": miner.state.value,
-        "mining": miner.state is MinerState.MINING,
-        "powerW": None if miner.stale else round(miner.consumption_w, 1),
-        "reportedPowerW": miner.power_w,
-        "hashrateThs": miner.hashrate_ths,
-        "frequencyMhz": miner.frequency_mhz,
-        "targetFrequencyMhz": miner.target_mhz,
-        "chipTempC": miner.chip_temp_c,
-        "dispatchable": miner.dispatchable,
-        "dispatched": miner.dispatched,
-        "excluded": miner.excluded,
-        "override": miner.override.value if miner.override else None,
-        "overheated": miner.overheated,
-        "wakeFailures": miner.wake_failures,
-        "lastError": miner.last_error,
-    }
-
-
-def command_json(command: CommandRecord) -> dict[str, Any]:
-    """One command of the history."""
-    return {
-        "timestamp": command.timestamp.isoformat(),
-        "source": command.source,
-        "command": command.command,
-        "parameters": dict(command.parameters),
-        "accepted": command.accepted,
-        "reason": command.reason,
-        "message": command.message,
-        "plan": command.plan_summary,
-    }
 
 
 __all__ = ["DOMAIN", "async_register_views"]

@@ -16,15 +16,14 @@ from homeassistant.const import EntityCategory, UnitOfFrequency, UnitOfPower
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .actions import raise_for_result
-from .coordinator import NetStabilizationConfigEntry
-from .core.fleet import MinerOverride, PowerMode
+from .core.fleet import CommandSource, MinerOverride, PowerMode
 from .core.power_curve import S9_CURVE
 from .entity import FleetEntity, MinerEntity
 from .platform import async_add_miner_entities
+from .runtime import NetStabilizationConfigEntry
 
 PARALLEL_UPDATES = 0
-SOURCE = "home_assistant"
+SOURCE = CommandSource.ENTITY
 # Slider resolution: about a frequency-mode step; the planner rounds to what the fleet can do.
 STEP_KW = 0.01
 
@@ -68,7 +67,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Target and override target."""
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     async_add_entities(
         [TargetPower(coordinator, TARGET_POWER), OverrideTarget(coordinator, OVERRIDE_TARGET)]
     )
@@ -103,13 +102,10 @@ class TargetPower(_FleetPowerNumber):
 
     @override
     async def async_set_native_value(self, value: float) -> None:
-        controller = self.coordinator.controller
         if self.snapshot.override_enabled:
-            result = await controller.set_override(True, value, source=SOURCE)
+            await self.coordinator.async_set_override(True, value, SOURCE)
         else:
-            result = await controller.activate(value, source=SOURCE)
-        raise_for_result(result)
-        self.coordinator.publish()
+            await self.coordinator.async_command(lambda fleet: fleet.activate(value, source=SOURCE))
 
 
 class OverrideTarget(_FleetPowerNumber):
@@ -119,8 +115,8 @@ class OverrideTarget(_FleetPowerNumber):
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
         last = await self.async_get_last_number_data()
-        if self.coordinator.override_setpoint_kw is None and last is not None:
-            self.coordinator.override_setpoint_kw = last.native_value
+        if last is not None:
+            self.coordinator.override.restore(last.native_value)
 
     @property
     @override
@@ -128,19 +124,14 @@ class OverrideTarget(_FleetPowerNumber):
         snapshot = self.snapshot
         if snapshot.override_enabled and snapshot.override_target_kw is not None:
             return snapshot.override_target_kw
-        if self.coordinator.override_setpoint_kw is not None:
-            return self.coordinator.override_setpoint_kw
+        if self.coordinator.override.kw is not None:
+            return self.coordinator.override.kw
         # Until the operator picks one, the override would hold what is in force now.
         return snapshot.target_kw or 0.0
 
     @override
     async def async_set_native_value(self, value: float) -> None:
-        self.coordinator.override_setpoint_kw = value
-        if self.snapshot.override_enabled:
-            raise_for_result(
-                await self.coordinator.controller.set_override(True, value, source=SOURCE)
-            )
-        self.coordinator.publish()
+        await self.coordinator.async_set_override_target(value, SOURCE)
         self.async_write_ha_state()
 
 
@@ -153,7 +144,7 @@ class MinerFrequency(MinerEntity, NumberEntity):
     @property
     @override
     def available(self) -> bool:
-        return super().available and self.coordinator.data.mode is PowerMode.FREQUENCY
+        return super().available and self.coordinator.snapshot.mode is PowerMode.FREQUENCY
 
     @property
     @override
@@ -169,9 +160,9 @@ class MinerFrequency(MinerEntity, NumberEntity):
 
     @override
     async def async_set_native_value(self, value: float) -> None:
-        raise_for_result(
-            await self.coordinator.controller.set_miner_override(
-                self.mac, MinerOverride.ON.value, source=SOURCE, mhz=value
+        mac = self.mac
+        await self.coordinator.async_command(
+            lambda fleet: fleet.set_miner_override(
+                mac, MinerOverride.ON.value, source=SOURCE, mhz=value
             )
         )
-        self.coordinator.publish()

@@ -9,8 +9,8 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import CONF_MINER_ENTITIES
-from .coordinator import NetStabilizationConfigEntry
 from .core.fleet import MinerSnapshot
+from .runtime import NetStabilizationConfigEntry
 
 
 def async_add_miner_entities(
@@ -20,8 +20,9 @@ def async_add_miner_entities(
 ) -> None:
     """Create the platform's entities for each miner once, now and whenever a new one appears
     (unless the fleet runs without per-miner entities)."""
-    coordinator = entry.runtime_data
-    if not coordinator.options.get(CONF_MINER_ENTITIES, True):
+    runtime = entry.runtime_data
+    coordinator = runtime.coordinator
+    if not runtime.options.get(CONF_MINER_ENTITIES, True):
         return
     known: set[str] = set()
 

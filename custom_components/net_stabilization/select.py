@@ -10,10 +10,9 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .actions import raise_for_result
-from .coordinator import NetStabilizationConfigEntry
-from .core.fleet import PowerMode
+from .core.fleet import CommandSource, PowerMode
 from .entity import FleetEntity
+from .runtime import NetStabilizationConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -31,7 +30,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """The power mode select."""
-    async_add_entities([PowerModeSelect(entry.runtime_data, POWER_MODE)])
+    async_add_entities([PowerModeSelect(entry.runtime_data.coordinator, POWER_MODE)])
 
 
 class PowerModeSelect(FleetEntity, SelectEntity):
@@ -48,7 +47,6 @@ class PowerModeSelect(FleetEntity, SelectEntity):
 
     @override
     async def async_select_option(self, option: str) -> None:
-        raise_for_result(
-            await self.coordinator.controller.set_mode(option, source="home_assistant")
+        await self.coordinator.async_command(
+            lambda fleet: fleet.set_mode(option, source=CommandSource.ENTITY)
         )
-        self.coordinator.publish()

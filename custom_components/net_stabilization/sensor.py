@@ -26,10 +26,11 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from .coordinator import FleetCoordinator, NetStabilizationConfigEntry
+from .coordinator import FleetCoordinator
 from .core.fleet import FleetSnapshot, FleetState, MinerSnapshot, MinerState
 from .entity import FleetEntity, MinerEntity
 from .platform import async_add_miner_entities
+from .runtime import NetStabilizationConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -209,7 +210,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Fleet sensors now; miner sensors for every miner, including ones found later."""
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     async_add_entities(
         [FleetSensor(coordinator, d) for d in FLEET_SENSORS] + [FleetEnergySensor(coordinator)]
     )

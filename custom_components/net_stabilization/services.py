@@ -10,12 +10,11 @@ from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, Supp
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 
-from .actions import raise_for_result
 from .const import DOMAIN, POWER_MODES
-from .coordinator import FleetCoordinator, NetStabilizationConfigEntry
-from .core.fleet import CommandResult
+from .core.fleet import CommandResult, CommandSource
+from .runtime import FleetRuntime, NetStabilizationConfigEntry
 
-SOURCE = "service"
+SOURCE = CommandSource.ACTION
 ATTR_POWER_KW = "power_kw"
 ATTR_MODE = "mode"
 ATTR_ENABLED = "enabled"
@@ -36,48 +35,49 @@ SCHEMAS: dict[str, probatio.Schema] = {
 }
 
 
-def loaded_coordinator(hass: HomeAssistant) -> FleetCoordinator | None:
+def loaded_runtime(hass: HomeAssistant) -> FleetRuntime | None:
     """The loaded fleet, if there is one."""
     entries: list[NetStabilizationConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
     return entries[0].runtime_data if entries else None
 
 
-async def _activate(c: FleetCoordinator, data: dict[str, Any]) -> CommandResult:
-    return await c.controller.activate(data[ATTR_POWER_KW], source=SOURCE)
+async def _activate(r: FleetRuntime, data: dict[str, Any]) -> CommandResult:
+    kw = data[ATTR_POWER_KW]
+    return await r.coordinator.async_command(lambda fleet: fleet.activate(kw, source=SOURCE))
 
 
-async def _deactivate(c: FleetCoordinator, data: dict[str, Any]) -> CommandResult:
-    return await c.controller.deactivate(source=SOURCE)
+async def _deactivate(r: FleetRuntime, data: dict[str, Any]) -> CommandResult:
+    return await r.coordinator.async_command(lambda fleet: fleet.deactivate(source=SOURCE))
 
 
-async def _set_power_mode(c: FleetCoordinator, data: dict[str, Any]) -> CommandResult:
-    return await c.controller.set_mode(data[ATTR_MODE], source=SOURCE)
+async def _set_power_mode(r: FleetRuntime, data: dict[str, Any]) -> CommandResult:
+    mode = data[ATTR_MODE]
+    return await r.coordinator.async_command(lambda fleet: fleet.set_mode(mode, source=SOURCE))
 
 
-async def _set_override(c: FleetCoordinator, data: dict[str, Any]) -> CommandResult:
-    target = data.get(ATTR_TARGET_POWER_KW)
-    if data[ATTR_ENABLED] and target is None:
-        target = c.override_setpoint_kw
-    if target is not None:
-        c.override_setpoint_kw = target
-    return await c.controller.set_override(data[ATTR_ENABLED], target, source=SOURCE)
+async def _set_override(r: FleetRuntime, data: dict[str, Any]) -> CommandResult:
+    return await r.coordinator.async_set_override(
+        data[ATTR_ENABLED], data.get(ATTR_TARGET_POWER_KW), SOURCE
+    )
 
 
-async def _rescan(c: FleetCoordinator, data: dict[str, Any]) -> CommandResult:
+async def _rescan(r: FleetRuntime, data: dict[str, Any]) -> CommandResult:
     try:
-        result = await c.async_rescan()
+        await r.async_rescan()
     except Exception as err:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="rescan_failed",
             translation_placeholders={"error": str(err)},
         ) from err
+    result = r.scanning.last_scan
+    assert result is not None
     return CommandResult.ok(
         f"{len(result.miners)} miners found in {result.addresses_scanned} addresses"
     )
 
 
-HANDLERS: dict[str, Callable[[FleetCoordinator, dict[str, Any]], Awaitable[CommandResult]]] = {
+HANDLERS: dict[str, Callable[[FleetRuntime, dict[str, Any]], Awaitable[CommandResult]]] = {
     "activate": _activate,
     "deactivate": _deactivate,
     "set_power_mode": _set_power_mode,
@@ -90,11 +90,10 @@ def async_setup_services(hass: HomeAssistant) -> None:
     """Register the actions once; they refuse politely while no fleet is loaded."""
 
     async def handle(call: ServiceCall) -> ServiceResponse:
-        coordinator = loaded_coordinator(hass)
-        if coordinator is None:
+        runtime = loaded_runtime(hass)
+        if runtime is None:
             raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_loaded")
-        result = raise_for_result(await HANDLERS[call.service](coordinator, dict(call.data)))
-        coordinator.publish()
+        result = await HANDLERS[call.service](runtime, dict(call.data))
         return {"accepted": result.accepted, "message": result.message}
 
     for name, schema in SCHEMAS.items():

@@ -11,14 +11,21 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .actions import raise_for_result
-from .coordinator import FleetCoordinator, NetStabilizationConfigEntry
-from .core.fleet import CommandResult, FleetSnapshot, MinerOverride, MinerSnapshot, MinerState
+from .coordinator import FleetCoordinator
+from .core.fleet import (
+    CommandResult,
+    CommandSource,
+    FleetSnapshot,
+    MinerOverride,
+    MinerSnapshot,
+    MinerState,
+)
 from .entity import FleetEntity, MinerEntity
 from .platform import async_add_miner_entities
+from .runtime import NetStabilizationConfigEntry
 
 PARALLEL_UPDATES = 0
-SOURCE = "home_assistant"
+SOURCE = CommandSource.ENTITY
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,24 +52,34 @@ def _mining_on(miner: MinerSnapshot) -> bool:
     return miner.state in (MinerState.MINING, MinerState.WAKING, MinerState.CHANGING)
 
 
+async def _set_dispatch(coordinator: FleetCoordinator, enabled: bool) -> CommandResult:
+    return await coordinator.async_command(
+        lambda fleet: fleet.set_dispatch_enabled(enabled, source=SOURCE)
+    )
+
+
 async def _set_override(coordinator: FleetCoordinator, enabled: bool) -> CommandResult:
-    target = coordinator.override_setpoint_kw if enabled else None
-    return await coordinator.controller.set_override(enabled, target, source=SOURCE)
+    return await coordinator.async_set_override(enabled, None, SOURCE)
 
 
 async def _set_mining(coordinator: FleetCoordinator, mac: str, on: bool) -> CommandResult:
     wanted = MinerOverride.ON if on else MinerOverride.OFF
-    return await coordinator.controller.set_miner_override(mac, wanted.value, source=SOURCE)
+    return await coordinator.async_command(
+        lambda fleet: fleet.set_miner_override(mac, wanted.value, source=SOURCE)
+    )
 
 
 async def _set_included(coordinator: FleetCoordinator, mac: str, on: bool) -> CommandResult:
-    controller = coordinator.controller
     if on:
         # Back to the fleet: drop a forced on/off as well as the exclusion.
         miner = coordinator.miners.get(mac)
         if miner is not None and miner.override is not None:
-            raise_for_result(await controller.set_miner_override(mac, None, source=SOURCE))
-    return await controller.set_excluded(mac, not on, source=SOURCE)
+            await coordinator.async_command(
+                lambda fleet: fleet.set_miner_override(mac, None, source=SOURCE)
+            )
+    return await coordinator.async_command(
+        lambda fleet: fleet.set_excluded(mac, not on, source=SOURCE)
+    )
 
 
 FLEET_SWITCHES: tuple[FleetSwitchDescription, ...] = (
@@ -71,7 +88,7 @@ FLEET_SWITCHES: tuple[FleetSwitchDescription, ...] = (
         translation_key="ems_dispatch",
         entity_category=EntityCategory.CONFIG,
         is_on_fn=lambda s: s.dispatch_enabled,
-        set_fn=lambda c, on: c.controller.set_dispatch_enabled(on, source=SOURCE),
+        set_fn=_set_dispatch,
     ),
     FleetSwitchDescription(
         key="override",
@@ -107,7 +124,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Fleet switches and, for every miner, its mining and dispatch switches."""
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     async_add_entities([FleetSwitch(coordinator, d) for d in FLEET_SWITCHES])
     async_add_miner_entities(
         entry,
@@ -139,8 +156,7 @@ class FleetSwitch(FleetEntity, SwitchEntity):
         await self._set(False)
 
     async def _set(self, on: bool) -> None:
-        raise_for_result(await self.entity_description.set_fn(self.coordinator, on))
-        self.coordinator.publish()
+        await self.entity_description.set_fn(self.coordinator, on)
 
 
 class MinerSwitch(MinerEntity, SwitchEntity):
@@ -177,5 +193,4 @@ class MinerSwitch(MinerEntity, SwitchEntity):
         await self._set(False)
 
     async def _set(self, on: bool) -> None:
-        raise_for_result(await self.entity_description.set_fn(self.coordinator, self.mac, on))
-        self.coordinator.publish()
+        await self.entity_description.set_fn(self.coordinator, self.mac, on)

@@ -11,7 +11,6 @@ from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.net_stabilization.config_flow import default_options
 from custom_components.net_stabilization.const import (
     CONF_API_PORT,
     CONF_HOSTS,
@@ -19,6 +18,7 @@ from custom_components.net_stabilization.const import (
     CONF_WEB_PORT,
     DOMAIN,
 )
+from custom_components.net_stabilization.options import default_options
 from simulator import ManualClock, SimulatedFleet
 
 

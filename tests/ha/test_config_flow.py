@@ -171,13 +171,13 @@ async def test_options_flow(hass: HomeAssistant, loaded_entry: MockConfigEntry) 
 async def test_mode_option_applies_without_reload(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
-    coordinator = loaded_entry.runtime_data
+    runtime = loaded_entry.runtime_data
     hass.config_entries.async_update_entry(
         loaded_entry, options={**loaded_entry.options, CONF_POWER_MODE: "frequency"}
     )
     await hass.async_block_till_done()
-    assert loaded_entry.runtime_data is coordinator
-    assert coordinator.controller.mode.value == "frequency"
+    assert loaded_entry.runtime_data is runtime  # not reloaded
+    assert runtime.controller.mode.value == "frequency"
 
 
 async def test_reconfigure(

@@ -11,9 +11,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.net_stabilization.config_flow import default_options
+from custom_components.net_stabilization import repairs
 from custom_components.net_stabilization.const import CONF_METER_ENTITY, DOMAIN
 from custom_components.net_stabilization.core.fleet import MinerState
+from custom_components.net_stabilization.options import default_options
+from custom_components.net_stabilization.site_meter import SiteMeter
 from simulator import Fault, SimulatedFleet
 
 
@@ -55,54 +57,54 @@ async def test_site_meter(
     expected: float | None,
 ) -> None:
     hass.states.async_set("sensor.site", state, {"unit_of_measurement": unit})
-    coordinator = loaded_entry.runtime_data
-    assert coordinator._read_meter() == expected
+    runtime = loaded_entry.runtime_data
+    coordinator = runtime.coordinator
+    assert SiteMeter(hass, "sensor.site")() == expected
     await coordinator.async_refresh()
-    status = coordinator.data.ems_status()
+    status = coordinator.snapshot.ems_status()
     if expected is not None:
         assert status["activePowerInKw"] == expected
-        assert coordinator.data.power_source == "meter"
+        assert coordinator.snapshot.power_source == "meter"
     else:
-        assert coordinator.data.power_source == "miners"
+        assert coordinator.snapshot.power_source == "miners"
 
 
 async def test_stale_meter_is_ignored(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    coordinator = loaded_entry.runtime_data
-    coordinator.options[CONF_METER_ENTITY] = "sensor.site"
+    meter = SiteMeter(hass, "sensor.site")
     hass.states.async_set("sensor.site", "2000", {"unit_of_measurement": "W"})
-    assert coordinator._read_meter() == 2.0
+    assert meter() == 2.0
     later = time.time() + 600
     monkeypatch.setattr(time, "time", lambda: later)
-    assert coordinator._read_meter() is None
+    assert meter() is None
 
 
 async def test_periodic_rescan_and_purge(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
-    coordinator = loaded_entry.runtime_data
-    await coordinator._async_periodic_rescan()
-    assert coordinator.last_scan is not None
-    assert len(coordinator.last_scan.miners) == 2
-    await coordinator._async_write_snapshot()
-    await coordinator._async_purge()
-    assert len(await coordinator.store.fleet_history(since=0)) == 1
-    coordinator.options["retention_hours"] = -1  # everything is older than that
-    await coordinator._async_purge()
-    assert await coordinator.store.fleet_history(since=0) == []
+    runtime = loaded_entry.runtime_data
+    await runtime.async_periodic_rescan()
+    assert runtime.scanning.last_scan is not None
+    assert len(runtime.scanning.last_scan.miners) == 2
+    await runtime.async_write_snapshot()
+    await runtime.async_purge()
+    assert len(await runtime.store.fleet_history(since=0)) == 1
+    runtime.options["retention_hours"] = -1  # everything is older than that
+    await runtime.async_purge()
+    assert await runtime.store.fleet_history(since=0) == []
 
 
 async def test_failing_scan_does_not_stop_the_timer(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    coordinator = loaded_entry.runtime_data
+    runtime = loaded_entry.runtime_data
 
     async def broken() -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(coordinator.scanner, "scan", broken)
-    await coordinator._async_periodic_rescan()  # logged, not raised
+    monkeypatch.setattr(runtime.scanning.scanner, "scan", broken)
+    await runtime.async_periodic_rescan()  # logged, not raised
 
 
 async def test_login_change_raises_repair_and_reauth(
@@ -130,15 +132,14 @@ async def test_login_change_raises_repair_and_reauth(
 async def test_failed_miners_repair_issue(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, issue_registry: ir.IssueRegistry
 ) -> None:
-    coordinator = loaded_entry.runtime_data
+    runtime = loaded_entry.runtime_data
+    coordinator = runtime.coordinator
     snapshot = coordinator.data
     failed = replace(snapshot.miners[0], state=MinerState.FAILED)
-    coordinator._update_failed_miners_issue(
-        replace(snapshot, miners=(failed, *snapshot.miners[1:]))
-    )
+    repairs.update_failed_miners(hass, replace(snapshot, miners=(failed, *snapshot.miners[1:])))
     issue = issue_registry.async_get_issue(DOMAIN, "failed_miners")
     assert issue is not None
     assert issue.translation_placeholders is not None
     assert issue.translation_placeholders["count"] == "1"
-    coordinator._update_failed_miners_issue(snapshot)
+    repairs.update_failed_miners(hass, snapshot)
     assert issue_registry.async_get_issue(DOMAIN, "failed_miners") is None

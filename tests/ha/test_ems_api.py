@@ -13,8 +13,8 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.net_stabilization.config_flow import default_options
 from custom_components.net_stabilization.const import CONF_EMS_NETWORKS, DOMAIN
+from custom_components.net_stabilization.options import default_options
 from simulator import SimulatedFleet
 
 type ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
@@ -166,7 +166,8 @@ async def test_no_miner_reachable_is_503(
     sim: SimulatedFleet,
 ) -> None:
     await sim.stop()
-    coordinator = loaded_entry.runtime_data
+    runtime = loaded_entry.runtime_data
+    coordinator = runtime.coordinator
     for _ in range(4):  # offline only after repeated failed polls
         await coordinator.async_refresh()
     client = await hass_client()
@@ -237,13 +238,14 @@ async def test_status_shows_a_deactivate_within_seconds(
 ) -> None:
     client = await hass_client()
     await client.post("/api/activate", json={"activationPowerInKw": 1.46})
-    coordinator = loaded_entry.runtime_data
-    await coordinator.controller.wait_idle()
+    runtime = loaded_entry.runtime_data
+    coordinator = runtime.coordinator
+    await runtime.controller.wait_idle()
     await sim.advance(400)
     await coordinator.async_refresh()
     assert (await (await client.get("/api/status")).json())["activePowerInKw"] > 1.4
     await client.post("/api/deactivate")
-    await coordinator.controller.wait_idle()
+    await runtime.controller.wait_idle()
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=2))
     await hass.async_block_till_done()
     status = await (await client.get("/api/status")).json()

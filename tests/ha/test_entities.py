@@ -11,11 +11,13 @@ from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.net_stabilization import async_remove_config_entry_device
-from custom_components.net_stabilization.config_flow import build_scanner, default_options
+from custom_components.net_stabilization.builder import build_scanner
 from custom_components.net_stabilization.const import CONF_HOSTS, DOMAIN
+from custom_components.net_stabilization.options import default_options
 from simulator import Fault, ManualClock, SimulatedFleet
 
 from .conftest import hosts_of
@@ -85,7 +87,8 @@ async def test_target_number_activates(hass: HomeAssistant, loaded_entry: MockCo
 async def test_unavailable_only_after_repeated_failures(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, sim: SimulatedFleet
 ) -> None:
-    coordinator = loaded_entry.runtime_data
+    runtime = loaded_entry.runtime_data
+    coordinator = runtime.coordinator
     miner = next(m for m in sim.miners if m.hostname == "s9-0002")
     miner.set_fault(Fault.OFFLINE)
     await coordinator.async_refresh()
@@ -106,14 +109,16 @@ async def test_new_miner_appears_and_gone_one_can_be_removed(
     sim: SimulatedFleet,
     device_registry: dr.DeviceRegistry,
 ) -> None:
-    coordinator = loaded_entry.runtime_data
+    runtime = loaded_entry.runtime_data
+    coordinator = runtime.coordinator
     extra = SimulatedFleet(
         count=1, host="127.0.0.1", clock=ManualClock(), seed=99, initial_state="sleeping"
     )
     await extra.start()
     try:
-        coordinator.scanner = build_scanner(
-            hass, {**loaded_entry.data, CONF_HOSTS: hosts_of(sim) + hosts_of(extra)}
+        runtime.scanning.scanner = build_scanner(
+            async_get_clientsession(hass),
+            {**loaded_entry.data, CONF_HOSTS: hosts_of(sim) + hosts_of(extra)},
         )
         await hass.services.async_call(
             "button", "press", {"entity_id": "button.mining_fleet_rescan_networks"}, blocking=True
@@ -129,7 +134,7 @@ async def test_new_miner_appears_and_gone_one_can_be_removed(
         for _ in range(3):
             await coordinator.async_refresh()
         assert await async_remove_config_entry_device(hass, loaded_entry, device)
-        assert new_mac not in coordinator.controller.macs
+        assert new_mac not in runtime.controller.macs
         fleet_device = find_device(device_registry, loaded_entry, loaded_entry.entry_id)
         assert not await async_remove_config_entry_device(hass, loaded_entry, fleet_device)
     finally:
@@ -203,11 +208,12 @@ async def test_reboot_button(
     miner = next(m for m in sim.miners if m.hostname == "s9-0001")
     assert miner.state == "booting"
     await sim.advance(400)  # boots into mining, as a Vnish S9 does
-    coordinator = loaded_entry.runtime_data
+    runtime = loaded_entry.runtime_data
+    coordinator = runtime.coordinator
     await coordinator.async_refresh()  # seen hashing: the fleet keeps it asleep
-    await coordinator.controller.wait_idle()
+    await runtime.controller.wait_idle()
     assert miner.state == "sleeping"
-    history = await coordinator.store.recent_commands()
+    history = await runtime.store.recent_commands()
     assert history[0].command == "reboot_miner"
 
 
@@ -262,7 +268,8 @@ async def test_miner_figures_are_reported_by_exception(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
     """A figure inside its deadband leaves the shown one standing, until it is ten minutes old."""
-    coordinator = loaded_entry.runtime_data
+    runtime = loaded_entry.runtime_data
+    coordinator = runtime.coordinator
     entity_id = "sensor.s9_0001_power"
     assert hass.states.get(entity_id).state == "50"
     writes: list[str] = []
@@ -276,13 +283,12 @@ async def test_miner_figures_are_reported_by_exception(
     )
 
     def push(watts: float) -> None:
-        snapshot = coordinator.controller.snapshot
+        snapshot = runtime.controller.snapshot
         miners = tuple(
             replace(m, consumption_w=watts) if m.hostname == "s9-0001" else m
             for m in snapshot.miners
         )
         fresh = replace(snapshot, miners=miners)
-        coordinator._index(fresh)
         coordinator.async_set_updated_data(fresh)
 
     push(60.0)  # within 25 W of what is shown

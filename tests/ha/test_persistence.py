@@ -20,8 +20,9 @@ async def test_restart_resumes_without_needless_transitions(
     await hass.services.async_call(
         "switch", "turn_off", {"entity_id": "switch.s9_0002_include_in_dispatch"}, blocking=True
     )
-    coordinator = loaded_entry.runtime_data
-    await coordinator.controller.wait_idle()
+    runtime = loaded_entry.runtime_data
+    coordinator = runtime.coordinator
+    await runtime.controller.wait_idle()
     await sim.advance(400)  # the woken miner boots and ramps to full power
     await coordinator.async_refresh()
     running = [m for m in sim.miners if m.state == "mining"]
@@ -30,10 +31,11 @@ async def test_restart_resumes_without_needless_transitions(
 
     assert await hass.config_entries.async_reload(loaded_entry.entry_id)
     await hass.async_block_till_done()
-    coordinator = loaded_entry.runtime_data
-    await coordinator.controller.wait_idle()
+    runtime = loaded_entry.runtime_data
+    coordinator = runtime.coordinator
+    await runtime.controller.wait_idle()
 
-    settings = coordinator.controller.settings()
+    settings = runtime.controller.settings()
     assert settings.ems_target_kw == 1.46
     assert len(settings.excluded) == 1
     assert hass.states.get("switch.s9_0002_include_in_dispatch").state == "off"
@@ -41,7 +43,7 @@ async def test_restart_resumes_without_needless_transitions(
     assert [m.state for m in sim.miners].count("mining") == 1
     assert running[0].state == "mining"
     assert running[0].uptime_s >= uptime_before
-    history = await coordinator.store.recent_commands()
+    history = await runtime.store.recent_commands()
     assert [c.command for c in history][:2] == ["set_excluded", "activate"]
 
 
@@ -49,30 +51,30 @@ async def test_history_api_and_snapshots(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_client
 ) -> None:
     await hass.services.async_call(DOMAIN, "activate", {"power_kw": 1.0}, blocking=True)
-    coordinator = loaded_entry.runtime_data
-    await coordinator._async_write_snapshot()
+    runtime = loaded_entry.runtime_data
+    await runtime.async_write_snapshot()
     client = await hass_client()
     body = await (await client.get("/api/net_stabilization/history?limit=5")).json()
     assert body[0]["command"] == "activate"
     assert body[0]["parameters"] == {"activationPowerInKw": 1.0}
     assert (await client.get("/api/net_stabilization/history?limit=x")).status == 400
-    history = await coordinator.store.fleet_history(since=0)
+    history = await runtime.store.fleet_history(since=0)
     assert len(history) == 1
     assert history[0][1].target_kw == 1.0
 
 
 async def test_database_closed_on_stop(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
-    coordinator = loaded_entry.runtime_data
+    runtime = loaded_entry.runtime_data
     hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
     await hass.async_block_till_done()
-    assert coordinator.store._db is None
+    assert runtime.store._db is None
 
 
 async def test_broken_database_raises_repair_and_control_goes_on(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, issue_registry: ir.IssueRegistry
 ) -> None:
-    coordinator = loaded_entry.runtime_data
-    store = coordinator.store
+    runtime = loaded_entry.runtime_data
+    store = runtime.store
     assert store._db is not None
     await store._db.execute("PRAGMA query_only = ON")  # every write now fails: read-only
     response = await hass.services.async_call(
@@ -93,12 +95,13 @@ async def test_learnt_power_survives_a_restart(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, sim: SimulatedFleet
 ) -> None:
     await hass.services.async_call(DOMAIN, "activate", {"power_kw": 1.46}, blocking=True)
-    coordinator = loaded_entry.runtime_data
-    await coordinator.controller.wait_idle()
+    runtime = loaded_entry.runtime_data
+    coordinator = runtime.coordinator
+    await runtime.controller.wait_idle()
     await sim.advance(400)  # boots and ramps to full power
     for _ in range(3):  # steady readings in a row
         await coordinator.async_refresh()
-    learnt = coordinator.controller.calibration()
+    learnt = runtime.controller.calibration()
     assert len(learnt) == 1
     assert next(iter(learnt.values())) != 1.0  # the simulated unit draws off the curve
 

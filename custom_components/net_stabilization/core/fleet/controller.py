@@ -90,6 +90,7 @@ class FleetController:
         self._override_target_w: float | None = None
         self._last_poll_at: float | None = None
         self._structural_change = False  # a miner of the plan was lost: re-plan without delay
+        self._keep_asleep = False  # deactivated: miners coming up on their own go back to sleep
         self._miner_commands = MinerCommands(
             self._roster, self._dispatch, self._recorder, self._clock, self._changed
         )
@@ -171,6 +172,7 @@ class FleetController:
             excluded=frozenset(m.mac for m in miners if m.excluded),
             miner_overrides={m.mac: m.override for m in miners if m.override is not None},
             miner_pins={m.mac: m.pin_mhz for m in miners if m.pin_mhz is not None},
+            keep_asleep=self._keep_asleep,
         )
 
     def restore(self, settings: FleetSettings) -> None:
@@ -187,6 +189,7 @@ class FleetController:
         self._override_target_w = (
             _watts(settings.override_target_kw) if settings.override_enabled else None
         )
+        self._keep_asleep = settings.keep_asleep
         for m in self._roster:
             override = settings.miner_overrides.get(m.mac)
             pin = settings.miner_pins.get(m.mac) if override is MinerOverride.ON else None
@@ -262,6 +265,8 @@ class FleetController:
                     m.count_runtime(elapsed, now, roster.offline_after)
                 self._read_meter()
                 self._structural_change |= self._supervisor.supervise(now)
+                if self._keep_asleep and not self.target_w:
+                    self._put_strays_to_sleep(now)
                 for m in roster:
                     m.learn_power(roster.curve, self._config.calibration)
                 roster.update_prior()
@@ -324,6 +329,14 @@ class FleetController:
         self._regulator.acted()
         return self._describe_plan(plan.summary, plan.planned_w, target)
 
+    def _put_strays_to_sleep(self, now: float) -> None:
+        """A deactivation holds: what comes up on its own is put back to sleep at once."""
+        roster = self._roster
+        for m in roster:
+            if m.strays(now, roster.offline_after):
+                _LOGGER.info("%s came up mining while the fleet is deactivated: sleeping it", m.mac)
+                self._dispatch.submit(m, m.keep_asleep(now, roster.config))
+
     def _describe_plan(self, summary: str, planned_w: float, target_w: float) -> str:
         """The plan's summary; when the fleet cannot draw the target, it says so."""
         curve = self._roster.curve
@@ -367,6 +380,7 @@ class FleetController:
                 prefix = f"{kw:g} kW is above rated power {rated:.2f} kW, running at rated: "
                 kw = rated
             self._ems_target_w = kw * 1000.0
+            self._keep_asleep = False
             plan = self._dispatch.make_plan(
                 self._ems_target_w, self._mode, now, self._regulator.correction_w, lock=False
             )
@@ -396,6 +410,7 @@ class FleetController:
     ) -> CommandResult:
         was_active = self._ems_target_w is not None
         self._ems_target_w = None
+        self._keep_asleep = True
         count = self._dispatch.shed_all(now)  # safety first: orders out before the bookkeeping
         if count:
             message = f"deactivating: {count} miners going to sleep"

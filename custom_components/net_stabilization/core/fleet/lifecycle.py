@@ -32,6 +32,8 @@ from .config import ControlConfig
 from .model import MinerOverride, MinerSnapshot, MinerState, is_dispatchable
 
 _HASHING = (MiningState.MINING, MiningState.STARTING)
+# This many failed reads in a row, then an answer: the miner was down (a power cut or a reboot).
+_OFFLINE_STRETCH = 3
 # A reported frequency this close to the commanded one means the change took.
 _FREQUENCY_MATCH_MHZ = 5.0
 
@@ -96,6 +98,8 @@ class FleetMiner:
         self._wake_mhz: float | None = None  # frequency the wake order sets, for a resend
         self._rebooting = False  # a reboot of ours may be under way (booting or starting)
         self._stop_not_sleep = False  # the mining software may be (re)starting: stop it
+        self._retune_due = False  # a frequency asked for while it booted: set once it answers
+        self._back_from_offline = False  # answers again after a stretch offline: it rebooted
         self._reboot_at = -math.inf
         self._down_seen = False  # the reboot took the miner down
         self._web_back_at: float | None = None
@@ -323,6 +327,7 @@ class FleetMiner:
                 self._down_seen = True  # the reboot took it down
                 self._web_back_at = None
             return None
+        self._back_from_offline = self._read_failures >= _OFFLINE_STRETCH
         self._reading = reading
         self._read_failures = 0
         hashing = reading.state in _HASHING
@@ -438,6 +443,30 @@ class FleetMiner:
         if self._wake_failures >= config.max_wake_failures and now >= self._failed_until:
             self._wake_failures = config.max_wake_failures - 1
 
+    def strays(self, now: float, offline_after: int) -> bool:
+        """Up on its own although the fleet keeps it asleep (a power cut or a reboot brought
+        it back): hashing, or just back and about to start (a Vnish S9 boots into mining).
+        Not the fleet's, not the operator's, in no transition."""
+        return (
+            self._stage in (Stage.MINING, Stage.SLEEPING)
+            and self.fresh
+            and (self.hashing() or self._back_from_offline)
+            and not self._dispatched
+            and self._override is None
+            and self.dispatchable(now, offline_after)
+        )
+
+    def keep_asleep(self, now: float, config: ControlConfig) -> Order | None:
+        """Put a stray back to sleep; one just back from a reboot has its starting mining
+        software stopped before it ramps."""
+        if not self.hashing() and self._back_from_offline:
+            self._back_from_offline = False
+            self._enter_stopping(now, config, rebooting=False)
+            self._stop_not_sleep = True
+            self._dispatched = False
+            return self._order(OrderKind.STOP)
+        return self.sleep(now, config)
+
     def too_hot(self, limit_c: float) -> bool:
         """Its hottest chip is at or over the limit while it hashes (fresh reading)."""
         reading = self._reading
@@ -452,6 +481,8 @@ class FleetMiner:
     def follow_up(self, now: float, config: ControlConfig) -> Order | None:
         """What its stage needs sent now: a wake or sleep not heard yet once the miner
         answers, and a sleep again for one seen hashing when it should not."""
+        if self._retune_due and self._stage in (Stage.WAKING, Stage.MINING):
+            return self._due_retune(now)
         match self._stage:
             case Stage.WAKING:
                 if not self._heard and not self._awaiting and self.fresh:
@@ -499,7 +530,9 @@ class FleetMiner:
         if not self._heard:
             if self._awaiting:
                 return None
-            starting = self._rebooting or self._stop_not_sleep
+            # Not hashing, but maybe starting: after a reboot, or back after a stretch offline
+            # (a Vnish S9 boots into mining), only a stop keeps it from ramping.
+            starting = self._rebooting or self._stop_not_sleep or self._back_from_offline
             kind = OrderKind.STOP if starting and not self.hashing() else OrderKind.SLEEP
             return self._order(kind)
         # Heard, still hashing.
@@ -549,6 +582,7 @@ class FleetMiner:
         return self._order(OrderKind.CANCEL)
 
     def _start_wake(self, now: float, order_mhz: float | None) -> Order:
+        self._retune_due = False
         self._stage = Stage.WAKING
         self._since = now
         self._step = WakeStep.BOOTING
@@ -567,16 +601,38 @@ class FleetMiner:
         self._calibration.interrupt()
         return self._order(OrderKind.WAKE, order_mhz)
 
-    def retune(self, now: float, mhz: float) -> Order:
-        """Move a running miner to another frequency (its mining software restarts)."""
+    def retune(self, now: float, mhz: float) -> Order | None:
+        """Move a running miner to another frequency (its mining software restarts). One
+        still booting from its wake cannot be told yet: the frequency is set once its web
+        answers, while the mining software starts anyway."""
         self._dispatched = True
         self._target_mhz = mhz
+        self._switched_at = now
+        self._reply_error = None
+        if self._stage is Stage.WAKING and self._step is not WakeStep.RAMPING:
+            self._retune_due = True
+            return self._due_retune(now)
+        self._retune_due = False
         self._stage = Stage.CHANGING
         self._since = now
-        self._reply_error = None
-        self._switched_at = now
         self._calibration.interrupt()
         return self._order(OrderKind.RETUNE, mhz)
+
+    def _due_retune(self, now: float) -> Order | None:
+        """The deferred frequency, once the miner answers and nothing else is out."""
+        if not self._retune_due or not self.fresh or self._awaiting or self._target_mhz is None:
+            return None
+        if self._configured_mhz is not None and abs(self._configured_mhz - self._target_mhz) < 0.5:
+            self._retune_due = False
+            return None
+        if self._stage is Stage.WAKING and self._step is not WakeStep.RAMPING:
+            if self._step is WakeStep.BOOTING:
+                return None  # still down: its last reading is from before the reboot
+            # The wake goes on; setting the frequency restarts the starting mining software,
+            # so its start is timed from now.
+            self._web_back_at = now
+            return self._order(OrderKind.RETUNE, self._target_mhz)
+        return self.retune(now, self._target_mhz)
 
     def adopt(self, mhz: float) -> None:
         """Keep a running miner as part of the plan at `mhz`."""
@@ -601,6 +657,7 @@ class FleetMiner:
         return self._order(OrderKind.STOP if self._stop_not_sleep else OrderKind.SLEEP)
 
     def _enter_stopping(self, now: float, config: ControlConfig, *, rebooting: bool) -> None:
+        self._retune_due = False
         self._stage = Stage.STOPPING
         self._since = now
         self._heard = False
@@ -620,6 +677,7 @@ class FleetMiner:
         under way is carried through; a wake or change is no longer ours to watch."""
         self._dispatched = False
         self._target_mhz = None
+        self._retune_due = False
         if self.in_transition:
             self._stage = Stage.MINING if self.hashing() else Stage.SLEEPING
             self._outcome_due = False
@@ -746,27 +804,34 @@ class FleetMiner:
         if error is None:
             if order.mhz is not None and order.kind in (OrderKind.WAKE, OrderKind.RETUNE):
                 self._configured_mhz = order.mhz
+                if order.kind is OrderKind.RETUNE and current:
+                    self._retune_due = False
             if order.kind in (OrderKind.WAKE, OrderKind.REBOOT):
                 return self._reboot_heard(now, current)
             if order.kind in (OrderKind.SLEEP, OrderKind.STOP):
                 return self._sleep_heard(now, current, config)
             return None
+        self._order_failed(order, error, current)
+        return None
+
+    def _order_failed(self, order: Order, error: Exception, current: bool) -> None:
         self._last_error = f"{order.kind} failed: {error}"
         if not current:
-            return None  # superseded
+            return  # superseded
         if isinstance(error, _Unreachable):
             if self._stage is Stage.STOPPING and self._rebooting:
                 self._down_seen = True  # the reboot has the web down
-            return None  # not heard: held, sent again once the miner answers
+            return  # not heard: held, sent again once the miner answers
         if order.kind is OrderKind.WAKE and self._stage is Stage.WAKING:
             self._reply_error = self._last_error  # the miner refused the wake: a real failure
-        elif order.kind is OrderKind.RETUNE and self._stage is Stage.CHANGING:
-            self._stage = Stage.MINING if self.hashing() else Stage.SLEEPING
+        elif order.kind is OrderKind.RETUNE:
+            self._retune_due = False  # refused: it stays where it was
             self._target_mhz = self._configured_mhz
+            if self._stage is Stage.CHANGING:
+                self._stage = Stage.MINING if self.hashing() else Stage.SLEEPING
         # A refused sleep is sent again by `follow_up` once its shed deadline passes.
         elif order.kind in (OrderKind.SLEEP, OrderKind.STOP) and self._stage is Stage.STOPPING:
             self._heard = True  # judged by what the next readings show
-        return None
 
     def _reboot_heard(self, now: float, current: bool) -> Order | None:
         if self._stage is Stage.WAKING and current:

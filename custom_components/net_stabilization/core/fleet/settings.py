@@ -23,6 +23,9 @@ class FleetSettings:
     miner_overrides: Mapping[str, MinerOverride] = field(default_factory=dict)
     # Frequencies pinned by the operator for miners forced on (MAC → MHz).
     miner_pins: Mapping[str, float] = field(default_factory=dict)
+    # Deactivated: miners that come up on their own (a power cut, a reboot) are put back to
+    # sleep until the next activation.
+    keep_asleep: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (pins only when there are any, so older readers see the same keys)."""
@@ -37,6 +40,8 @@ class FleetSettings:
         }
         if self.miner_pins:
             data["miner_pins"] = dict(sorted(self.miner_pins.items()))
+        if self.keep_asleep:
+            data["keep_asleep"] = True
         return data
 
     @classmethod
@@ -73,6 +78,7 @@ class FleetSettings:
             else frozenset(),
             miner_overrides=overrides,
             miner_pins=pins,
+            keep_asleep=data.get("keep_asleep") is True,
         )
 
     def describe(self) -> str:

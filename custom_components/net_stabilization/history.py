@@ -1,0 +1,141 @@
+"""The fleet's history in its database: every command (and its event), periodic snapshots,
+retention, and what a restart needs (commanded settings, learnt power)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from homeassistant.core import HomeAssistant
+
+from .const import EVENT_COMMAND
+from .core.fleet import CommandRecord, FleetController, FleetSettings, FleetSnapshot
+from .core.store import FleetSnapshot as StoredFleetSnapshot
+from .core.store import FleetStore, MinerRecord
+from .core.store import MinerSnapshot as StoredMinerSnapshot
+from .wire import command_event
+
+SETTINGS_KEY = "fleet"
+# Each miner's learnt draw over the power curve's: saved with the fleet history, taken back at
+# start so a fleet in service regulates as well after a restart as before it.
+CALIBRATION_KEY = "calibration"
+
+type EndpointOf = Callable[[str], tuple[int | None, int | None]]
+
+
+class CommandEvents:
+    """The controller's command log: the fleet database first, then a Home Assistant event."""
+
+    def __init__(self, hass: HomeAssistant, store: FleetStore) -> None:
+        """Record to `store`, announce on the bus."""
+        self._hass = hass
+        self._store = store
+        self.after_record: Callable[[CommandRecord], None] | None = None
+
+    async def record(self, entry: CommandRecord) -> None:
+        """Commit the command, then tell automations about it."""
+        await self._store.record_command(entry)
+        self._hass.bus.async_fire(EVENT_COMMAND, command_event(entry))
+        if self.after_record is not None:
+            self.after_record(entry)
+
+    async def recent(self, limit: int = 50) -> list[CommandRecord]:
+        """Newest first, from the database."""
+        return await self._store.recent_commands(limit)
+
+
+class FleetHistory:
+    """Writes snapshots, purges old ones and keeps what a restart needs."""
+
+    def __init__(self, store: FleetStore, controller: FleetController, ports: EndpointOf) -> None:
+        """Keep the history of `controller` in `store`; `ports` gives a miner's API and web
+        ports (for its record)."""
+        self._store = store
+        self._controller = controller
+        self._ports = ports
+        self._saved_calibration: dict[str, float] = {}
+
+    async def restore(self) -> str | None:
+        """Give the controller back its learnt power and commanded state (after a first poll);
+        returns a line for the log when a commanded state was resumed."""
+        stored = await self._store.load_settings()
+        calibration = stored.get(CALIBRATION_KEY)
+        if isinstance(calibration, dict):
+            self._controller.restore_calibration(calibration)
+            self._saved_calibration = self._controller.calibration()
+        raw = stored.get(SETTINGS_KEY)
+        if not isinstance(raw, dict):
+            return None
+        settings = FleetSettings.from_dict(raw)
+        self._controller.restore(settings)
+        return settings.describe()
+
+    async def has_settings(self) -> bool:
+        """Whether a commanded state was ever saved."""
+        return SETTINGS_KEY in await self._store.load_settings()
+
+    async def write_snapshot(self) -> None:
+        """One fleet snapshot and one per miner, and the learnt power if it changed."""
+        await self.save_calibration()
+        snapshot = self._controller.snapshot
+        await self._store.write_snapshot(_stored_fleet(snapshot), _stored_miners(snapshot))
+
+    async def save_calibration(self) -> None:
+        """Store the learnt power (only when something new was learnt)."""
+        calibration = self._controller.calibration()
+        if not calibration or calibration == self._saved_calibration:
+            return
+        if await self._store.save_settings({CALIBRATION_KEY: calibration}):
+            self._saved_calibration = calibration
+
+    async def save_settings(self) -> None:
+        """Store what the fleet was told, and each miner's record (exclusion, override)."""
+        settings = self._controller.settings()
+        await self._store.save_settings({SETTINGS_KEY: settings.to_dict()})
+        records = []
+        for m in self._controller.snapshot.miners:
+            api_port, web_port = self._ports(m.mac)
+            records.append(
+                MinerRecord(
+                    mac=m.mac,
+                    host=m.host,
+                    api_port=api_port,
+                    web_port=web_port,
+                    model=m.model,
+                    firmware=m.firmware,
+                    hostname=m.hostname,
+                    excluded=m.excluded,
+                    override=m.override.value if m.override else None,
+                )
+            )
+        await self._store.upsert_miners(records)
+
+    async def purge(self, retention_s: float) -> int:
+        """Delete snapshots older than the retention; returns the rows deleted."""
+        return await self._store.purge(older_than=time.time() - retention_s)
+
+
+def _stored_fleet(snapshot: FleetSnapshot) -> StoredFleetSnapshot:
+    return StoredFleetSnapshot(
+        state=snapshot.state.value,
+        target_kw=snapshot.target_kw,
+        active_kw=snapshot.active_power_kw,
+        rated_kw=snapshot.rated_power_kw,
+        miners_online=snapshot.miners_online,
+        miners_mining=snapshot.miners_mining,
+        hashrate_ths=snapshot.hashrate_ths,
+    )
+
+
+def _stored_miners(snapshot: FleetSnapshot) -> list[StoredMinerSnapshot]:
+    return [
+        StoredMinerSnapshot(
+            mac=m.mac,
+            state=m.state.value,
+            power_w=m.power_w,
+            hashrate_ths=m.hashrate_ths,
+            frequency_mhz=m.frequency_mhz,
+            chip_temp_c=m.chip_temp_c,
+        )
+        for m in snapshot.miners
+    ]

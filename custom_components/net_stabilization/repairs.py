@@ -1,0 +1,71 @@
+"""Repair issues: failed miners, miners refusing the login, a fleet database in trouble."""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+
+from .const import DOMAIN
+from .core.discovery import ScanResult
+from .core.fleet import FleetSnapshot, MinerState
+from .core.store import StoreProblem
+
+ISSUE_FAILED_MINERS = "failed_miners"
+ISSUE_AUTH = "auth_failed"
+ISSUE_DATABASE = "database_problem"
+_LISTED = 20  # miners named in an issue; the count says how many there are
+
+
+def update_failed_miners(hass: HomeAssistant, snapshot: FleetSnapshot) -> None:
+    """Raise the issue while some miner is failed (did not come back after repeated wakes)."""
+    failed = [m for m in snapshot.miners if m.state is MinerState.FAILED]
+    if not failed:
+        ir.async_delete_issue(hass, DOMAIN, ISSUE_FAILED_MINERS)
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        ISSUE_FAILED_MINERS,
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=ISSUE_FAILED_MINERS,
+        translation_placeholders={
+            "count": str(len(failed)),
+            "miners": ", ".join(f"{m.hostname or m.mac} ({m.host})" for m in failed[:_LISTED]),
+        },
+    )
+
+
+def update_auth(hass: HomeAssistant, result: ScanResult) -> None:
+    """Raise the issue while some miner rejects the login."""
+    if not result.auth_failed:
+        ir.async_delete_issue(hass, DOMAIN, ISSUE_AUTH)
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        ISSUE_AUTH,
+        is_fixable=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key=ISSUE_AUTH,
+        translation_placeholders={
+            "count": str(len(result.auth_failed)),
+            "hosts": ", ".join(f.endpoint.host for f in result.auth_failed[:_LISTED]),
+        },
+    )
+
+
+def update_database(hass: HomeAssistant, problem: StoreProblem | None, path: str) -> None:
+    """Raise the issue while the fleet database cannot be written."""
+    if problem is None:
+        ir.async_delete_issue(hass, DOMAIN, ISSUE_DATABASE)
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        ISSUE_DATABASE,
+        is_fixable=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key=ISSUE_DATABASE,
+        translation_placeholders={"problem": problem.value, "path": path},
+    )

@@ -1,0 +1,219 @@
+"""The loaded fleet: its parts on `entry.runtime_data`, how they start and how they stop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.event import async_track_time_interval
+
+from . import repairs
+from .builder import build_scanner, control_config, known_driver
+from .const import (
+    CONF_METER_ENTITY,
+    CONF_POLL_INTERVAL,
+    CONF_POWER_MODE,
+    CONF_RESCAN_INTERVAL,
+    CONF_RETENTION_HOURS,
+    CONF_SNAPSHOT_INTERVAL,
+    DOMAIN,
+    LOGGER,
+)
+from .coordinator import FleetCoordinator
+from .core.fleet import CommandRecord, CommandSource, FleetController, PowerMode
+from .core.store import FleetStore, StoreProblem
+from .history import CommandEvents, FleetHistory
+from .options import effective_options
+from .scanning import FleetScanning
+from .site_meter import SiteMeter
+
+PURGE_INTERVAL = timedelta(hours=1)
+
+
+@dataclass
+class FleetRuntime:
+    """Everything a loaded fleet consists of."""
+
+    controller: FleetController
+    store: FleetStore
+    scanning: FleetScanning
+    history: FleetHistory
+    coordinator: FleetCoordinator
+    options: dict[str, Any]
+    entry_data: dict[str, Any]
+    timers: list[Callable[[], None]] = field(default_factory=list)  # to cancel on unload
+    settings_task: asyncio.Task[None] | None = None  # the last settings write
+    closed: bool = False
+
+    async def async_rescan(self) -> None:
+        """Scan now; new miners are read at once so their entities start with real values."""
+        _result, changed = await self.scanning.async_scan()
+        if changed and self.coordinator.data is not None:
+            await self.coordinator.async_poll_now()
+        else:
+            self.coordinator.publish()
+
+    async def async_periodic_rescan(self, _now: Any = None) -> None:
+        """The rescan timer: a failed scan is logged and must not stop the timer."""
+        try:
+            await self.async_rescan()
+        except Exception:
+            LOGGER.exception("Periodic rescan failed")
+
+    async def async_write_snapshot(self, _now: Any = None) -> None:
+        """The history timer."""
+        await self.history.write_snapshot()
+
+    async def async_purge(self, _now: Any = None) -> None:
+        """The retention timer."""
+        deleted = await self.history.purge(float(self.options[CONF_RETENTION_HOURS]) * 3600)
+        if deleted:
+            LOGGER.debug("Purged %d snapshot rows", deleted)
+
+    async def async_forget_miner(self, mac: str) -> None:
+        """Remove a miner the operator deleted from the UI."""
+        self.controller.remove_miner(mac)
+        await self.store.remove_miner(mac)
+        self.coordinator.publish()
+
+    async def async_shutdown(self) -> None:
+        """Stop timers and orders, write the last settings and close the database."""
+        if self.closed:
+            return
+        self.closed = True
+        for unsub in self.timers:
+            unsub()
+        self.timers.clear()
+        await self.coordinator.async_shutdown()
+        if self.settings_task is not None:
+            await asyncio.gather(self.settings_task, return_exceptions=True)
+        await self.history.save_calibration()
+        await self.controller.close()
+        await self.store.close()
+
+
+type NetStabilizationConfigEntry = ConfigEntry[FleetRuntime]
+
+
+def build_runtime(hass: HomeAssistant, entry: NetStabilizationConfigEntry) -> FleetRuntime:
+    """The fleet's parts, wired together but not started."""
+    options = effective_options(entry.options)
+    session = async_get_clientsession(hass)
+    path = Path(hass.config.path(f"{DOMAIN}.{entry.entry_id}.db"))
+
+    def store_problem(problem: StoreProblem | None) -> None:
+        repairs.update_database(hass, problem, str(path))
+
+    store = FleetStore(path, on_problem=store_problem)
+    events = CommandEvents(hass, store)
+    meter = options.get(CONF_METER_ENTITY)
+    controller = FleetController(
+        config=control_config(options),
+        command_log=events,
+        site_meter=SiteMeter(hass, meter) if meter else None,
+        mode=PowerMode(options[CONF_POWER_MODE]),
+    )
+    scanning = FleetScanning(
+        hass,
+        build_scanner(session, entry.data),
+        controller,
+        store,
+        reauth=lambda: entry.async_start_reauth(hass),
+    )
+    runtime = FleetRuntime(
+        controller=controller,
+        store=store,
+        scanning=scanning,
+        history=FleetHistory(store, controller, scanning.ports_of),
+        coordinator=FleetCoordinator(hass, entry, controller, options[CONF_POLL_INTERVAL]),
+        options=options,
+        entry_data=dict(entry.data),
+    )
+    events.after_record = lambda record: _after_command(hass, entry, runtime, record)
+    return runtime
+
+
+async def async_start(
+    hass: HomeAssistant, entry: NetStabilizationConfigEntry, runtime: FleetRuntime
+) -> None:
+    """Open the database, bring back known miners, scan for the rest, poll once, resume the
+    commanded state and start the timers."""
+    session = async_get_clientsession(hass)
+    await runtime.store.open()
+    for record in await runtime.store.miners():
+        driver = known_driver(record, session, entry.data)
+        if driver is not None:
+            runtime.controller.add_miner(driver)
+    try:
+        result, _changed = await runtime.scanning.async_scan()
+    except Exception as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="scan_failed",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    if not runtime.controller.macs:
+        if result.auth_failed:
+            raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="auth_failed")
+        raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="no_miners")
+    # One poll first, so the restored target is planned against what miners really do.
+    await runtime.controller.poll()
+    resumed = await runtime.history.restore()
+    if resumed is not None:
+        LOGGER.info("Fleet resumed its last commanded state: %s", resumed)
+    elif runtime.controller.mode is not PowerMode(runtime.options[CONF_POWER_MODE]):
+        await runtime.controller.set_mode(
+            runtime.options[CONF_POWER_MODE], source=CommandSource.SETUP
+        )
+    _schedule_timers(hass, entry, runtime)
+
+
+def _schedule_timers(
+    hass: HomeAssistant, entry: NetStabilizationConfigEntry, runtime: FleetRuntime
+) -> None:
+    options = runtime.options
+    every = timedelta(seconds=options[CONF_SNAPSHOT_INTERVAL])
+    unsubs = runtime.timers
+    unsubs.append(
+        async_track_time_interval(hass, runtime.async_write_snapshot, every, name="fleet snapshot")
+    )
+    unsubs.append(
+        async_track_time_interval(hass, runtime.async_purge, PURGE_INTERVAL, name="purge")
+    )
+    minutes = int(options[CONF_RESCAN_INTERVAL])
+    if minutes > 0:
+        unsubs.append(
+            async_track_time_interval(
+                hass, runtime.async_periodic_rescan, timedelta(minutes=minutes), name="rescan"
+            )
+        )
+
+    # Stopping Home Assistant does not unload entries: close the database ourselves.
+    @callback
+    def on_stop(_event: Event) -> None:
+        entry.async_create_background_task(hass, runtime.async_shutdown(), "close fleet")
+
+    unsubs.append(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, on_stop))
+
+
+def _after_command(
+    hass: HomeAssistant,
+    entry: NetStabilizationConfigEntry,
+    runtime: FleetRuntime,
+    record: CommandRecord,
+) -> None:
+    # Persist what the fleet was told, so a restart resumes it (off the command's path).
+    if runtime.closed:
+        return
+    runtime.settings_task = entry.async_create_background_task(
+        hass, runtime.history.save_settings(), "save fleet settings"
+    )
