@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from homeassistant.core import HomeAssistant
 
@@ -54,6 +55,7 @@ class FleetHistory:
         self._controller = controller
         self._ports = ports
         self._saved_calibration: dict[str, float] = {}
+        self._saved_settings: dict[str, Any] | None = None
 
     async def restore(self) -> str | None:
         """Give the controller back its learnt power and commanded state (after a first poll);
@@ -75,8 +77,15 @@ class FleetHistory:
         return SETTINGS_KEY in await self._store.load_settings()
 
     async def write_snapshot(self) -> None:
-        """One fleet snapshot and one per miner, and the learnt power if it changed."""
+        """One fleet snapshot and one per miner, and the learnt power and the commanded state
+        if they changed (the loop moves miners between commands: a restart must know which
+        ones the fleet runs)."""
         await self.save_calibration()
+        settings = self._controller.settings().to_dict()
+        if settings != self._saved_settings and await self._store.save_settings(
+            {SETTINGS_KEY: settings}
+        ):
+            self._saved_settings = settings
         snapshot = self._controller.snapshot
         await self._store.write_snapshot(_stored_fleet(snapshot), _stored_miners(snapshot))
 
@@ -90,8 +99,9 @@ class FleetHistory:
 
     async def save_settings(self) -> None:
         """Store what the fleet was told, and each miner's record (exclusion, override)."""
-        settings = self._controller.settings()
-        await self._store.save_settings({SETTINGS_KEY: settings.to_dict()})
+        settings = self._controller.settings().to_dict()
+        if await self._store.save_settings({SETTINGS_KEY: settings}):
+            self._saved_settings = settings
         records = []
         for m in self._controller.snapshot.miners:
             api_port, web_port = self._ports(m.mac)

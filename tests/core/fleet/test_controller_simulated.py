@@ -52,7 +52,10 @@ class SimRig:
 
 
 async def make_sim_rig(
-    count: int, mode: PowerMode = PowerMode.ON_OFF, faults: dict[int, Fault] | None = None
+    count: int,
+    mode: PowerMode = PowerMode.ON_OFF,
+    faults: dict[int, Fault] | None = None,
+    config: ControlConfig = CONFIG,
 ) -> AsyncIterator[SimRig]:
     clock = ManualClock()
     fleet = SimulatedFleet(
@@ -71,7 +74,7 @@ async def make_sim_rig(
     await fleet.start()
     session = aiohttp.ClientSession()
     controller = FleetController(
-        clock=FunctionClock(clock.now, clock.wall), config=CONFIG, mode=mode
+        clock=FunctionClock(clock.now, clock.wall), config=config, mode=mode
     )
     try:
         drivers = []

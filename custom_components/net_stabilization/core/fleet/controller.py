@@ -173,6 +173,7 @@ class FleetController:
             miner_overrides={m.mac: m.override for m in miners if m.override is not None},
             miner_pins={m.mac: m.pin_mhz for m in miners if m.pin_mhz is not None},
             keep_asleep=self._keep_asleep,
+            dispatched=frozenset(m.mac for m in miners if m.dispatched),
         )
 
     def restore(self, settings: FleetSettings) -> None:
@@ -206,6 +207,9 @@ class FleetController:
             elif m.override is MinerOverride.OFF and m.hashing():
                 self._dispatch.submit(m, m.force_off(now, cfg))
         if self.target_w is not None and self.target_w > 0:
+            for m in self._roster:
+                if m.mac in settings.dispatched:
+                    m.resume_after_restart(now)  # still booting: a wake, not an offline miner
             self._act_on_target(now)
         self._publish()
 

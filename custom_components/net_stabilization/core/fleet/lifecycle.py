@@ -672,6 +672,25 @@ class FleetMiner:
         self._shed_attempts = 0
         self._calibration.interrupt()
 
+    def resume_after_restart(self, now: float) -> None:
+        """The fleet ran this miner before a restart: one that hashes is kept, one that does
+        not (rebooting on a wake, or its mining software starting) is watched like a wake
+        that started now; its outcome is not counted (the wake was the earlier run's)."""
+        self._dispatched = True
+        if self.hashing() and self.fresh:
+            return
+        self._start_wake(now, None)
+        self._heard = True
+        self._heard_at = now
+        self._outcome_due = False
+        self._awaiting = False
+        if self.fresh:
+            self._down_seen = True  # up again: its mining software is still to start
+            self._web_back_at = now
+            self._step = WakeStep.STARTING
+        else:
+            self._down_seen = True
+
     def release(self) -> None:
         """The fleet lets go (excluded, overridden, or gone): it is left as it is. A sleep
         under way is carried through; a wake or change is no longer ours to watch."""

@@ -26,6 +26,9 @@ class FleetSettings:
     # Deactivated: miners that come up on their own (a power cut, a reboot) are put back to
     # sleep until the next activation.
     keep_asleep: bool = False
+    # Miners the fleet ran or was bringing up: after a restart one that is still booting is
+    # waited for like a wake, not taken for offline.
+    dispatched: frozenset[str] = frozenset()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (pins only when there are any, so older readers see the same keys)."""
@@ -42,6 +45,8 @@ class FleetSettings:
             data["miner_pins"] = dict(sorted(self.miner_pins.items()))
         if self.keep_asleep:
             data["keep_asleep"] = True
+        if self.dispatched:
+            data["dispatched"] = sorted(self.dispatched)
         return data
 
     @classmethod
@@ -67,6 +72,7 @@ class FleetSettings:
                 if mhz is not None and mhz > 0 and overrides.get(str(mac)) is MinerOverride.ON:
                     pins[str(mac)] = mhz
         excluded = data.get("excluded")
+        dispatched = data.get("dispatched")
         return cls(
             mode=mode,
             ems_target_kw=_power(data.get("ems_target_kw")),
@@ -79,6 +85,9 @@ class FleetSettings:
             miner_overrides=overrides,
             miner_pins=pins,
             keep_asleep=data.get("keep_asleep") is True,
+            dispatched=frozenset(str(m) for m in dispatched)
+            if isinstance(dispatched, list)
+            else frozenset(),
         )
 
     def describe(self) -> str:
