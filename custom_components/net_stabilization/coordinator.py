@@ -4,6 +4,7 @@ every fleet command (entities, actions and HTTP alike) through one method."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
@@ -32,6 +33,11 @@ COMMAND_REFRESH_DELAY_S = 1.5
 # for at most this long per loop iteration; the rest follow in later iterations, so EMS
 # requests, miner I/O and the recorder's queue keep moving. Small fleets finish in one slice.
 LISTENER_SLICE_S = 0.02
+# A command with more orders than this waiting tells the entities only once its orders are on
+# their way (at most ORDERS_FIRST_WAIT_S later): thousands of state writes and the garbage
+# collection they trigger would otherwise hold the orders up. Smaller ones show at once.
+ORDERS_FIRST_ABOVE = 100
+ORDERS_FIRST_WAIT_S = 3.0
 
 
 class FleetCoordinator(DataUpdateCoordinator[FleetSnapshot]):
@@ -120,7 +126,12 @@ class FleetCoordinator(DataUpdateCoordinator[FleetSnapshot]):
             self._refresh_soon = async_call_later(
                 self.hass, COMMAND_REFRESH_DELAY_S, self._refresh_after_command
             )
-        self.publish()
+        if self._controller.orders_waiting > ORDERS_FIRST_ABOVE:
+            self.config_entry.async_create_background_task(
+                self.hass, self._publish_after_orders(), "net_stabilization orders first"
+            )
+        else:
+            self.publish()
         if raise_on_refusal:
             raise_for_result(result)
         return result
@@ -143,6 +154,13 @@ class FleetCoordinator(DataUpdateCoordinator[FleetSnapshot]):
             return
         self.override.taken(target_kw)
         self.publish()
+
+    async def _publish_after_orders(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(ORDERS_FIRST_WAIT_S):
+                await self._controller.wait_orders_sent()
+        if not self._closed:
+            self.publish()
 
     async def _refresh_after_command(self, _now: Any) -> None:
         self._refresh_soon = None

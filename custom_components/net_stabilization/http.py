@@ -130,7 +130,7 @@ class EmsStatusView(_EmsView):
         if refusal is not None:
             return refusal
         assert runtime is not None
-        return web.json_response(runtime.coordinator.snapshot.ems_status())
+        return web.json_response(runtime.controller.snapshot.ems_status())
 
 
 class EmsActivateView(_EmsView):
@@ -224,7 +224,7 @@ class FleetStatusView(_FleetView):
             return fleet
         last_ems = await _last_ems_command(fleet)
         problems = [] if fleet.store.problem is None else [f"database: {fleet.store.problem.value}"]
-        return self.json(fleet_status_json(fleet.coordinator.snapshot, last_ems, problems))
+        return self.json(fleet_status_json(fleet.controller.snapshot, last_ems, problems))
 
 
 class FleetMinersView(_FleetView):
@@ -238,7 +238,7 @@ class FleetMinersView(_FleetView):
         fleet = self._fleet(request)
         if isinstance(fleet, web.Response):
             return fleet
-        return self.json([miner_json(m) for m in fleet.coordinator.snapshot.miners])
+        return self.json([miner_json(m) for m in fleet.controller.snapshot.miners])
 
 
 class FleetMinerView(_FleetView):
@@ -253,7 +253,7 @@ class FleetMinerView(_FleetView):
         if isinstance(fleet, web.Response):
             return fleet
         wanted = _MAC_SEPARATORS.sub("", miner_id).upper()
-        for miner in fleet.coordinator.snapshot.miners:
+        for miner in fleet.controller.snapshot.miners:
             if _MAC_SEPARATORS.sub("", miner.mac).upper() == wanted:
                 return self.json(miner_json(miner))
         return self.json_message(f"no miner {miner_id}", HTTPStatus.NOT_FOUND)
@@ -300,7 +300,7 @@ class FleetPowerModeView(_FleetView):
         fleet = self._fleet(request)
         if isinstance(fleet, web.Response):
             return fleet
-        return self.json({"mode": fleet.coordinator.snapshot.mode.value})
+        return self.json({"mode": fleet.controller.snapshot.mode.value})
 
     async def post(self, request: web.Request) -> web.Response:
         """Change the mode."""
@@ -358,7 +358,7 @@ class FleetScanView(_FleetView):
         return self.json(
             {
                 "miners": len(result.miners),
-                "new_total": fleet.coordinator.snapshot.miners_total,
+                "new_total": fleet.controller.snapshot.miners_total,
                 "auth_failed": [f.endpoint.host for f in result.auth_failed],
                 "unsupported": [
                     {"host": f.endpoint.host, "detail": f.detail} for f in result.unsupported
@@ -370,7 +370,7 @@ class FleetScanView(_FleetView):
 
 
 async def _last_ems_command(fleet: FleetRuntime) -> CommandRecord | None:
-    last = fleet.coordinator.snapshot.last_command
+    last = fleet.controller.snapshot.last_command
     if last is not None and last.source == SOURCE_EMS:
         return last
     for command in await fleet.store.recent_commands(50):

@@ -83,19 +83,32 @@ class Actuator:
         self._parked: dict[str, asyncio.TimerHandle] = {}
         self._parked_since: dict[str, tuple[int, float]] = {}  # mac -> (order seq, since)
         self._closed = False
+        self._all_started = asyncio.Event()  # no order waiting for a worker
+        self._all_started.set()
 
     def submit(self, mac: str, driver: MinerDriver, order: Order) -> None:
         """Queue `order` for the miner (or, for CANCEL, drop what waits); returns at once."""
         self._unpark(mac)
         if order.kind is OrderKind.CANCEL:
             self._waiting.pop(mac, None)
+            self._note_started()
             return
         self._waiting[mac] = (driver, order)
+        self._all_started.clear()
         self._spawn(mac)
 
     def pending(self, mac: str) -> bool:
         """Whether the miner has an order queued or in flight (parked ones do not count)."""
         return mac in self._waiting or mac in self._in_flight
+
+    @property
+    def waiting(self) -> int:
+        """Orders not yet taken by a worker."""
+        return len(self._waiting)
+
+    async def wait_started(self) -> None:
+        """Wait until every order queued so far has been taken up (sent or being sent)."""
+        await self._all_started.wait()
 
     @property
     def busy(self) -> int:
@@ -111,6 +124,7 @@ class Actuator:
         """Drop waiting and parked orders and cancel calls in flight."""
         self._closed = True
         self._waiting.clear()
+        self._all_started.set()
         for mac in list(self._parked):
             self._unpark(mac)
         self._parked_since.clear()
@@ -135,8 +149,13 @@ class Actuator:
         for mac in self._waiting:
             if mac not in self._in_flight:
                 driver, order = self._waiting.pop(mac)
+                self._note_started()
                 return mac, driver, order
         return None
+
+    def _note_started(self) -> None:
+        if not self._waiting:
+            self._all_started.set()
 
     async def _work(self) -> None:
         try:

@@ -236,6 +236,15 @@ class FleetController:
         """Command history, newest first."""
         return await self._recorder.recent(limit)
 
+    @property
+    def orders_waiting(self) -> int:
+        """Miner orders not yet sent."""
+        return self._actuator.waiting
+
+    async def wait_orders_sent(self) -> None:
+        """Wait until every miner order given so far is on its way to its miner."""
+        await self._actuator.wait_started()
+
     async def wait_idle(self) -> None:
         """Wait until every miner order sent so far has been carried out."""
         await self._actuator.drain()
@@ -285,12 +294,18 @@ class FleetController:
         self, drivers: list[MinerDriver]
     ) -> list[tuple[MinerReading | None, str | None]]:
         """Read every miner, `max_concurrent_reads` at a time. A few workers take the miners in
-        turn: a task per miner would have the event loop step through a thousand at once."""
+        turn: a task per miner would have the event loop step through a thousand at once. While
+        miner orders wait to be sent, the readers hold back."""
         results: list[tuple[MinerReading | None, str | None]] = [(None, None)] * len(drivers)
         queue = iter(enumerate(drivers))
 
+        actuator = self._actuator
+
         async def worker() -> None:
             for index, driver in queue:
+                # Orders first: a command's orders go out before the poll reads on.
+                if actuator.waiting:
+                    await actuator.wait_started()
                 results[index] = await _read(driver)
 
         workers = min(self._config.max_concurrent_reads, len(drivers))
