@@ -35,6 +35,7 @@ class DigestAuth:
     def __init__(self, realm: str = REALM) -> None:
         self.realm = realm
         self._secret = os.urandom(16)
+        self.challenges = 0  # 401s sent (a client that signs up front causes one per miner)
 
     def _nonce_mac(self, stamp: str) -> str:
         return hmac.new(self._secret, stamp.encode(), hashlib.sha256).hexdigest()[:24]
@@ -50,6 +51,7 @@ class DigestAuth:
 
     def challenge(self) -> str:
         """Value of the WWW-Authenticate header on a 401."""
+        self.challenges += 1
         return (
             f'Digest realm="{self.realm}", charset="UTF-8", algorithm=MD5, '
             f'nonce="{self.new_nonce()}", qop="auth"'

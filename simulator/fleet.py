@@ -297,6 +297,11 @@ class SimulatedFleet:
         return self._by_web_addr.get((host, port))
 
     @property
+    def auth_challenges(self) -> int:
+        """Digest challenges the web interfaces sent so far."""
+        return self._web.auth.challenges if self._web is not None else 0
+
+    @property
     def power_w(self) -> float:
         """True total wall power of the fleet (ground truth)."""
         return sum(m.power_w for m in self.miners)

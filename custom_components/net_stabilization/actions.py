@@ -16,8 +16,9 @@ def raise_for_result(result: CommandResult) -> CommandResult:
     if result.accepted:
         return result
     error = ServiceValidationError if result.reason in _VALIDATION else HomeAssistantError
+    key = result.key or result.reason.value
     raise error(
         translation_domain=DOMAIN,
-        translation_key=f"command_{result.reason.value}",
-        translation_placeholders={"message": result.message},
+        translation_key=f"command_{key}",
+        translation_placeholders={"message": result.message, **dict(result.placeholders)},
     )

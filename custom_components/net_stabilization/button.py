@@ -68,6 +68,7 @@ class RebootButton(MinerEntity, ButtonEntity):
     @override
     async def async_press(self) -> None:
         mac = self.mac
-        await self.coordinator.async_command(
-            lambda fleet: fleet.reboot_miner(mac, source=CommandSource.ENTITY)
-        )
+        with self._acting():
+            await self.coordinator.async_command(
+                lambda fleet: fleet.reboot_miner(mac, source=CommandSource.ENTITY)
+            )

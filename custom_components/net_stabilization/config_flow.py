@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any, override
 
 import probatio
+from homeassistant.auth.models import User
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
     SOURCE_RECONFIGURE,
@@ -25,6 +26,7 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -37,13 +39,16 @@ from .builder import build_scanner
 from .const import (
     CONF_API_PORT,
     CONF_EMS_NETWORKS,
+    CONF_EMS_USER,
     CONF_HOSTS,
+    CONF_MAX_MINERS,
     CONF_METER_ENTITY,
     CONF_MINER_ENTITIES,
     CONF_NETWORKS,
     CONF_POLL_INTERVAL,
     CONF_POWER_MODE,
     CONF_RESCAN_INTERVAL,
+    CONF_RESTORE_MAX_AGE,
     CONF_RETENTION_HOURS,
     CONF_SNAPSHOT_INTERVAL,
     CONF_TARGET_POLICY,
@@ -54,6 +59,7 @@ from .const import (
     DEFAULT_USERNAME,
     DEFAULT_WEB_PORT,
     DOMAIN,
+    MINER_ENTITIES_UP_TO,
     POWER_MODES,
     TARGET_POLICIES,
 )
@@ -262,7 +268,9 @@ class NetStabilizationConfigFlow(ConfigFlow, domain=DOMAIN):
                             mode=SelectSelectorMode.LIST,
                         )
                     ),
-                    probatio.Required(CONF_MINER_ENTITIES, default=True): BooleanSelector(),
+                    probatio.Required(
+                        CONF_MINER_ENTITIES, default=len(result.miners) <= MINER_ENTITIES_UP_TO
+                    ): BooleanSelector(),
                 }
             ),
             description_placeholders={
@@ -281,10 +289,14 @@ class NetStabilizationConfigFlow(ConfigFlow, domain=DOMAIN):
                 if self.source == SOURCE_REAUTH
                 else self._get_reconfigure_entry()
             )
+            # Named, so that the integration's own text shows (not Home Assistant's generic one).
+            reason = (
+                "reauth_successful" if self.source == SOURCE_REAUTH else "reconfigure_successful"
+            )
             if entry.update_listeners:
                 # A loaded fleet's update listener schedules the reload itself.
-                return self.async_update_and_abort(entry, data_updates=self._data)
-            return self.async_update_reload_and_abort(entry, data_updates=self._data)
+                return self.async_update_and_abort(entry, data_updates=self._data, reason=reason)
+            return self.async_update_reload_and_abort(entry, data_updates=self._data, reason=reason)
         return self.async_create_entry(
             title="Mining fleet",
             data=self._data,
@@ -298,6 +310,28 @@ class NetStabilizationConfigFlow(ConfigFlow, domain=DOMAIN):
             return 0
 
 
+# Option ranges, checked here (not by the form's selectors) so that a value outside gets this
+# integration's own translated error; the help texts give the ranges.
+_RANGES: dict[str, tuple[float, float]] = {
+    CONF_POLL_INTERVAL: (2, 300),
+    CONF_SNAPSHOT_INTERVAL: (10, 3600),
+    CONF_RETENTION_HOURS: (1, 24 * 90),
+    CONF_RESCAN_INTERVAL: (0, 24 * 60),
+    CONF_TEMP_LIMIT: (60, 110),
+    CONF_MAX_MINERS: (1, 5000),
+    CONF_RESTORE_MAX_AGE: (0, 24 * 60),
+}
+_UNITS = {
+    CONF_POLL_INTERVAL: "s",
+    CONF_SNAPSHOT_INTERVAL: "s",
+    CONF_RETENTION_HOURS: "h",
+    CONF_RESCAN_INTERVAL: "min",
+    CONF_TEMP_LIMIT: "°C",
+    CONF_RESTORE_MAX_AGE: "min",
+}
+_NO_USER = "none"
+
+
 class NetStabilizationOptionsFlow(OptionsFlow):
     """How the fleet behaves: timing, retention, mode, EMS access, meter and safety."""
 
@@ -306,79 +340,89 @@ class NetStabilizationOptionsFlow(OptionsFlow):
         errors: dict[str, str] = {}
         options = {**default_options(), **self.config_entry.options}
         if user_input is not None:
-            try:
-                ems_networks = parse_networks(split_list(user_input.get(CONF_EMS_NETWORKS)))
-            except ValueError:
-                errors[CONF_EMS_NETWORKS] = "invalid_network"
-            else:
-                new = {**user_input, CONF_EMS_NETWORKS: ems_networks}
-                for key in (
-                    CONF_POLL_INTERVAL,
-                    CONF_SNAPSHOT_INTERVAL,
-                    CONF_RETENTION_HOURS,
-                    CONF_RESCAN_INTERVAL,
-                ):
-                    new[key] = int(new[key])
-                new[CONF_TEMP_LIMIT] = float(new[CONF_TEMP_LIMIT])
-                if not new.get(CONF_METER_ENTITY):
-                    new.pop(CONF_METER_ENTITY, None)
+            new, errors = _checked_options(user_input)
+            if not errors:
                 return self.async_create_entry(data=new)
             options = {**options, **user_input}
-        meter = options.get(CONF_METER_ENTITY)
-        schema: dict[Any, Any] = {
-            probatio.Required(CONF_POWER_MODE, default=options[CONF_POWER_MODE]): SelectSelector(
-                SelectSelectorConfig(options=list(POWER_MODES), translation_key=CONF_POWER_MODE)
-            ),
-            probatio.Required(
-                CONF_TARGET_POLICY, default=options[CONF_TARGET_POLICY]
-            ): SelectSelector(
-                SelectSelectorConfig(
-                    options=list(TARGET_POLICIES), translation_key=CONF_TARGET_POLICY
-                )
-            ),
-            probatio.Required(CONF_POLL_INTERVAL, default=options[CONF_POLL_INTERVAL]): _seconds(
-                2, 300
-            ),
-            probatio.Required(
-                CONF_SNAPSHOT_INTERVAL, default=options[CONF_SNAPSHOT_INTERVAL]
-            ): _seconds(10, 3600),
-            probatio.Required(
-                CONF_RETENTION_HOURS, default=options[CONF_RETENTION_HOURS]
-            ): NumberSelector(
-                NumberSelectorConfig(
-                    min=1, max=24 * 90, mode=NumberSelectorMode.BOX, unit_of_measurement="h"
-                )
-            ),
-            probatio.Required(
-                CONF_RESCAN_INTERVAL, default=options[CONF_RESCAN_INTERVAL]
-            ): NumberSelector(
-                NumberSelectorConfig(
-                    min=0, max=24 * 60, mode=NumberSelectorMode.BOX, unit_of_measurement="min"
-                )
-            ),
-            probatio.Required(CONF_TEMP_LIMIT, default=options[CONF_TEMP_LIMIT]): NumberSelector(
-                NumberSelectorConfig(
-                    min=60, max=110, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="°C"
-                )
-            ),
-            probatio.Optional(
-                CONF_EMS_NETWORKS, default=", ".join(split_list(options[CONF_EMS_NETWORKS]))
-            ): _MULTILINE,
-            probatio.Optional(
-                CONF_METER_ENTITY, description={"suggested_value": meter} if meter else None
-            ): EntitySelector(EntitySelectorConfig(domain="sensor", device_class="power")),
-            probatio.Required(
-                CONF_MINER_ENTITIES, default=options[CONF_MINER_ENTITIES]
-            ): BooleanSelector(),
-        }
+        users = [
+            user
+            for user in await self.hass.auth.async_get_users()
+            if user.is_active and not user.system_generated
+        ]
         return self.async_show_form(
-            step_id="init", data_schema=probatio.Schema(schema), errors=errors
+            step_id="init", data_schema=_options_schema(options, users), errors=errors
         )
 
 
-def _seconds(minimum: int, maximum: int) -> NumberSelector:
-    return NumberSelector(
-        NumberSelectorConfig(
-            min=minimum, max=maximum, mode=NumberSelectorMode.BOX, unit_of_measurement="s"
+def _checked_options(user_input: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The options to store, or the errors (field -> translation key)."""
+    errors: dict[str, str] = {}
+    new: dict[str, Any] = dict(user_input)
+    try:
+        new[CONF_EMS_NETWORKS] = parse_networks(split_list(user_input.get(CONF_EMS_NETWORKS)))
+    except ValueError:
+        errors[CONF_EMS_NETWORKS] = "invalid_network"
+    for key, (low, high) in _RANGES.items():
+        value = new.get(key)
+        if not isinstance(value, int | float) or not low <= value <= high:
+            errors[key] = "out_of_range"
+        elif key != CONF_TEMP_LIMIT:
+            new[key] = int(value)
+        else:
+            new[key] = float(value)
+    if not new.get(CONF_METER_ENTITY):
+        new.pop(CONF_METER_ENTITY, None)
+    if new.get(CONF_EMS_USER) in (None, "", _NO_USER):
+        new.pop(CONF_EMS_USER, None)
+    return new, errors
+
+
+def _options_schema(options: Mapping[str, Any], users: list[User]) -> probatio.Schema:
+    meter = options.get(CONF_METER_ENTITY)
+    networks = ", ".join(split_list(options[CONF_EMS_NETWORKS]))
+
+    def number(key: str) -> NumberSelector:
+        config = NumberSelectorConfig(mode=NumberSelectorMode.BOX)
+        if key in _UNITS:
+            config["unit_of_measurement"] = _UNITS[key]
+        return NumberSelector(config)
+
+    user_choices = [SelectOptionDict(value=_NO_USER, label="—")] + [
+        SelectOptionDict(value=user.id, label=user.name or user.id) for user in users
+    ]
+    schema: dict[Any, Any] = {
+        probatio.Required(CONF_POWER_MODE, default=options[CONF_POWER_MODE]): SelectSelector(
+            SelectSelectorConfig(options=list(POWER_MODES), translation_key=CONF_POWER_MODE)
+        ),
+        probatio.Required(CONF_TARGET_POLICY, default=options[CONF_TARGET_POLICY]): SelectSelector(
+            SelectSelectorConfig(options=list(TARGET_POLICIES), translation_key=CONF_TARGET_POLICY)
+        ),
+    }
+    for key in (
+        CONF_POLL_INTERVAL,
+        CONF_SNAPSHOT_INTERVAL,
+        CONF_RETENTION_HOURS,
+        CONF_RESCAN_INTERVAL,
+        CONF_TEMP_LIMIT,
+    ):
+        schema[probatio.Required(key, default=options[key])] = number(key)
+    # Suggested, not defaults: an emptied field must stay empty (that is how access is revoked).
+    schema[
+        probatio.Optional(
+            CONF_EMS_NETWORKS, description={"suggested_value": networks} if networks else None
         )
+    ] = _MULTILINE
+    schema[probatio.Optional(CONF_EMS_USER, default=options.get(CONF_EMS_USER) or _NO_USER)] = (
+        SelectSelector(SelectSelectorConfig(options=user_choices, mode=SelectSelectorMode.DROPDOWN))
     )
+    schema[
+        probatio.Optional(
+            CONF_METER_ENTITY, description={"suggested_value": meter} if meter else None
+        )
+    ] = EntitySelector(EntitySelectorConfig(domain="sensor", device_class="power"))
+    schema[probatio.Required(CONF_MINER_ENTITIES, default=options[CONF_MINER_ENTITIES])] = (
+        BooleanSelector()
+    )
+    for key in (CONF_MAX_MINERS, CONF_RESTORE_MAX_AGE):
+        schema[probatio.Required(key, default=options[key])] = number(key)
+    return probatio.Schema(schema)

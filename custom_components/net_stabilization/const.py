@@ -25,6 +25,9 @@ CONF_METER_ENTITY: Final = "meter_entity"
 CONF_TEMP_LIMIT: Final = "temperature_limit"
 CONF_TARGET_POLICY: Final = "target_policy"
 CONF_MINER_ENTITIES: Final = "miner_entities"
+CONF_EMS_USER: Final = "ems_user"  # a non-admin user that may control the fleet over the EMS API
+CONF_MAX_MINERS: Final = "max_miners"
+CONF_RESTORE_MAX_AGE: Final = "restore_max_age"  # minutes
 
 DEFAULT_API_PORT: Final = 4028
 DEFAULT_WEB_PORT: Final = 80
@@ -36,6 +39,12 @@ DEFAULT_RETENTION_HOURS: Final = 24
 DEFAULT_RESCAN_INTERVAL: Final = 10  # minutes
 DEFAULT_TEMP_LIMIT: Final = 90
 DEFAULT_TARGET_POLICY: Final = "nearest"
+# After a longer downtime an EMS target is not resumed: the fleet waits for the EMS.
+DEFAULT_RESTORE_MAX_AGE: Final = 15  # minutes (0: always resume)
+DEFAULT_MAX_MINERS: Final = 1000
+# Larger fleets run without per-miner devices and entities by default: each enabled entity costs
+# Home Assistant memory and garbage-collection time (see the README's figures).
+MINER_ENTITIES_UP_TO: Final = 100
 
 POWER_MODES: Final = ("on_off", "frequency")
 TARGET_POLICIES: Final = ("nearest", "never_above")

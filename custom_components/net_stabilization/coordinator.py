@@ -19,6 +19,7 @@ from . import repairs
 from .actions import raise_for_result
 from .const import DOMAIN, LOGGER
 from .core.fleet import CommandResult, CommandSource, FleetController, FleetSnapshot, MinerState
+from .core.fleet.command_log import command_caller
 from .core.fleet.model import MinerSnapshot
 
 type FleetCommand = Callable[[FleetController], Awaitable[CommandResult]]
@@ -117,11 +118,16 @@ class FleetCoordinator(DataUpdateCoordinator[FleetSnapshot]):
     # Commands ---------------------------------------------------------------------------------
 
     async def async_command(
-        self, command: FleetCommand, *, raise_on_refusal: bool = True
+        self, command: FleetCommand, *, raise_on_refusal: bool = True, caller: str | None = None
     ) -> CommandResult:
         """Run one fleet command and show its effect; a refusal raises a translated error
-        (or, with `raise_on_refusal` False, is returned as it is, for the EMS answers)."""
-        result = await command(self._controller)
+        (or, with `raise_on_refusal` False, is returned as it is, for the EMS answers). The
+        command is recorded with `caller` (a user, a peer address) when given."""
+        if caller is None:
+            result = await command(self._controller)  # the caller set around us, if any
+        else:
+            with command_caller(caller):
+                result = await command(self._controller)
         if result.accepted and not self._closed and self._refresh_soon is None:
             self._refresh_soon = async_call_later(
                 self.hass, COMMAND_REFRESH_DELAY_S, self._refresh_after_command
@@ -137,20 +143,26 @@ class FleetCoordinator(DataUpdateCoordinator[FleetSnapshot]):
         return result
 
     async def async_set_override(
-        self, enabled: bool, target_kw: float | None, source: CommandSource
+        self,
+        enabled: bool,
+        target_kw: float | None,
+        source: CommandSource,
+        caller: str | None = None,
     ) -> CommandResult:
         """The manual override, on at `target_kw` (the override setpoint if None) or off."""
         target = self.override.target_for(enabled, target_kw)
         result = await self.async_command(
-            lambda fleet: fleet.set_override(enabled, target, source=source)
+            lambda fleet: fleet.set_override(enabled, target, source=source), caller=caller
         )
         self.override.taken(target_kw)
         return result
 
-    async def async_set_override_target(self, target_kw: float, source: CommandSource) -> None:
+    async def async_set_override_target(
+        self, target_kw: float, source: CommandSource, caller: str | None = None
+    ) -> None:
         """What the override runs the fleet at: applied at once while it is on."""
         if self.snapshot.override_enabled:
-            await self.async_set_override(True, target_kw, source)
+            await self.async_set_override(True, target_kw, source, caller)
             return
         self.override.taken(target_kw)
         self.publish()

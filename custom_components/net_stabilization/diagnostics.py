@@ -35,14 +35,25 @@ REDACTED = "**REDACTED**"
 _IN_TEXT = re.compile(r"\b(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}\b|\b(?:\d{1,3}\.){3}\d{1,3}\b")
 
 
-def redact_text(value: Any) -> Any:
-    """Replace MACs and IPv4 addresses in every string of a nested structure."""
+def redact_text(value: Any, names: frozenset[str] = frozenset()) -> Any:
+    """Replace MACs, IPv4 addresses and the given `names` (the miners' host names) in every
+    string (keys included) of a nested structure."""
     if isinstance(value, str):
-        return _IN_TEXT.sub(REDACTED, value)
+        text = _IN_TEXT.sub(REDACTED, value)
+        for name in names:
+            text = text.replace(name, REDACTED)
+        return text
     if isinstance(value, dict):
-        return {key: redact_text(item) for key, item in value.items()}
+        # Keys too: settings map MACs to overrides and pins (numbered, so none is lost).
+        redacted: dict[Any, Any] = {}
+        for key, item in value.items():
+            name = redact_text(key, names)
+            if name in redacted:
+                name = f"{name} {len(redacted) + 1}"
+            redacted[name] = redact_text(item, names)
+        return redacted
     if isinstance(value, list | tuple):
-        return [redact_text(item) for item in value]
+        return [redact_text(item, names) for item in value]
     return value
 
 
@@ -93,5 +104,10 @@ async def async_get_config_entry_diagnostics(
         },
         TO_REDACT,
     )
-    result: dict[str, Any] = redact_text(redacted)
+    names = frozenset(
+        m.hostname
+        for m in runtime.coordinator.snapshot.miners
+        if m.hostname and len(m.hostname) > 2
+    )
+    result: dict[str, Any] = redact_text(redacted, names)
     return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable
+from contextlib import AbstractContextManager
 from typing import override
 
 from homeassistant.helpers import device_registry as dr
@@ -10,9 +11,11 @@ from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, Device
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from .audit import context_caller
 from .const import DOMAIN
 from .coordinator import FleetCoordinator
 from .core.fleet import FleetSnapshot, MinerSnapshot, MinerState
+from .core.fleet.command_log import command_caller
 
 # Host names the firmware ships with; useless to tell miners apart.
 _DEFAULT_HOSTNAMES = frozenset({"antminer", "antminer_s9", "bitmain", ""})
@@ -46,6 +49,10 @@ class NetStabilizationEntity(CoordinatorEntity[FleetCoordinator]):
     def _state_key(self) -> Hashable:
         """What the entity shows; a change triggers a state write."""
         return None
+
+    def _acting(self) -> AbstractContextManager[None]:
+        """Record who is behind the action this entity carries out."""
+        return command_caller(context_caller(self._context))
 
     @override
     def _handle_coordinator_update(self) -> None:

@@ -4,7 +4,7 @@ retention, and what a restart needs (commanded settings, learnt power)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -25,20 +25,22 @@ type EndpointOf = Callable[[str], tuple[int | None, int | None]]
 
 
 class CommandEvents:
-    """The controller's command log: the fleet database first, then a Home Assistant event."""
+    """The controller's command log: the fleet database first (the command and the settings
+    that resume it after a restart, both committed before the command is answered), then a
+    Home Assistant event."""
 
     def __init__(self, hass: HomeAssistant, store: FleetStore) -> None:
         """Record to `store`, announce on the bus."""
         self._hass = hass
         self._store = store
-        self.after_record: Callable[[CommandRecord], None] | None = None
+        self.after_record: Callable[[CommandRecord], Awaitable[None]] | None = None
 
     async def record(self, entry: CommandRecord) -> None:
-        """Commit the command, then tell automations about it."""
+        """Commit the command and what it leaves in force, then tell automations about it."""
         await self._store.record_command(entry)
-        self._hass.bus.async_fire(EVENT_COMMAND, command_event(entry))
         if self.after_record is not None:
-            self.after_record(entry)
+            await self.after_record(entry)
+        self._hass.bus.async_fire(EVENT_COMMAND, command_event(entry))
 
     async def recent(self, limit: int = 50) -> list[CommandRecord]:
         """Newest first, from the database."""
@@ -57,9 +59,11 @@ class FleetHistory:
         self._saved_calibration: dict[str, float] = {}
         self._saved_settings: dict[str, Any] | None = None
 
-    async def restore(self) -> str | None:
+    async def restore(self, max_age_s: float | None) -> str | None:
         """Give the controller back its learnt power and commanded state (after a first poll);
-        returns a line for the log when a commanded state was resumed."""
+        returns a line for the log when a commanded state was resumed. An EMS target older
+        than `max_age_s` of downtime (None: any age) is not resumed."""
+        self._controller.restore_last_command(await self._store.last_command())
         stored = await self._store.load_settings()
         calibration = stored.get(CALIBRATION_KEY)
         if isinstance(calibration, dict):
@@ -69,8 +73,17 @@ class FleetHistory:
         if not isinstance(raw, dict):
             return None
         settings = FleetSettings.from_dict(raw)
-        self._controller.restore(settings)
+        downtime = await self._downtime_s()
+        stale = max_age_s is not None and downtime is not None and downtime > max_age_s
+        self._controller.restore(settings, resume_target=not stale)
+        if stale and downtime is not None:
+            await self._controller.drop_restored_target(downtime)
         return settings.describe()
+
+    async def _downtime_s(self) -> float | None:
+        """How long the fleet was not running (since its last snapshot)."""
+        last = await self._store.last_snapshot_time()
+        return None if last is None else max(0.0, time.time() - last)
 
     async def has_settings(self) -> bool:
         """Whether a commanded state was ever saved."""
@@ -98,10 +111,13 @@ class FleetHistory:
             self._saved_calibration = calibration
 
     async def save_settings(self) -> None:
-        """Store what the fleet was told, and each miner's record (exclusion, override)."""
+        """Store what the fleet was told (one small row: this is on a command's path)."""
         settings = self._controller.settings().to_dict()
         if await self._store.save_settings({SETTINGS_KEY: settings}):
             self._saved_settings = settings
+
+    async def save_miner_records(self) -> None:
+        """Store each miner's record with the operator's flags (exclusion, override)."""
         records = []
         for m in self._controller.snapshot.miners:
             api_port, web_port = self._ports(m.mac)

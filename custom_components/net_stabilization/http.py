@@ -8,28 +8,27 @@ orders are handed to the background.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
-from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
+from homeassistant.components.http.const import KEY_HASS_USER
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import Unauthorized
-from homeassistant.helpers.http import KEY_AUTHENTICATED, KEY_HASS, HomeAssistantView
+from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 
-from .const import CONF_EMS_NETWORKS, DOMAIN
+from .audit import user_caller
+from .const import CONF_EMS_NETWORKS, CONF_EMS_USER, DOMAIN
 from .core.fleet import CommandRecord, CommandResult, CommandSource
+from .ems_access import Caller, check_caller, json_content
+from .request_body import BodyError, read_object
 from .runtime import FleetRuntime
 from .services import loaded_runtime
 from .wire import command_json, fleet_status_json, miner_json
 
 SOURCE_EMS = CommandSource.EMS
 SOURCE_API = CommandSource.API
-# Commands are a few bytes; anything much larger is not an EMS talking to us.
-MAX_BODY_BYTES = 16 * 1024
 NOT_LOADED = "Net Stabilization is not loaded"
 _MAC_SEPARATORS = re.compile(r"[:\-.]")
 
@@ -56,65 +55,44 @@ def _runtime(request: web.Request) -> FleetRuntime | None:
     return loaded_runtime(request.app[KEY_HASS])
 
 
-def _client_allowed(request: web.Request, networks: Iterable[str]) -> bool:
-    """Token-less EMS access: only from the configured networks, judged by the TCP peer.
-
-    `request.remote` is the peer unless Home Assistant itself is configured to trust a proxy;
-    X-Forwarded-For is never read here.
-    """
-    if request.remote is None:
-        return False
-    try:
-        client = ipaddress.ip_address(request.remote)
-    except ValueError:
-        return False
-    for text in networks:
-        try:
-            if client in ipaddress.ip_network(text, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
-
-
 def _command_response(result: CommandResult) -> web.Response:
     return web.json_response(result.as_json(), status=result.http_status)
 
 
-async def _read_json_object(request: web.Request) -> dict[str, Any] | str:
-    """The body as a JSON object, or a message saying what is wrong with it."""
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        return f"body larger than {MAX_BODY_BYTES} bytes"
-    body = await request.content.read(MAX_BODY_BYTES + 1)
-    if len(body) > MAX_BODY_BYTES:
-        return f"body larger than {MAX_BODY_BYTES} bytes"
-    try:
-        data = json.loads(body)
-    except UnicodeDecodeError, ValueError:
-        return "body is not valid JSON"
-    if not isinstance(data, dict):
-        return "body must be a JSON object"
-    return data
+def _refusal(status: HTTPStatus, message: str) -> web.Response:
+    return web.json_response({"accepted": False, "message": message}, status=status)
+
+
+def _refused(exception: type[web.HTTPException], message: str) -> web.HTTPException:
+    """A refusal raised (not returned), so Home Assistant's login-attempt accounting and IP
+    bans see failed authentication."""
+    return exception(
+        text=json.dumps({"accepted": False, "message": message}), content_type="application/json"
+    )
 
 
 class _EmsView(HomeAssistantView):
-    """The three EMS paths: Home Assistant token, or a client in the EMS networks."""
+    """The three EMS paths: Home Assistant token, or a client in the EMS networks
+    (`ems_access` says who may do what)."""
 
     requires_auth = False  # checked here, so the EMS networks option can waive the token
 
-    def _check(self, request: web.Request) -> tuple[FleetRuntime | None, web.Response | None]:
+    def _check(self, request: web.Request, *, control: bool) -> tuple[FleetRuntime, Caller]:
+        """The loaded fleet and the judged caller; raises the refusal otherwise."""
         runtime = _runtime(request)
-        networks = runtime.options.get(CONF_EMS_NETWORKS, []) if runtime else []
-        if not request.get(KEY_AUTHENTICATED) and not _client_allowed(request, networks):
-            return None, web.json_response(
-                {"accepted": False, "message": "unauthorized"}, status=HTTPStatus.UNAUTHORIZED
-            )
+        options = runtime.options if runtime else {}
+        caller = check_caller(
+            request, options.get(CONF_EMS_NETWORKS, []), options.get(CONF_EMS_USER)
+        )
+        if not caller.allowed:
+            if not caller.token_less or caller.refusal == "unauthorized":
+                raise _refused(web.HTTPUnauthorized, "unauthorized")
+            raise _refused(web.HTTPForbidden, caller.refusal)
+        if control and not caller.control:
+            raise _refused(web.HTTPForbidden, caller.refusal or "not allowed to control the fleet")
         if runtime is None:
-            return None, web.json_response(
-                {"accepted": False, "message": NOT_LOADED},
-                status=HTTPStatus.SERVICE_UNAVAILABLE,
-            )
-        return runtime, None
+            raise _refused(web.HTTPServiceUnavailable, NOT_LOADED)
+        return runtime, caller
 
 
 class EmsStatusView(_EmsView):
@@ -126,10 +104,7 @@ class EmsStatusView(_EmsView):
 
     async def get(self, request: web.Request) -> web.Response:
         """Serve the status."""
-        runtime, refusal = self._check(request)
-        if refusal is not None:
-            return refusal
-        assert runtime is not None
+        runtime, _caller = self._check(request, control=False)
         return web.json_response(runtime.controller.snapshot.ems_status())
 
 
@@ -142,20 +117,20 @@ class EmsActivateView(_EmsView):
 
     async def post(self, request: web.Request) -> web.Response:
         """Validate, plan, record, dispatch in the background, answer."""
-        runtime, refusal = self._check(request)
-        if refusal is not None:
-            return refusal
-        assert runtime is not None
-        data = await _read_json_object(request)
-        if isinstance(data, str):
-            return web.json_response({"accepted": False, "message": data}, status=400)
+        runtime, caller = self._check(request, control=True)
+        if caller.token_less and not json_content(request):
+            return _refusal(HTTPStatus.BAD_REQUEST, "the body must be sent as application/json")
+        try:
+            data = await read_object(request)
+        except BodyError as err:
+            return _refusal(HTTPStatus.BAD_REQUEST, str(err))
         if "activationPowerInKw" not in data:
-            return web.json_response(
-                {"accepted": False, "message": "activationPowerInKw is missing"}, status=400
-            )
+            return _refusal(HTTPStatus.BAD_REQUEST, "activationPowerInKw is missing")
         power = data["activationPowerInKw"]
         result = await runtime.coordinator.async_command(
-            lambda fleet: fleet.activate(power, source=SOURCE_EMS), raise_on_refusal=False
+            lambda fleet: fleet.activate(power, source=SOURCE_EMS),
+            raise_on_refusal=False,
+            caller=caller.who,
         )
         return _command_response(result)
 
@@ -169,13 +144,12 @@ class EmsDeactivateView(_EmsView):
 
     async def post(self, request: web.Request) -> web.Response:
         """Put every miner the fleet dispatched to sleep."""
-        runtime, refusal = self._check(request)
-        if refusal is not None:
-            return refusal
-        assert runtime is not None
+        runtime, caller = self._check(request, control=True)
         # Shedding load must never fail on a malformed body: the body carries nothing we need.
         result = await runtime.coordinator.async_command(
-            lambda fleet: fleet.deactivate(source=SOURCE_EMS), raise_on_refusal=False
+            lambda fleet: fleet.deactivate(source=SOURCE_EMS),
+            raise_on_refusal=False,
+            caller=caller.who,
         )
         return _command_response(result)
 
@@ -192,23 +166,26 @@ class _FleetView(HomeAssistantView):
         return runtime
 
     @staticmethod
-    def _require_admin(request: web.Request) -> None:
-        user = request.get("hass_user")
+    def _require_admin(request: web.Request) -> str:
+        """The admin sending a control request (as recorded); others get 403."""
+        user = request.get(KEY_HASS_USER)
         if user is None or not user.is_admin:
-            raise Unauthorized
+            raise _refused(web.HTTPForbidden, "controlling the fleet needs an administrator")
+        return user_caller(user)
 
     async def _command(
         self, request: web.Request
-    ) -> tuple[FleetRuntime, dict[str, Any]] | web.Response:
+    ) -> tuple[FleetRuntime, dict[str, Any], str] | web.Response:
         """A control request: admin only, a loaded fleet, and a JSON object as body."""
-        self._require_admin(request)
+        who = self._require_admin(request)
         fleet = self._fleet(request)
         if isinstance(fleet, web.Response):
             return fleet
-        data = await _read_json_object(request)
-        if isinstance(data, str):
-            return web.json_response({"accepted": False, "message": data}, status=400)
-        return fleet, data
+        try:
+            data = await read_object(request)
+        except BodyError as err:
+            return _refusal(HTTPStatus.BAD_REQUEST, str(err))
+        return fleet, data, who
 
 
 class FleetStatusView(_FleetView):
@@ -270,11 +247,9 @@ class FleetOverrideView(_FleetView):
         command = await self._command(request)
         if isinstance(command, web.Response):
             return command
-        fleet, data = command
+        fleet, data, who = command
         if "enabled" not in data:
-            return web.json_response(
-                {"accepted": False, "message": "enabled is missing"}, status=400
-            )
+            return _refusal(HTTPStatus.BAD_REQUEST, "enabled is missing")
         enabled, target = data["enabled"], data.get("target_power_kw")
         coordinator = fleet.coordinator
         requested = target if enabled is True else None
@@ -283,6 +258,7 @@ class FleetOverrideView(_FleetView):
                 enabled, coordinator.override.target_for(enabled is True, requested), SOURCE_API
             ),
             raise_on_refusal=False,
+            caller=who,
         )
         if result.accepted and isinstance(target, int | float) and not isinstance(target, bool):
             coordinator.override.taken(float(target))
@@ -307,10 +283,10 @@ class FleetPowerModeView(_FleetView):
         command = await self._command(request)
         if isinstance(command, web.Response):
             return command
-        fleet, data = command
+        fleet, data, who = command
         mode = data.get("mode")
         result = await fleet.coordinator.async_command(
-            lambda f: f.set_mode(mode, source=SOURCE_API), raise_on_refusal=False
+            lambda f: f.set_mode(mode, source=SOURCE_API), raise_on_refusal=False, caller=who
         )
         return _command_response(result)
 

@@ -103,9 +103,13 @@ class TargetPower(_FleetPowerNumber):
     @override
     async def async_set_native_value(self, value: float) -> None:
         if self.snapshot.override_enabled:
-            await self.coordinator.async_set_override(True, value, SOURCE)
+            with self._acting():
+                await self.coordinator.async_set_override(True, value, SOURCE)
         else:
-            await self.coordinator.async_command(lambda fleet: fleet.activate(value, source=SOURCE))
+            with self._acting():
+                await self.coordinator.async_command(
+                    lambda fleet: fleet.activate(value, source=SOURCE)
+                )
 
 
 class OverrideTarget(_FleetPowerNumber):
@@ -131,7 +135,8 @@ class OverrideTarget(_FleetPowerNumber):
 
     @override
     async def async_set_native_value(self, value: float) -> None:
-        await self.coordinator.async_set_override_target(value, SOURCE)
+        with self._acting():
+            await self.coordinator.async_set_override_target(value, SOURCE)
         self.async_write_ha_state()
 
 
@@ -161,8 +166,9 @@ class MinerFrequency(MinerEntity, NumberEntity):
     @override
     async def async_set_native_value(self, value: float) -> None:
         mac = self.mac
-        await self.coordinator.async_command(
-            lambda fleet: fleet.set_miner_override(
-                mac, MinerOverride.ON.value, source=SOURCE, mhz=value
+        with self._acting():
+            await self.coordinator.async_command(
+                lambda fleet: fleet.set_miner_override(
+                    mac, MinerOverride.ON.value, source=SOURCE, mhz=value
+                )
             )
-        )

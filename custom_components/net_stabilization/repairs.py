@@ -13,6 +13,7 @@ from .core.store import StoreProblem
 ISSUE_FAILED_MINERS = "failed_miners"
 ISSUE_AUTH = "auth_failed"
 ISSUE_DATABASE = "database_problem"
+ISSUE_FLEET_SIZE = "fleet_size_exceeded"
 _LISTED = 20  # miners named in an issue; the count says how many there are
 
 
@@ -52,6 +53,22 @@ def update_auth(hass: HomeAssistant, result: ScanResult) -> None:
             "count": str(len(result.auth_failed)),
             "hosts": ", ".join(f.endpoint.host for f in result.auth_failed[:_LISTED]),
         },
+    )
+
+
+def update_fleet_size(hass: HomeAssistant, left_out: int, limit: int) -> None:
+    """Raise the issue while more miners answer than the fleet takes."""
+    if not left_out:
+        ir.async_delete_issue(hass, DOMAIN, ISSUE_FLEET_SIZE)
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        ISSUE_FLEET_SIZE,
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=ISSUE_FLEET_SIZE,
+        translation_placeholders={"count": str(left_out), "limit": str(limit)},
     )
 
 

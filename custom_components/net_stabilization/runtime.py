@@ -19,10 +19,12 @@ from homeassistant.helpers.event import async_track_time_interval
 from . import repairs
 from .builder import build_scanner, control_config, known_driver
 from .const import (
+    CONF_MAX_MINERS,
     CONF_METER_ENTITY,
     CONF_POLL_INTERVAL,
     CONF_POWER_MODE,
     CONF_RESCAN_INTERVAL,
+    CONF_RESTORE_MAX_AGE,
     CONF_RETENTION_HOURS,
     CONF_SNAPSHOT_INTERVAL,
     DOMAIN,
@@ -96,7 +98,9 @@ class FleetRuntime:
         await self.coordinator.async_shutdown()
         if self.settings_task is not None:
             await asyncio.gather(self.settings_task, return_exceptions=True)
-        await self.history.save_calibration()
+        # The last snapshot marks when the fleet stopped running (a restart measures its
+        # downtime from it).
+        await self.history.write_snapshot()
         await self.controller.close()
         await self.store.close()
 
@@ -128,6 +132,7 @@ def build_runtime(hass: HomeAssistant, entry: NetStabilizationConfigEntry) -> Fl
         controller,
         store,
         reauth=lambda: entry.async_start_reauth(hass),
+        max_miners=int(options[CONF_MAX_MINERS]),
     )
     runtime = FleetRuntime(
         controller=controller,
@@ -138,7 +143,11 @@ def build_runtime(hass: HomeAssistant, entry: NetStabilizationConfigEntry) -> Fl
         options=options,
         entry_data=dict(entry.data),
     )
-    events.after_record = lambda record: _after_command(hass, entry, runtime, record)
+
+    async def after_record(record: CommandRecord) -> None:
+        await _after_command(hass, entry, runtime, record)
+
+    events.after_record = after_record
     return runtime
 
 
@@ -167,7 +176,8 @@ async def async_start(
         raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="no_miners")
     # One poll first, so the restored target is planned against what miners really do.
     await runtime.controller.poll()
-    resumed = await runtime.history.restore()
+    max_age_min = float(runtime.options[CONF_RESTORE_MAX_AGE])
+    resumed = await runtime.history.restore(max_age_min * 60 if max_age_min > 0 else None)
     if resumed is not None:
         LOGGER.info("Fleet resumed its last commanded state: %s", resumed)
     elif runtime.controller.mode is not PowerMode(runtime.options[CONF_POWER_MODE]):
@@ -200,20 +210,29 @@ def _schedule_timers(
     # Stopping Home Assistant does not unload entries: close the database ourselves.
     @callback
     def on_stop(_event: Event) -> None:
-        entry.async_create_background_task(hass, runtime.async_shutdown(), "close fleet")
+        unsubs.remove(stop_unsub)  # fired once: it is gone from the bus already
+        entry.async_create_task(hass, runtime.async_shutdown(), "close fleet")
 
-    unsubs.append(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, on_stop))
+    stop_unsub = hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, on_stop)
+    unsubs.append(stop_unsub)
 
 
-def _after_command(
+# Commands that change the operator's per-miner flags, which the miners' records keep too.
+_PER_MINER_COMMANDS = frozenset({"set_excluded", "set_miner_override"})
+
+
+async def _after_command(
     hass: HomeAssistant,
     entry: NetStabilizationConfigEntry,
     runtime: FleetRuntime,
     record: CommandRecord,
 ) -> None:
-    # Persist what the fleet was told, so a restart resumes it (off the command's path).
+    # What the fleet was told, so a restart resumes it: committed before the answer (a
+    # database problem is logged and raised as a repair issue by the store, never raised).
     if runtime.closed:
         return
-    runtime.settings_task = entry.async_create_background_task(
-        hass, runtime.history.save_settings(), "save fleet settings"
-    )
+    await runtime.history.save_settings()
+    if record.command in _PER_MINER_COMMANDS:
+        runtime.settings_task = entry.async_create_background_task(
+            hass, runtime.history.save_miner_records(), "save miner records"
+        )

@@ -11,7 +11,7 @@ from homeassistant.core import HomeAssistant
 from . import repairs
 from .const import LOGGER
 from .core.discovery import FoundMiner, Scanner, ScanResult, diff_miners
-from .core.fleet import FleetController
+from .core.fleet import CommandSource, FleetController
 from .core.miners.endpoint import MinerEndpoint
 from .core.store import FleetStore, MinerRecord
 
@@ -25,17 +25,21 @@ class FleetScanning:
         scanner: Scanner,
         controller: FleetController,
         store: FleetStore,
+        *,
         reauth: Callable[[], None],
+        max_miners: int,
     ) -> None:
-        """Bring miners into `controller`, records into `store`; `reauth` asks the user for
-        the new password once every miner refuses the old one."""
+        """Bring miners into `controller` (at most `max_miners`), records into `store`;
+        `reauth` asks the user for the new password once every miner refuses the old one."""
         self._hass = hass
         self.scanner = scanner
         self._controller = controller
         self._store = store
         self._reauth = reauth
         self._lock = asyncio.Lock()
+        self._max_miners = max_miners
         self.last_scan: ScanResult | None = None
+        self.left_out = 0  # miners found beyond the fleet size limit
 
     async def async_scan(self) -> tuple[ScanResult, bool]:
         """Scan now; returns the result and whether miners joined or moved."""
@@ -48,21 +52,37 @@ class FleetScanning:
             if (endpoint := self.endpoint_of(mac)) is not None
         }
         changes = diff_miners(known, result)
-        for found in changes.new:
+        room = max(0, self._max_miners - len(known))
+        joining, left_out = changes.new[:room], changes.new[room:]
+        for found in joining:
             self._controller.add_miner(found.driver)
         for move in changes.moved:
             LOGGER.info("Miner %s moved from %s to %s", move.mac, move.old, move.new.endpoint)
             self._controller.add_miner(move.new.driver)
-        if changes.new or changes.moved:
+        if joining or changes.moved:
             await self._store.upsert_miners(
-                _record(m) for m in (*changes.new, *(mv.new for mv in changes.moved))
+                _record(m) for m in (*joining, *(mv.new for mv in changes.moved))
             )
-        if changes.new:
-            LOGGER.info("Scan found %d new miners", len(changes.new))
+        if joining:
+            LOGGER.info("Scan found %d new miners", len(joining))
+            await self._controller.note(
+                "miners_joined",
+                {"count": len(joining)},
+                _joined(joining),
+                source=CommandSource.SCAN,
+            )
+        self.left_out = len(left_out)
+        if left_out:
+            LOGGER.warning(
+                "%d more miners answer than the fleet takes (%d): left out",
+                len(left_out),
+                self._max_miners,
+            )
+        repairs.update_fleet_size(self._hass, len(left_out), self._max_miners)
         repairs.update_auth(self._hass, result)
         if result.auth_failed and not result.miners and self._controller.macs:
             self._reauth()  # every miner refuses us now: the password changed
-        return result, bool(changes.new or changes.moved)
+        return result, bool(joining or changes.moved)
 
     def endpoint_of(self, mac: str) -> MinerEndpoint | None:
         """Where a known miner is."""
@@ -72,6 +92,16 @@ class FleetScanning:
         """A known miner's API and web ports."""
         endpoint = self.endpoint_of(mac)
         return (endpoint.api_port, endpoint.web_port) if endpoint else (None, None)
+
+
+def _joined(miners: tuple[FoundMiner, ...]) -> str:
+    """The history's line for miners that joined."""
+    named = ", ".join(
+        f"{m.identity.hostname or m.identity.mac} ({m.endpoint.host}, {m.description})"
+        for m in miners[:10]
+    )
+    more = f" and {len(miners) - 10} more" if len(miners) > 10 else ""
+    return f"{len(miners)} miners joined the fleet: {named}{more}"
 
 
 def _record(found: FoundMiner) -> MinerRecord:

@@ -47,6 +47,7 @@ class PowerModeSelect(FleetEntity, SelectEntity):
 
     @override
     async def async_select_option(self, option: str) -> None:
-        await self.coordinator.async_command(
-            lambda fleet: fleet.set_mode(option, source=CommandSource.ENTITY)
-        )
+        with self._acting():
+            await self.coordinator.async_command(
+                lambda fleet: fleet.set_mode(option, source=CommandSource.ENTITY)
+            )

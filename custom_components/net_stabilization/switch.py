@@ -156,7 +156,8 @@ class FleetSwitch(FleetEntity, SwitchEntity):
         await self._set(False)
 
     async def _set(self, on: bool) -> None:
-        await self.entity_description.set_fn(self.coordinator, on)
+        with self._acting():
+            await self.entity_description.set_fn(self.coordinator, on)
 
 
 class MinerSwitch(MinerEntity, SwitchEntity):
@@ -193,4 +194,5 @@ class MinerSwitch(MinerEntity, SwitchEntity):
         await self._set(False)
 
     async def _set(self, on: bool) -> None:
-        await self.entity_description.set_fn(self.coordinator, self.mac, on)
+        with self._acting():
+            await self.entity_description.set_fn(self.coordinator, self.mac, on)

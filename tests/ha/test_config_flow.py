@@ -22,7 +22,7 @@ from custom_components.net_stabilization.const import (
     CONF_WEB_PORT,
     DOMAIN,
 )
-from simulator import Fault, SimulatedFleet
+from simulator import Fault, ManualClock, SimulatedFleet
 
 from .conftest import hosts_of
 
@@ -271,3 +271,55 @@ async def test_reauth_of_a_fleet_that_failed_to_load(
     assert result["reason"] == "reauth_successful"
     await hass.async_block_till_done()
     assert config_entry.runtime_data.controller.macs
+
+
+async def test_token_less_access_can_be_revoked_and_ranges_are_explained(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    hass.config_entries.async_update_entry(
+        loaded_entry, options={**loaded_entry.options, CONF_EMS_NETWORKS: ["10.0.0.5/32"]}
+    )
+    await hass.async_block_till_done()
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    schema = result["data_schema"].schema
+    field = next(k for k in schema if k == CONF_EMS_NETWORKS)
+    # Suggested, not a default: emptying the field must not bring the old value back.
+    assert field.description == {"suggested_value": "10.0.0.5/32"}
+    base = {
+        CONF_POWER_MODE: "on_off",
+        "target_policy": "nearest",
+        CONF_POLL_INTERVAL: 5,
+        "snapshot_interval": 60,
+        "retention_hours": 24,
+        "rescan_interval": 0,
+        "temperature_limit": 90,
+    }
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**base, CONF_POLL_INTERVAL: 1, "temperature_limit": 200}
+    )
+    assert result["errors"] == {
+        CONF_POLL_INTERVAL: "out_of_range",
+        "temperature_limit": "out_of_range",
+    }
+    result = await hass.config_entries.options.async_configure(result["flow_id"], base)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert loaded_entry.options[CONF_EMS_NETWORKS] == []
+
+
+async def test_a_fleet_of_more_than_a_hundred_starts_without_miner_entities_by_default(
+    hass: HomeAssistant,
+) -> None:
+    big = SimulatedFleet(
+        count=101, host="127.0.0.1", clock=ManualClock(), seed=5, initial_state="sleeping"
+    )
+    await big.start()
+    try:
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], form(big))
+        result = await finish_scan(hass, result)
+        assert result["step_id"] == "scan_result", result
+        field = next(k for k in result["data_schema"].schema if k == "miner_entities")
+        assert field.default() is False
+    finally:
+        await big.stop()

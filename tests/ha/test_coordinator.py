@@ -143,3 +143,27 @@ async def test_failed_miners_repair_issue(
     assert issue.translation_placeholders["count"] == "1"
     repairs.update_failed_miners(hass, snapshot)
     assert issue_registry.async_get_issue(DOMAIN, "failed_miners") is None
+
+
+@pytest.mark.parametrize("options", [{**default_options(), "rescan_interval": 0, "max_miners": 1}])
+async def test_the_fleet_takes_no_more_miners_than_its_limit(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, issue_registry: ir.IssueRegistry
+) -> None:
+    assert len(loaded_entry.runtime_data.controller.macs) == 1
+    issue = issue_registry.async_get_issue(DOMAIN, "fleet_size_exceeded")
+    assert issue is not None
+    assert issue.translation_placeholders == {"count": "1", "limit": "1"}
+
+
+async def test_diagnostics_never_name_a_miner_in_a_key(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    runtime = loaded_entry.runtime_data
+    mac = sorted(runtime.controller.macs)[0]
+    await runtime.controller.set_miner_override(mac, "off")
+    from custom_components.net_stabilization.diagnostics import (  # noqa: PLC0415
+        async_get_config_entry_diagnostics,
+    )
+
+    text = repr(await async_get_config_entry_diagnostics(hass, loaded_entry))
+    assert mac not in text and mac.lower() not in text

@@ -76,10 +76,10 @@ async def test_target_number_activates(hass: HomeAssistant, loaded_entry: MockCo
     await hass.services.async_call(
         "number",
         "set_value",
-        {"entity_id": "number.mining_fleet_target_power", "value": 1.46},
+        {"entity_id": "number.mining_fleet_target_power_setpoint", "value": 1.46},
         blocking=True,
     )
-    assert hass.states.get("number.mining_fleet_target_power").state == "1.46"
+    assert hass.states.get("number.mining_fleet_target_power_setpoint").state == "1.46"
     assert hass.states.get("sensor.mining_fleet_last_command").state != "unknown"
 
 
@@ -169,7 +169,7 @@ async def test_override_target_and_switch(
     await hass.services.async_call(
         "number",
         "set_value",
-        {"entity_id": "number.mining_fleet_target_power", "value": 0.0},
+        {"entity_id": "number.mining_fleet_target_power_setpoint", "value": 0.0},
         blocking=True,
     )
     assert hass.states.get("number.mining_fleet_override_target").state == "0.0"
@@ -322,7 +322,7 @@ async def test_fleet_without_miner_entities(
     assert not [e for e in entries if e.entity_id.split(".")[1].startswith("s9_")]
     assert hass.states.get("sensor.mining_fleet_miners_online").state == "2"
     await hass.services.async_call(DOMAIN, "activate", {"power_kw": 1.46}, blocking=True)
-    assert hass.states.get("number.mining_fleet_target_power").state == "1.46"
+    assert hass.states.get("number.mining_fleet_target_power_setpoint").state == "1.46"
 
 
 async def test_turning_miner_entities_off_removes_them(

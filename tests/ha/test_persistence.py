@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
@@ -109,3 +111,53 @@ async def test_learnt_power_survives_a_restart(
     await hass.async_block_till_done()
     restored = loaded_entry.runtime_data.controller
     assert restored.calibration() == learnt
+
+
+async def test_a_target_older_than_the_downtime_limit_is_not_resumed(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    sim: SimulatedFleet,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await hass.services.async_call(DOMAIN, "activate", {"power_kw": 1.46}, blocking=True)
+    runtime = loaded_entry.runtime_data
+    await runtime.controller.wait_idle()
+    await sim.advance(400)
+    await runtime.coordinator.async_refresh()
+    assert [m.state for m in sim.miners].count("mining") == 1
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    # Home Assistant was down for 20 minutes (the default limit is 15).
+    later = time.time() + 20 * 60
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert await hass.config_entries.async_setup(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    runtime = loaded_entry.runtime_data
+    await runtime.controller.wait_idle()
+    assert runtime.controller.target_w is None
+    assert all(m.state == "sleeping" for m in sim.miners)  # what it ran went to sleep
+    last = (await runtime.store.recent_commands(1))[0]
+    assert (last.command, last.source) == ("deactivate", "setup")
+    assert "20 min ago" in last.message
+    # The last command shows after the restart, not Unknown.
+    assert hass.states.get("sensor.mining_fleet_last_command").state not in ("unknown", "")
+
+
+async def test_a_short_downtime_resumes_and_the_last_command_shows(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    await hass.services.async_call(DOMAIN, "activate", {"power_kw": 1.46}, blocking=True)
+    shown = hass.states.get("sensor.mining_fleet_last_command").state
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert loaded_entry.runtime_data.controller.target_w == 1460.0
+    assert hass.states.get("sensor.mining_fleet_last_command").state == shown
+
+
+async def test_miners_that_join_are_in_the_history(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    history = await loaded_entry.runtime_data.store.recent_commands(50)
+    joined = [c for c in history if c.command == "miners_joined"]
+    assert len(joined) == 1
+    assert joined[0].source == "scan" and joined[0].parameters == {"count": 2}
+    assert "2 miners joined the fleet" in joined[0].message

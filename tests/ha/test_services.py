@@ -59,7 +59,7 @@ async def test_override_blocks_ems_and_is_released(
     assert hass.states.get("sensor.mining_fleet_fleet_state").state == "override"
     with pytest.raises(HomeAssistantError) as err:
         await hass.services.async_call(DOMAIN, "activate", {"power_kw": 1}, blocking=True)
-    assert err.value.translation_key == "command_conflict"
+    assert err.value.translation_key == "command_override_active"
     await hass.services.async_call(DOMAIN, "set_override", {"enabled": False}, blocking=True)
     assert hass.states.get("switch.mining_fleet_manual_override").state == "off"
 

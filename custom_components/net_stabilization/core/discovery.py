@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -140,6 +141,11 @@ def scan_targets(
     return list(targets)
 
 
+# An IPv4 address or a DNS name: letters, digits, hyphens and dots only (no "/", "?", "#", "@",
+# which would turn the entry into part of a URL).
+_HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?")
+
+
 def parse_host(
     text: str, api_port: int = DEFAULT_API_PORT, web_port: int = DEFAULT_WEB_PORT
 ) -> MinerEndpoint:
@@ -158,7 +164,7 @@ def parse_host(
         host, ports = entry, []
     else:
         host, *ports = entry.split(":")
-    if not host or any(c.isspace() for c in host):
+    if not host or len(host) > 253 or (not _HOST_NAME.fullmatch(host) and not _is_ipv6(host)):
         raise ValueError(f"not a host: {text!r}")
     if len(ports) > 2:
         raise ValueError(f"too many ports in {text!r}")

@@ -23,19 +23,38 @@ from typing import Any, Final
 
 import aiosqlite
 
-from .fleet.command_log import CommandRecord
+from .fleet.command_log import CommandRecord, parameters
 
 _LOGGER = logging.getLogger(__name__)
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 # How many rows one purge statement deletes; short statements let commands interleave.
 PURGE_BATCH: Final = 20_000
 # Commands kept in memory while the database cannot be written.
 PENDING_LIMIT: Final = 10_000
 BUSY_TIMEOUT_MS: Final = 2_000
 
+type _Step = str | Callable[[aiosqlite.Connection], Awaitable[None]]
+
+
+async def _bound_command_parameters(db: aiosqlite.Connection) -> None:
+    """Rewrite command parameters stored before they were bounded (an integer beyond 64 bits
+    made the history and the command event unreadable)."""
+    cursor = await db.execute("SELECT id, parameters, extra FROM command_history")
+    for row_id, params, extra in await cursor.fetchall():
+        fixed = (
+            json.dumps(parameters(_json_object(params))),
+            json.dumps(parameters(_json_object(extra))),
+        )
+        if fixed != (params, extra):
+            await db.execute(
+                "UPDATE command_history SET parameters = ?, extra = ? WHERE id = ?",
+                (*fixed, row_id),
+            )
+
+
 # Each migration takes the schema from version i to i + 1.
-_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+_MIGRATIONS: Final[tuple[tuple[_Step, ...], ...]] = (
     (
         """CREATE TABLE miner_records (
             id INTEGER PRIMARY KEY,
@@ -89,6 +108,7 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             value TEXT NOT NULL
         )""",
     ),
+    (_bound_command_parameters,),
 )
 
 
@@ -379,6 +399,15 @@ class FleetStore:
             )
         return [(row[0], FleetSnapshot(*row[1:])) for row in rows]
 
+    async def last_snapshot_time(self) -> float | None:
+        """When the newest fleet snapshot was written (epoch seconds): the fleet was running
+        then."""
+        async with self._lock:
+            if not await self._ensure_open():
+                return None
+            rows = await self._query("SELECT MAX(ts) FROM fleet_snapshots")
+        return float(rows[0][0]) if rows and rows[0][0] is not None else None
+
     async def miner_history(self, mac: str, since: float) -> list[tuple[int, MinerSnapshot]]:
         """One miner's snapshots since `since` (epoch seconds), oldest first."""
         async with self._lock:
@@ -480,12 +509,12 @@ class FleetStore:
                 r.timestamp.timestamp(),
                 r.source,
                 r.command,
-                json.dumps(dict(r.parameters), default=str),
+                json.dumps(parameters(r.parameters)),
                 int(r.accepted),
                 str(r.reason),
                 r.message,
                 r.plan_summary,
-                json.dumps(dict(r.extra), default=str),
+                json.dumps(parameters(r.extra)),
             )
             for r in self._pending
         ]
@@ -564,8 +593,11 @@ class FleetStore:
                 f"({SCHEMA_VERSION}); it is left untouched"
             )
         for target in range(version, SCHEMA_VERSION):
-            for statement in _MIGRATIONS[target]:
-                await db.execute(statement)
+            for step in _MIGRATIONS[target]:
+                if isinstance(step, str):
+                    await db.execute(step)
+                else:
+                    await step(db)
             await db.execute(f"PRAGMA user_version = {target + 1}")
             await db.commit()
 
@@ -640,18 +672,18 @@ def _command_from_row(row: Sequence[Any]) -> CommandRecord:
         timestamp=datetime.fromtimestamp(row[0], UTC),
         source=row[1],
         command=row[2],
-        parameters=_json_object(row[3]),
+        parameters=parameters(_json_object(row[3])),
         accepted=bool(row[4]),
         reason=row[5],
         message=row[6],
         plan_summary=row[7],
-        extra=_json_object(row[8]),
+        extra=parameters(_json_object(row[8])),
     )
 
 
 def _json_object(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
-    except ValueError:
+    except ValueError, RecursionError:
         return {}
     return value if isinstance(value, dict) else {}

@@ -325,3 +325,36 @@ async def test_identify(start_fleet: FleetFactory, session: aiohttp.ClientSessio
     assert (caps.min_mhz, caps.max_mhz, caps.nominal_mhz) == (350.0, 800.0, 650.0)
     assert caps.nominal_w == S9_CURVE.nominal_w
     assert caps.standby_w == S9_CURVE.standby_w
+
+
+async def test_orders_are_signed_up_front_after_the_first_challenge(
+    start_fleet: FleetFactory, session: aiohttp.ClientSession
+) -> None:
+    fleet = await start_fleet(2, initial_state="mining")
+    drivers = [driver_for(m, session) for m in fleet.miners]
+    for driver in drivers:
+        await driver.identify()  # the one challenge per miner
+    assert fleet.auth_challenges == 2
+    for driver in drivers:
+        await driver.sleep()
+        await driver.sleep()
+        await driver.wake()
+    assert fleet.auth_challenges == 2  # every order one round trip
+
+
+async def test_stop_mining_stops_the_starting_mining_software(
+    start_fleet: FleetFactory, session: aiohttp.ClientSession
+) -> None:
+    fleet = await start_fleet(1, initial_state="booting", **EXACT)
+    miner = fleet.miners[0]
+    driver = driver_for(miner, session)
+    with pytest.raises(MinerUnreachableError):
+        await driver.stop_mining()  # booting: the web is down
+    await fleet.advance(61)
+    assert miner.state == "restarting"  # web up, bmminer initialising: sleep is unheard
+    await driver.sleep()
+    await fleet.advance(1)
+    assert miner.state == "restarting"
+    await driver.stop_mining()
+    await fleet.advance(30)
+    assert miner.state == "stopped"

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -30,6 +33,12 @@ class CommandRecord:
     message: str
     plan_summary: str | None = None
     extra: Mapping[str, ParameterValue] = field(default_factory=dict)
+
+    @property
+    def caller(self) -> str | None:
+        """Who sent it (a user, a peer address), when known."""
+        value = self.extra.get("caller")
+        return value if isinstance(value, str) else None
 
 
 class CommandLog(Protocol):
@@ -61,12 +70,60 @@ class InMemoryCommandLog:
         return list(reversed(self._entries))[:limit]
 
 
+# What a command record keeps of each parameter: whatever a client sent, bounded, so the
+# history, its JSON and the command event can always be written and read back.
+MAX_PARAMETER_CHARS = 200
+MAX_PARAMETER_KEY_CHARS = 64
+MAX_PARAMETERS = 20
+_SAFE_INT = 2**53  # beyond this, JSON readers (and SQLite, past 2**63) disagree on integers
+
+
 def parameter(value: object) -> ParameterValue:
-    """A command parameter as it can be stored: JSON scalars as they are, anything else as
-    text."""
-    if value is None or isinstance(value, str | bool | int | float):
+    """A command parameter as it can be stored: finite numbers within JSON's safe range, text
+    of bounded length; anything else as its (bounded) text."""
+    if value is None or isinstance(value, bool):
         return value
-    return repr(value)
+    if isinstance(value, int):
+        if -_SAFE_INT <= value <= _SAFE_INT:
+            return value
+        try:
+            return float(value)
+        except OverflowError:
+            return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, str):
+        return _text(value)
+    try:
+        return _text(repr(value))
+    except Exception:  # a repr that fails is still a parameter we must record
+        return type(value).__name__
+
+
+def parameters(raw: Mapping[str, object]) -> dict[str, ParameterValue]:
+    """A whole parameter map, bounded (used for what is stored and what is read back)."""
+    bounded: dict[str, ParameterValue] = {}
+    for key, value in list(raw.items())[:MAX_PARAMETERS]:
+        bounded[_text(str(key), MAX_PARAMETER_KEY_CHARS)] = parameter(value)
+    return bounded
+
+
+def _text(text: str, limit: int = MAX_PARAMETER_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# Who sent the commands run in this context (a user, a peer address): recorded with each.
+_CALLER: ContextVar[str | None] = ContextVar("net_stabilization_caller", default=None)
+
+
+@contextmanager
+def command_caller(caller: str | None) -> Iterator[None]:
+    """Record `caller` with every command run inside this block."""
+    token = _CALLER.set(caller)
+    try:
+        yield
+    finally:
+        _CALLER.reset(token)
 
 
 class CommandRecorder:
@@ -86,15 +143,17 @@ class CommandRecorder:
     ) -> CommandResult:
         """Store the command and its result; returns the result. A failing history never
         refuses or stalls dispatch: the failure is logged and the command stands."""
+        caller = _CALLER.get()
         entry = CommandRecord(
             timestamp=self._now(),
             source=str(source),
             command=command,
-            parameters=dict(params),
+            parameters=parameters(params),
             accepted=result.accepted,
             reason=result.reason.value,
             message=result.message,
             plan_summary=result.plan_summary,
+            extra={"caller": _text(caller)} if caller else {},
         )
         self.last = entry
         try:

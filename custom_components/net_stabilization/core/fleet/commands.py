@@ -22,6 +22,7 @@ class CommandSource(StrEnum):
     API = "api"  # the fleet JSON API
     OPTIONS = "options"  # the integration's options
     SETUP = "setup"  # the integration's own start-up
+    SCAN = "scan"  # a network scan (miners joining)
 
 
 class CommandReason(StrEnum):
@@ -52,12 +53,17 @@ _HTTP_STATUS = {
 
 @dataclass(frozen=True, slots=True)
 class CommandResult:
-    """The answer to a command: `{"accepted": ..., "message": ...}` plus the reason code."""
+    """The answer to a command: `{"accepted": ..., "message": ...}` plus the reason code.
+
+    A refusal also names its translation (`key`, with `placeholders`), so that Home Assistant
+    can say it in the user's language; the message is the English one the EMS gets."""
 
     accepted: bool
     message: str
     reason: CommandReason = CommandReason.OK
     plan_summary: str | None = None
+    key: str | None = None
+    placeholders: tuple[tuple[str, str], ...] = ()
 
     @property
     def http_status(self) -> int:
@@ -74,25 +80,43 @@ class CommandResult:
         return cls(True, message, CommandReason.OK, plan_summary)
 
     @classmethod
-    def refused(cls, reason: CommandReason, message: str) -> CommandResult:
-        """A refused command."""
-        return cls(False, message, reason)
+    def refused(
+        cls, reason: CommandReason, message: str, key: str | None = None, **placeholders: object
+    ) -> CommandResult:
+        """A refused command; `key` and `placeholders` name its translation."""
+        values = tuple((name, _shown(value)) for name, value in placeholders.items())
+        return cls(False, message, reason, key=key, placeholders=values)
+
+    @classmethod
+    def invalid_power(cls, err: InvalidPowerError) -> CommandResult:
+        """A refusal for a power that is not one."""
+        return cls.refused(CommandReason.INVALID, str(err), err.key, name=err.name)
 
 
 class InvalidPowerError(ValueError):
     """A power value that is not a finite, non-negative number."""
+
+    def __init__(self, message: str, key: str, name: str) -> None:
+        super().__init__(message)
+        self.key = key  # the translation of the refusal
+        self.name = name  # the parameter's name
 
 
 def parse_power_kw(value: object, name: str = "activationPowerInKw") -> float:
     """Validate a power in kW from any source; raises `InvalidPowerError` naming the problem."""
     # bool is an int in Python, but `true` is not a power.
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidPowerError(f"{name} must be a number, got {_describe(value)}")
-    number = float(value)
+        raise InvalidPowerError(
+            f"{name} must be a number, got {_describe(value)}", "power_not_a_number", name
+        )
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float
+        number = math.inf
     if not math.isfinite(number):
-        raise InvalidPowerError(f"{name} must be a finite number")
+        raise InvalidPowerError(f"{name} must be a finite number", "power_not_finite", name)
     if number < 0:
-        raise InvalidPowerError(f"{name} must not be negative")
+        raise InvalidPowerError(f"{name} must not be negative", "power_negative", name)
     return number
 
 
@@ -104,6 +128,12 @@ def exceeds_rated(target_kw: float, rated_kw: float) -> bool:
 def above_rated(target_kw: float, rated_kw: float) -> bool:
     """Whether a target is above rated power (but within the tolerance, if not refused)."""
     return target_kw > rated_kw + _RATED_SLACK_KW
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)[:200]
 
 
 def _describe(value: object) -> str:

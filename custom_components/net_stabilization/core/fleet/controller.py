@@ -143,6 +143,41 @@ class FleetController:
             self._publish()
         return taken
 
+    def restore_last_command(self, record: CommandRecord | None) -> None:
+        """Show the last command from the history after a restart (nothing is re-run)."""
+        if record is not None and self._recorder.last is None:
+            self._recorder.last = record
+            self._publish()
+
+    async def note(
+        self,
+        command: str,
+        params: Mapping[str, ParameterValue],
+        message: str,
+        source: CommandSource | str = CommandSource.SETUP,
+    ) -> None:
+        """Record something the fleet did on its own (a miner joined, a stale target dropped)
+        in the command history, so that the history explains every change."""
+        await self._recorder.record(command, source, params, CommandResult.ok(message))
+        self._publish()
+
+    async def drop_restored_target(self, downtime_s: float) -> None:
+        """After a long downtime the EMS target restored from before is not resumed: the
+        fleet waits for the EMS in standby, and what it ran goes to sleep."""
+        async with self._command_lock:
+            kw = _kw(self._ems_target_w)
+            if kw is None or self._override_enabled:
+                return
+            minutes = downtime_s / 60
+            message = (
+                f"the EMS target of {kw:g} kW is from {minutes:.0f} min ago: "
+                "standby until the EMS sends a new one"
+            )
+            _LOGGER.warning("Not resuming the fleet's target: %s", message)
+            params: dict[str, ParameterValue] = {"downtime_min": round(minutes, 1)}
+            now = self._clock.monotonic()
+            await self._deactivate_now("deactivate", CommandSource.SETUP, params, now, message)
+
     @property
     def prior_power_scale(self) -> float:
         """Draw over the curve's assumed for miners not calibrated yet (the fleet's bias)."""
@@ -176,11 +211,13 @@ class FleetController:
             dispatched=frozenset(m.mac for m in miners if m.dispatched),
         )
 
-    def restore(self, settings: FleetSettings) -> None:
+    def restore(self, settings: FleetSettings, *, resume_target: bool = True) -> None:
         """Resume a commanded state after a restart (not a command: nothing is recorded).
 
         Plans from what the miners do now, so miners already running as commanded keep running;
-        with no target in force nothing is touched. Call after a first `poll()`.
+        with no target in force nothing is touched. Call after a first `poll()`. Without
+        `resume_target` the target is left to `drop_restored_target` (the miners the fleet
+        ran are known as its own, to be put to sleep).
         """
         now = self._clock.monotonic()
         self._mode = settings.mode
@@ -210,7 +247,8 @@ class FleetController:
             for m in self._roster:
                 if m.mac in settings.dispatched:
                     m.resume_after_restart(now)  # still booting: a wake, not an offline miner
-            self._act_on_target(now)
+            if resume_target or self._override_enabled:
+                self._act_on_target(now)
         self._publish()
 
     # --- state -------------------------------------------------------------------------------
@@ -382,7 +420,7 @@ class FleetController:
             try:
                 kw = parse_power_kw(target_kw)
             except InvalidPowerError as err:
-                refused = CommandResult.refused(CommandReason.INVALID, str(err))
+                refused = CommandResult.invalid_power(err)
                 return await self._done("activate", source, params, refused)
             refusal = self._dispatch_refusal(deactivating=kw == 0)
             if refusal is not None:
@@ -392,7 +430,13 @@ class FleetController:
             rated = self._roster.rated_kw(now, self._mode)
             if exceeds_rated(kw, rated):
                 message = f"{kw:g} kW exceeds rated power {rated:.2f} kW"
-                refused = CommandResult.refused(CommandReason.EXCEEDS_RATED, message)
+                refused = CommandResult.refused(
+                    CommandReason.EXCEEDS_RATED,
+                    message,
+                    "exceeds_rated",
+                    requested=kw,
+                    rated=f"{rated:.2f}",
+                )
                 return await self._done("activate", source, params, refused)
             prefix = ""
             if above_rated(kw, rated):
@@ -426,6 +470,7 @@ class FleetController:
         source: CommandSource | str,
         params: dict[str, ParameterValue],
         now: float,
+        why: str | None = None,
     ) -> CommandResult:
         was_active = self._ems_target_w is not None
         self._ems_target_w = None
@@ -437,6 +482,8 @@ class FleetController:
             message = "deactivated"
         else:
             message = "already deactivated"
+        if why is not None:
+            message = f"{why} ({message})"
         return await self._done(
             command, source, params, CommandResult.ok(message, "all miners asleep")
         )
@@ -452,7 +499,7 @@ class FleetController:
             except ValueError:
                 choices = ", ".join(m.value for m in PowerMode)
                 result = CommandResult.refused(
-                    CommandReason.INVALID, f"mode must be one of {choices}"
+                    CommandReason.INVALID, f"mode must be one of {choices}", "invalid_mode"
                 )
                 return await self._done("set_mode", source, params, result)
             if new_mode is self._mode:
@@ -491,13 +538,16 @@ class FleetController:
                     try:
                         kw = parse_power_kw(target_kw, "target_power_kw")
                     except InvalidPowerError as err:
-                        result = CommandResult.refused(CommandReason.INVALID, str(err))
+                        result = CommandResult.invalid_power(err)
                         return await self._done("set_override", source, params, result)
                     rated = self._roster.rated_kw(now, self._mode)
                     if exceeds_rated(kw, rated):
                         result = CommandResult.refused(
                             CommandReason.EXCEEDS_RATED,
                             f"{kw:g} kW exceeds rated power {rated:.2f} kW",
+                            "exceeds_rated",
+                            requested=kw,
+                            rated=f"{rated:.2f}",
                         )
                         return await self._done("set_override", source, params, result)
                     target_w = min(kw, rated) * 1000.0
@@ -566,22 +616,36 @@ class FleetController:
     def _dispatch_refusal(self, *, deactivating: bool) -> CommandResult | None:
         """The contract's 409 and 503 rows. Deactivate is refused only during override."""
         if self._override_enabled:
-            return CommandResult.refused(CommandReason.CONFLICT, "manual override is active")
+            return CommandResult.refused(
+                CommandReason.CONFLICT, "manual override is active", "override_active"
+            )
         if deactivating:
             return None
         if not self._dispatch_enabled:
-            return CommandResult.refused(CommandReason.CONFLICT, "EMS dispatch is disabled")
+            return CommandResult.refused(
+                CommandReason.CONFLICT, "EMS dispatch is disabled", "dispatch_disabled"
+            )
         faults = fault_lines(self._roster)
         if faults:
             return CommandResult.refused(
-                CommandReason.CONFLICT, "fleet in fault: " + "; ".join(faults)
+                CommandReason.CONFLICT,
+                "fleet in fault: " + "; ".join(faults),
+                "fleet_fault",
+                count=len(faults),
             )
         now = self._clock.monotonic()
         roster = self._roster
         if not roster.reachable(now):
-            return CommandResult.refused(CommandReason.UNAVAILABLE, "no miner reachable")
+            return CommandResult.refused(
+                CommandReason.UNAVAILABLE, "no miner reachable", "no_miner_reachable"
+            )
         if not any(roster.in_good_standing(m, now) for m in roster):
-            return CommandResult.refused(CommandReason.CONFLICT, _why_none_available(roster, now))
+            return CommandResult.refused(
+                CommandReason.CONFLICT,
+                _why_none_available(roster, now),
+                "no_miner_available",
+                count=len(roster),
+            )
         return None
 
     async def _done(

@@ -41,7 +41,9 @@ class MinerCommands:
         if m is None:
             result = _not_found(mac)
         elif not isinstance(excluded, bool):
-            result = CommandResult.refused(CommandReason.INVALID, "excluded must be true or false")
+            result = CommandResult.refused(
+                CommandReason.INVALID, "excluded must be true or false", "invalid_flag"
+            )
         else:
             if m.set_excluded(excluded):
                 self._changed()
@@ -80,11 +82,14 @@ class MinerCommands:
             wanted = None if override is None else MinerOverride(str(override))
         except ValueError:
             return CommandResult.refused(
-                CommandReason.INVALID, "override must be 'on', 'off' or none"
+                CommandReason.INVALID, "override must be 'on', 'off' or none", "invalid_override"
             )
         if wanted is not None and not m.capabilities.can_sleep:
             return CommandResult.refused(
-                CommandReason.CONFLICT, f"{mac} cannot be switched (firmware without sleep)"
+                CommandReason.CONFLICT,
+                f"{mac} cannot be switched (firmware without sleep)",
+                "miner_read_only",
+                mac=mac,
             )
         if mhz is not None:
             checked = self._check_pin(m, wanted, mhz)
@@ -92,7 +97,10 @@ class MinerCommands:
                 return checked
         if wanted is MinerOverride.ON and m.overheated(self._clock.monotonic()):
             return CommandResult.refused(
-                CommandReason.CONFLICT, f"{mac} is cooling down after overheating"
+                CommandReason.CONFLICT,
+                f"{mac} is cooling down after overheating",
+                "miner_cooling_down",
+                mac=mac,
             )
         return None
 
@@ -121,20 +129,32 @@ class MinerCommands:
         on firmware that can set the frequency."""
         if wanted is not MinerOverride.ON:
             return CommandResult.refused(
-                CommandReason.INVALID, "a frequency can be pinned only with override 'on'"
+                CommandReason.INVALID,
+                "a frequency can be pinned only with override 'on'",
+                "pin_needs_on",
             )
         if isinstance(mhz, bool) or not isinstance(mhz, int | float) or not math.isfinite(mhz):
-            return CommandResult.refused(CommandReason.INVALID, "mhz must be a finite number")
+            return CommandResult.refused(
+                CommandReason.INVALID, "mhz must be a finite number", "pin_not_a_number"
+            )
         if not m.capabilities.can_set_frequency:
             return CommandResult.refused(
-                CommandReason.CONFLICT, f"{m.mac} cannot set its frequency (firmware)"
+                CommandReason.CONFLICT,
+                f"{m.mac} cannot set its frequency (firmware)",
+                "pin_not_supported",
+                mac=m.mac,
             )
         curve = self._roster.curve
         lo = max(curve.min_mhz, m.capabilities.min_mhz)
         hi = min(curve.max_mhz, m.capabilities.max_mhz)
         if not lo <= mhz <= hi:
             return CommandResult.refused(
-                CommandReason.INVALID, f"mhz must be between {lo:g} and {hi:g}, got {mhz:g}"
+                CommandReason.INVALID,
+                f"mhz must be between {lo:g} and {hi:g}, got {mhz:g}",
+                "pin_out_of_range",
+                low=lo,
+                high=hi,
+                mhz=mhz,
             )
         return float(round(mhz))
 
@@ -152,4 +172,6 @@ class MinerCommands:
 
 
 def _not_found(mac: str) -> CommandResult:
-    return CommandResult.refused(CommandReason.NOT_FOUND, f"no miner {mac}")
+    return CommandResult.refused(
+        CommandReason.NOT_FOUND, f"no miner {mac}", "unknown_miner", mac=mac
+    )

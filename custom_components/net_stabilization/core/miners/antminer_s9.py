@@ -219,11 +219,12 @@ def identity_from_system_info(host: str, info: JsonDict) -> tuple[MinerIdentity,
     if not isinstance(minertype, str) or not minertype.strip():
         raise MinerProtocolError(f"{host}: get_system_info.cgi has no minertype")
     software = info.get("bmminer_version")
-    firmware = classify_type(minertype, software if isinstance(software, str) else "")
+    firmware = classify_type(minertype, software[:64] if isinstance(software, str) else "")
     mac = normalize_mac(info.get("macaddr"))
     if mac is None:
         raise MinerProtocolError(f"{host}: get_system_info.cgi has no usable MAC address")
     hostname = info.get("hostname")
+    hostname = hostname[:64] if isinstance(hostname, str) else None
     firmware_name = firmware.firmware
     if firmware.kind is FirmwareKind.VNISH_S9:
         firmware_name = f"{firmware.firmware} {firmware.version}"

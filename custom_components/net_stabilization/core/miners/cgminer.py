@@ -45,14 +45,18 @@ def parse_reply(raw: bytes) -> JsonDict:
     text = raw.split(b"\0", 1)[0].decode("utf-8", errors="replace").strip()
     if not text:
         raise MinerProtocolError("empty reply")
-    if "}{" in text:
-        # bmminer's STATS bug is in nearly every S9 stats reply: skip the doomed strict parse.
-        data = _loads_repaired(text)
-    else:
-        try:
-            data = json.loads(text, strict=False)
-        except ValueError:
+    try:
+        if "}{" in text:
+            # bmminer's STATS bug is in nearly every S9 stats reply: skip the doomed strict parse.
             data = _loads_repaired(text)
+        else:
+            try:
+                data = json.loads(text, strict=False)
+            except ValueError:
+                data = _loads_repaired(text)
+    except RecursionError:
+        # Nesting deeper than the parser's stack: no miner answers like that.
+        raise MinerProtocolError("reply nests too deeply") from None
     if not isinstance(data, dict):
         raise MinerProtocolError(f"reply is a JSON {type(data).__name__}, not an object")
     return data
@@ -89,8 +93,13 @@ def number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        result = float(value)
+        try:
+            result = float(value)
+        except OverflowError:  # an integer beyond any float
+            return None
     elif isinstance(value, str):
+        if len(value) > 64:
+            return None
         try:
             result = float(value.strip())
         except ValueError:

@@ -25,10 +25,15 @@ class FirmwareKind(StrEnum):
 VNISH = "Vnish"
 BITMAIN_STOCK = "Bitmain stock"
 
+# What a device says about itself is bounded before it is looked at: a real type string is
+# about 30 characters, and nothing longer is worth a regular expression's time.
+MAX_TYPE_CHARS = 100
 # "Antminer S9", "Antminer S9i", "Antminer S9j", optionally "(vnish 3.9.0)". Not S9k/S9 SE/Hydro,
-# which use other boards and would not match the S9 power curve.
-_S9_TYPE = re.compile(r"^\s*Antminer (S9[ij]?)\s*(?:\((.*)\))?\s*$", re.IGNORECASE)
-_VNISH = re.compile(r"^vnish\s+([\w.\-]+)$", re.IGNORECASE)
+# which use other boards and would not match the S9 power curve. Matched on a string whose runs
+# of whitespace were folded to single spaces, so no two quantifiers compete for the same
+# characters (the match is linear in the input).
+_S9_TYPE = re.compile(r"^Antminer (S9[ij]?)(?: ?\(([^()]*)\))?$", re.IGNORECASE)
+_VNISH = re.compile(r"^vnish ([\w.\-]+)$", re.IGNORECASE)
 _MAC = re.compile(r"^[0-9A-F]{2}([:-]?)[0-9A-F]{2}(\1[0-9A-F]{2}){4}$", re.IGNORECASE)
 
 
@@ -49,9 +54,16 @@ class FirmwareInfo:
 
 def classify_type(type_string: str, software_version: str = "") -> FirmwareInfo:
     """Classify a `Type`/`minertype` string such as "Antminer S9 (vnish 3.9.0)"."""
-    match = _S9_TYPE.match(type_string)
+    if len(type_string) > MAX_TYPE_CHARS * 4:  # padded or garbage: not a miner's type
+        shown = " ".join(type_string[:MAX_TYPE_CHARS].split())
+        return FirmwareInfo(FirmwareKind.UNSUPPORTED, shown, "unknown", "")
+    text = " ".join(type_string.split())
+    software_version = " ".join(software_version[:MAX_TYPE_CHARS].split())
+    if len(text) > MAX_TYPE_CHARS:
+        return FirmwareInfo(FirmwareKind.UNSUPPORTED, text[:MAX_TYPE_CHARS], "unknown", "")
+    match = _S9_TYPE.match(text)
     if match is None:
-        return FirmwareInfo(FirmwareKind.UNSUPPORTED, type_string.strip(), "unknown", "")
+        return FirmwareInfo(FirmwareKind.UNSUPPORTED, text, "unknown", "")
     model = f"Antminer {match.group(1)[:2].upper()}{match.group(1)[2:].lower()}"
     suffix = (match.group(2) or "").strip()
     if not suffix:
@@ -72,11 +84,18 @@ def classify_version_reply(reply: JsonDict) -> FirmwareInfo:
         if key.upper().startswith("BOS"):
             # Braiins OS (BOSminer, BOSminer+, BOSer) speaks a different control protocol.
             return FirmwareInfo(
-                FirmwareKind.UNSUPPORTED, str(entry.get("Type", "unknown")), "Braiins OS", ""
+                FirmwareKind.UNSUPPORTED,
+                str(entry.get("Type", "unknown"))[:MAX_TYPE_CHARS],
+                "Braiins OS",
+                "",
             )
     type_string = entry.get("Type")
     if not isinstance(type_string, str):
-        software = ", ".join(f"{k} {v}" for k, v in entry.items() if k not in ("API", "STATUS"))
+        software = ", ".join(
+            f"{str(k)[:40]} {str(v)[:40]}"
+            for k, v in list(entry.items())[:8]
+            if k not in ("API", "STATUS")
+        )
         return FirmwareInfo(FirmwareKind.UNSUPPORTED, "unknown", software or "unknown", "")
     software = entry.get("BMMiner") or entry.get("CGMiner") or entry.get("Cgminer") or ""
     return classify_type(type_string, str(software))
@@ -84,7 +103,7 @@ def classify_version_reply(reply: JsonDict) -> FirmwareInfo:
 
 def normalize_mac(value: object) -> str | None:
     """`AA:BB:CC:DD:EE:FF` from the usual spellings, or None if it is not a MAC."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > 64:
         return None
     text = value.strip()
     if not _MAC.match(text):

@@ -1,7 +1,9 @@
 """HTTP client for the Antminer web interface's CGI scripts (Vnish 3.9.x and stock S9).
 
-The interface sits behind HTTP digest auth with the realm "antMiner Configuration". The session is
-always injected (in Home Assistant it is HA's shared one); this client never creates one.
+The interface sits behind HTTP digest auth with the realm "antMiner Configuration"; the login is
+answered to that realm only (`digest`). Replies are read up to a size no CGI comes near, so a
+device on the miner network cannot make us read a body of any size. The session is always
+injected (in Home Assistant it is HA's shared one); this client never creates one.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from .base import (
     MinerUnsupportedError,
 )
 from .cgminer import JsonDict, parse_reply
+from .digest import DigestSigner, challenge_realm, parse_challenge
 from .endpoint import DEFAULT_WEB_PORT, Credentials
 
 ANTMINER_REALM = "antMiner Configuration"
@@ -26,6 +29,9 @@ _FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 _HTTP_OK_MIN, _HTTP_OK_MAX = 200, 299
 _HTTP_UNAUTHORIZED = 401
 _HTTP_NOT_FOUND = 404
+# The largest CGI reply (the miner status) is a few kB; the config about 2 kB.
+MAX_REPLY_BYTES = 256 * 1024
+_CHUNK = 16 * 1024
 
 
 class WebConnectionLostError(MinerUnreachableError):
@@ -66,9 +72,9 @@ class VnishWebClient:
         self.timeout_s = timeout_s
         url_host = f"[{host}]" if ":" in host else host
         self._base = f"http://{url_host}:{port}"
-        # One middleware per miner: it keeps the last digest challenge, so after the first
-        # request it authenticates preemptively and saves the 401 round trip.
-        self._auth = aiohttp.DigestAuthMiddleware(credentials.username, credentials.password)
+        # One signer per miner: it keeps the firmware's last challenge, so after the first
+        # request every one is signed at once and saves the 401 round trip.
+        self._signer = DigestSigner(credentials.username, credentials.password, ANTMINER_REALM)
 
     async def get_json(self, script: str, *, timeout_s: float | None = None) -> JsonDict:
         """GET a CGI that prints JSON (parsed tolerantly, whatever the Content-Type)."""
@@ -89,18 +95,20 @@ class VnishWebClient:
 
     async def probe(self, *, timeout_s: float | None = None) -> WebAnswer:
         """Ask the web root without credentials; any HTTP answer means the web server is up."""
-        status, headers = await self._send("GET", f"{self._base}/", None, timeout_s, auth=False)
-        return WebAnswer(status=status, realm=_realm(headers.get("WWW-Authenticate", "")))
+        status, headers, _body = await self._exchange("GET", "/", None, timeout_s, None)
+        return WebAnswer(status=status, realm=challenge_realm(headers.get("WWW-Authenticate", "")))
 
     async def _request(
         self, method: str, script: str, *, data: bytes | None = None, timeout_s: float | None
     ) -> tuple[int, bytes]:
-        url = f"{self._base}/cgi-bin/{script}"
-        status, headers, body = await self._send_read(method, url, data, timeout_s)
+        path = f"/cgi-bin/{script}"
+        url = f"{self._base}{path}"
+        status, headers, body = await self._signed(method, path, data, timeout_s)
         if status == _HTTP_UNAUTHORIZED:
-            realm = _realm(headers.get("WWW-Authenticate", ""))
-            if realm not in (None, ANTMINER_REALM):
-                raise MinerUnsupportedError(f"{url}: unexpected auth realm {realm!r}")
+            realm = challenge_realm(headers.get("WWW-Authenticate", ""))
+            if realm is not None and realm != ANTMINER_REALM:
+                # Someone else's login (a NAS, a router): the miners' is never sent to it.
+                raise MinerUnsupportedError(f"{url}: unexpected auth realm {realm[:60]!r}")
             raise MinerAuthError(f"{self.host}: the web interface rejected the credentials")
         if status == _HTTP_NOT_FOUND:
             raise MinerUnsupportedError(f"{url}: not found (firmware without this CGI)")
@@ -108,30 +116,45 @@ class VnishWebClient:
             raise MinerProtocolError(f"{url}: HTTP {status}")
         return status, body
 
-    async def _send(
-        self, method: str, url: str, data: bytes | None, timeout_s: float | None, *, auth: bool
-    ) -> tuple[int, dict[str, str]]:
-        status, headers, _body = await self._send_read(method, url, data, timeout_s, auth=auth)
-        return status, headers
+    async def _signed(
+        self, method: str, path: str, data: bytes | None, timeout_s: float | None
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One request, signed once the firmware's realm has challenged us; a challenge (a
+        first one, or a new nonce) is answered once, and only for the firmware's realm."""
+        signer = self._signer
+        for _attempt in range(2):
+            auth = signer.authorization(method, path) if signer.ready else None
+            status, headers, body = await self._exchange(method, path, data, timeout_s, auth)
+            if status != _HTTP_UNAUTHORIZED:
+                return status, headers, body
+            challenge = parse_challenge(headers.get("WWW-Authenticate", ""))
+            if challenge is None or not signer.take(challenge):
+                signer.forget()
+                return status, headers, body
+        return status, headers, body
 
-    async def _send_read(
+    async def _exchange(
         self,
         method: str,
-        url: str,
+        path: str,
         data: bytes | None,
         timeout_s: float | None,
-        *,
-        auth: bool = True,
+        authorization: str | None,
     ) -> tuple[int, dict[str, str], bytes]:
+        url = f"{self._base}{path}"
         read_s = self.timeout_s if timeout_s is None else timeout_s
         # Bound the socket phases, not the whole call: time spent waiting for a free slot in a
         # shared session's pool says nothing about the miner and must not read as a timeout.
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=self.connect_timeout_s, sock_read=read_s
         )
-        # A generous cap for a miner that trickles bytes (digest may need two round trips).
-        overall_s = 2 * (self.connect_timeout_s + read_s)
-        headers = {"Content-Type": _FORM_CONTENT_TYPE} if data is not None else None
+        # A generous cap for a miner that trickles bytes.
+        overall_s = self.connect_timeout_s + 2 * read_s
+        headers: dict[str, str] = {}
+        if data is not None:
+            headers["Content-Type"] = _FORM_CONTENT_TYPE
+        if authorization is not None:
+            headers["Authorization"] = authorization
         try:
             async with (
                 asyncio.timeout(overall_s),
@@ -142,11 +165,11 @@ class VnishWebClient:
                     headers=headers,
                     timeout=timeout,
                     allow_redirects=False,
-                    # An explicit empty tuple also keeps any session-wide middlewares out.
-                    middlewares=(self._auth,) if auth else (),
+                    # No session-wide middlewares: the login is ours to answer, or not.
+                    middlewares=(),
                 ) as response,
             ):
-                body = await response.read()
+                body = await _read_bounded(response, url)
                 return response.status, dict(response.headers), body
         except aiohttp.ConnectionTimeoutError:
             raise MinerUnreachableError(f"{url}: connect timed out") from None
@@ -162,11 +185,15 @@ class VnishWebClient:
             raise MinerUnreachableError(f"{url}: {err}") from None
 
 
-def _realm(challenge: str) -> str | None:
-    marker = 'realm="'
-    start = challenge.find(marker)
-    if start < 0:
-        return None
-    start += len(marker)
-    end = challenge.find('"', start)
-    return challenge[start:end] if end >= 0 else None
+async def _read_bounded(response: aiohttp.ClientResponse, url: str) -> bytes:
+    """The whole body, refused once it passes MAX_REPLY_BYTES (announced or sent)."""
+    if response.content_length is not None and response.content_length > MAX_REPLY_BYTES:
+        raise MinerProtocolError(f"{url}: reply of {response.content_length} bytes refused")
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await response.content.read(_CHUNK):
+        size += len(chunk)
+        if size > MAX_REPLY_BYTES:
+            raise MinerProtocolError(f"{url}: reply larger than {MAX_REPLY_BYTES} bytes refused")
+        chunks.append(chunk)
+    return b"".join(chunks)
