@@ -9,7 +9,7 @@ from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResult, FlowResultType
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
 from custom_components.net_stabilization.const import (
     CONF_API_PORT,
@@ -323,3 +323,40 @@ async def test_a_fleet_of_more_than_a_hundred_starts_without_miner_entities_by_d
         assert field.default() is False
     finally:
         await big.stop()
+
+
+async def test_a_network_too_large_to_scan_is_shown_as_invalid(
+    hass: HomeAssistant, sim: SimulatedFleet
+) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form(None, **{CONF_NETWORKS: "10.0.0.0/8"})
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "invalid_network"}
+
+
+async def test_options_keep_a_meter_and_an_ems_user(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_read_only_user: MockUser
+) -> None:
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    user_field = next(k for k in result["data_schema"].schema if k == "ems_user")
+    assert user_field.default() == "none"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_POWER_MODE: "on_off",
+            "target_policy": "nearest",
+            CONF_POLL_INTERVAL: 5,
+            "snapshot_interval": 60,
+            "retention_hours": 24,
+            "rescan_interval": 0,
+            "temperature_limit": 90,
+            CONF_METER_ENTITY: "sensor.site_power",
+            "ems_user": hass_read_only_user.id,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()  # the reload with the new options
+    assert loaded_entry.options[CONF_METER_ENTITY] == "sensor.site_power"
+    assert loaded_entry.options["ems_user"] == hass_read_only_user.id

@@ -167,3 +167,46 @@ async def test_diagnostics_never_name_a_miner_in_a_key(
 
     text = repr(await async_get_config_entry_diagnostics(hass, loaded_entry))
     assert mac not in text and mac.lower() not in text
+
+
+async def test_a_poll_that_breaks_is_reported_not_raised(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = loaded_entry.runtime_data
+
+    async def broken() -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(runtime.controller, "poll", broken)
+    await runtime.coordinator.async_refresh()
+    assert not runtime.coordinator.last_update_success
+
+
+async def test_a_large_command_tells_the_entities_once_its_orders_are_out(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from custom_components.net_stabilization import coordinator as module  # noqa: PLC0415
+
+    monkeypatch.setattr(module, "ORDERS_FIRST_ABOVE", 0)  # two orders count as large here
+    await hass.services.async_call(DOMAIN, "activate", {"power_kw": 2.92}, blocking=True)
+    await loaded_entry.runtime_data.controller.wait_orders_sent()
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.mining_fleet_target_power").state == "2.92"
+
+
+async def test_a_miner_that_comes_back_is_logged_once(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    sim: SimulatedFleet,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    coordinator = loaded_entry.runtime_data.coordinator
+    sim.miners[0].set_fault(Fault.OFFLINE, powered=True)
+    for _ in range(3):
+        await coordinator.async_refresh()
+    assert caplog.text.count("is unavailable") == 1
+    sim.miners[0].clear_fault(Fault.OFFLINE)
+    await sim.sync()  # its ports open again
+    await coordinator.async_refresh()
+    await coordinator.async_refresh()
+    assert caplog.text.count("is back") == 1

@@ -36,13 +36,19 @@ async def _raw_request(client: TestClient[Any, Any], parts: list[bytes]) -> tupl
         writer.write(part)
         await writer.drain()
         await asyncio.sleep(0.05)  # a slow client on a real network: not a clock to control
-    raw = await reader.read()
-    writer.close()
-    head, _, body = raw.partition(b"\r\n\r\n")
+    head = await reader.readuntil(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
     if b"chunked" in head.lower():
-        size, _, rest = body.partition(b"\r\n")
-        body = rest[: int(size, 16)]
+        size = int((await reader.readline()).strip(), 16)
+        body = await reader.readexactly(size)
+    else:
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+        body = await reader.readexactly(length)
+    writer.close()
     return status, json.loads(body)
 
 
@@ -206,3 +212,45 @@ async def test_failed_authentication_is_seen_by_home_assistants_login_accounting
     # Home Assistant's IP-ban middleware logged it as a failed login (and counts it towards a
     # ban where a threshold is configured).
     assert "invalid authentication from" in caplog.text
+
+
+@pytest.mark.parametrize("options", [TOKEN_LESS])
+async def test_home_assistant_may_be_addressed_by_its_own_url_or_localhost(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_client_no_auth: ClientFactory
+) -> None:
+    await hass.config.async_update(internal_url="http://hass.lan:8123")
+    client = await hass_client_no_auth()
+    for host in ("hass.lan:8123", "localhost:8123", "[::1]:8123", "127.0.0.1"):
+        assert (await client.get("/api/status", headers={"Host": host})).status == 200, host
+    assert (await client.get("/api/status", headers={"Host": "other.lan"})).status == 403
+
+
+@pytest.mark.parametrize("options", [TOKEN_LESS])
+async def test_a_client_that_never_sends_its_body_is_refused_in_time(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    hass_client_no_auth: ClientFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from custom_components.net_stabilization import request_body  # noqa: PLC0415
+
+    monkeypatch.setattr(request_body, "BODY_TIMEOUT_S", 0.2)
+    client = await hass_client_no_auth()
+    head = (
+        b"POST /api/activate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Connection: close\r\nContent-Length: 100\r\n\r\n"
+    )
+    status, reply = await _raw_request(client, [head + b'{"activationPowerInKw": 1'])
+    assert status == 400 and "not received within" in reply["message"]
+
+
+async def test_announced_oversized_bodies_are_refused_before_reading(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_client: ClientFactory
+) -> None:
+    client = await hass_client()
+    response = await client.post(
+        "/api/net_stabilization/override",
+        data=b"x" * 20_000,
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status == 400 and "larger" in (await response.json())["message"]

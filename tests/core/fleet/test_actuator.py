@@ -1,0 +1,76 @@
+"""The order sender: newest order wins, unheard orders are tried again for a while, and nothing
+a driver does leaves a miner's order unreported."""
+
+from __future__ import annotations
+
+import asyncio
+
+from custom_components.net_stabilization.core.fleet import ManualClock
+from custom_components.net_stabilization.core.fleet.actuator import Actuator, Order, OrderKind
+from custom_components.net_stabilization.core.miners.base import MinerUnreachableError
+
+from .fakes import FakeMiner
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.results: list[tuple[OrderKind, type[Exception] | None]] = []
+        self.event = asyncio.Event()
+
+    def __call__(self, mac: str, order: Order, error: Exception | None) -> None:
+        self.results.append((order.kind, type(error) if error else None))
+        self.event.set()
+
+
+async def test_an_unheard_sleep_is_tried_again_until_heard() -> None:
+    miner = FakeMiner(ManualClock(), 0, state="booting")
+    done = Recorder()
+    actuator = Actuator(4, done, retry_s=0.01, retry_for_s=10.0)
+    actuator.submit(miner.mac, miner, Order(OrderKind.SLEEP, seq=1))
+    while not done.results:
+        await done.event.wait()
+    assert done.results == [(OrderKind.SLEEP, MinerUnreachableError)]
+    assert not actuator.pending(miner.mac) and actuator.busy == 0  # parked, not busy
+    miner.state = "mining"  # the web answers again
+    while len(done.results) < 2:
+        done.event.clear()
+        await done.event.wait()
+    assert done.results[-1] == (OrderKind.SLEEP, None)
+    await actuator.close()
+
+
+async def test_retries_end_and_a_newer_order_replaces_a_parked_one() -> None:
+    miner = FakeMiner(ManualClock(), 0, unreachable=True)
+    done = Recorder()
+    actuator = Actuator(4, done, retry_s=0.001, retry_for_s=0.05)
+    actuator.submit(miner.mac, miner, Order(OrderKind.WAKE, seq=1))
+    await asyncio.sleep(0.2)  # real time: the retry budget is real time
+    tries = len(done.results)
+    assert tries >= 2
+    await asyncio.sleep(0.05)
+    assert len(done.results) == tries  # given up
+    actuator.submit(miner.mac, miner, Order(OrderKind.CANCEL, seq=2))
+    assert actuator.waiting == 0
+    await actuator.close()
+
+
+async def test_a_driver_bug_is_reported_as_the_orders_result() -> None:
+    class Broken(FakeMiner):
+        async def sleep(self) -> None:
+            raise RecursionError("deeply nested reply")
+
+    miner = Broken(ManualClock(), 0, state="mining")
+    done = Recorder()
+    actuator = Actuator(4, done)
+    actuator.submit(miner.mac, miner, Order(OrderKind.SLEEP, seq=1))
+    await actuator.drain()
+    assert done.results == [(OrderKind.SLEEP, RecursionError)]
+
+    def bookkeeping_bug(mac: str, order: Order, error: Exception | None) -> None:
+        raise RuntimeError("bug")
+
+    second = Actuator(4, bookkeeping_bug)
+    second.submit(miner.mac, miner, Order(OrderKind.SLEEP, seq=1))
+    second.submit("other", FakeMiner(ManualClock(), 1), Order(OrderKind.CANCEL, seq=1))
+    await second.drain()  # the bug is logged; later orders still run
+    await second.wait_started()
