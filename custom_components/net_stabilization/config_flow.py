@@ -304,10 +304,8 @@ class NetStabilizationConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     def _target_count(self) -> int:
-        try:
-            return len(build_scanner(async_get_clientsession(self.hass), self._data).targets)
-        except ValueError:
-            return 0
+        # Called once the scan's scanner was built, so the entries are known to be valid.
+        return len(build_scanner(async_get_clientsession(self.hass), self._data).targets)
 
 
 # Option ranges, checked here (not by the form's selectors) so that a value outside gets this

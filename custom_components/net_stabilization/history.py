@@ -85,10 +85,6 @@ class FleetHistory:
         last = await self._store.last_snapshot_time()
         return None if last is None else max(0.0, time.time() - last)
 
-    async def has_settings(self) -> bool:
-        """Whether a commanded state was ever saved."""
-        return SETTINGS_KEY in await self._store.load_settings()
-
     async def write_snapshot(self) -> None:
         """One fleet snapshot and one per miner, and the learnt power and the commanded state
         if they changed (the loop moves miners between commands: a restart must know which

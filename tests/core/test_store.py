@@ -394,3 +394,59 @@ async def test_close_flushes_commands_kept_in_memory(tmp_path: Path) -> None:
     await store.close()
     with sqlite3.connect(store.path) as db:
         assert db.execute("SELECT count(*) FROM command_history").fetchone() == (1,)
+
+
+async def test_commands_stored_before_parameters_were_bounded_are_repaired(
+    tmp_path: Path,
+) -> None:
+    """An activation of 18446744073709551616 kW was stored as it came, and from then on the
+    history could not be sent as JSON. Opening the database repairs such rows."""
+    path = tmp_path / "fleet.db"
+    store = FleetStore(path)
+    await store.open()
+    await store.record_command(command(1))
+    await store.close()
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "UPDATE command_history SET parameters = ?, extra = ?",
+            ('{"activationPowerInKw": 18446744073709551616}', '{"note": "' + "x" * 5000 + '"}'),
+        )
+        db.execute("PRAGMA user_version = 1")  # as written by the version before the repair
+    repaired = FleetStore(path)
+    await repaired.open()
+    (row,) = await repaired.recent_commands()
+    assert row.parameters == {"activationPowerInKw": 1.8446744073709552e19}
+    assert len(str(row.extra["note"])) <= 200
+    await repaired.close()
+    with sqlite3.connect(path) as db:
+        text = db.execute("SELECT parameters FROM command_history").fetchone()[0]
+        assert "18446744073709551616" not in text
+        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+
+
+async def test_a_database_that_cannot_even_be_created_reports_it(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the folder should be")
+    store = FleetStore(blocker / "fleet.db")
+    await store.open()
+    assert store.problem is not None
+    assert await store.last_snapshot_time() is None
+    assert not await store.record_command(command(1))  # kept in memory
+    await store.close()
+
+
+async def test_a_corrupt_file_that_cannot_be_moved_aside_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "fleet.db"
+    path.write_bytes(b"not a database at all" * 100)
+
+    def refuse(self: Path, target: Path) -> Path:
+        raise PermissionError("read-only folder")
+
+    monkeypatch.setattr(Path, "rename", refuse)
+    store = FleetStore(path)
+    await store.open()
+    assert store.problem is not None
+    assert not await store.record_command(command(1))
+    await store.close()

@@ -210,3 +210,16 @@ async def test_a_miner_that_comes_back_is_logged_once(
     await coordinator.async_refresh()
     await coordinator.async_refresh()
     assert caplog.text.count("is back") == 1
+
+
+async def test_entities_are_told_in_slices_when_there_are_many(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from custom_components.net_stabilization import coordinator as module  # noqa: PLC0415
+
+    monkeypatch.setattr(module, "LISTENER_SLICE_S", 0.0)  # every listener its own slice
+    coordinator = loaded_entry.runtime_data.coordinator
+    await hass.services.async_call(DOMAIN, "activate", {"power_kw": 1.46}, blocking=True)
+    coordinator.publish()  # arrives while the slices run: everybody is told once more
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.mining_fleet_target_power").state == "1.46"

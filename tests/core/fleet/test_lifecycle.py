@@ -15,6 +15,7 @@ from custom_components.net_stabilization.core.miners.base import (
     MinerUnreachableError,
     MiningState,
 )
+from custom_components.net_stabilization.core.power_curve import S9_CURVE
 
 from .fakes import FakeMiner
 
@@ -199,3 +200,46 @@ def test_the_steps_of_a_wake() -> None:
     assert m._step is WakeStep.BOOTING
     m.observe(ASLEEP, None, 60.0)
     assert m._step is WakeStep.STARTING
+
+
+def test_a_hashing_miner_without_a_power_figure_is_estimated_from_the_curve() -> None:
+    m = miner(STARTING)
+    assert m.consumption_w(S9_CURVE, 3) == pytest.approx(S9_CURVE.power_w(650.0))
+    assert miner(None).consumption_w(S9_CURVE, 3) == 0.0
+
+
+def test_a_sleep_not_heard_by_a_hashing_miner_is_simply_called_off() -> None:
+    m = miner(MINING)
+    sleep = m.sleep(0.0, CONFIG)
+    assert sleep is not None and m.sleep(0.5, CONFIG) is None  # already on its way
+    assert m.resume_mhz() == 650.0
+    cancel = m.wake(1.0, 650.0, None)
+    assert cancel is not None and cancel.kind is OrderKind.CANCEL and m.stage is Stage.MINING
+
+
+def test_a_read_only_miner_gets_no_sleep_orders() -> None:
+    clock = ManualClock()
+    m = FleetMiner(FakeMiner(clock, 0, can_sleep=False, state="mining"))
+    m.observe(MINING, None, 0.0)
+    assert m.overheat(1.0, CONFIG) is None and m.overheated(2.0)
+    counts, order = m.fail_wake(3.0, "x", CONFIG)
+    assert order is None and not counts
+
+
+def test_an_operators_pin_retunes_a_running_miner_and_a_release_adopts_it() -> None:
+    m = miner(MINING)
+    order = m.force_on(0.0, 500.0)
+    assert order is not None and order.kind is OrderKind.RETUNE and not m.dispatched
+    done(m, order, 0.0)
+    assert m.pin_mhz == 500.0 and m.expected_mhz(S9_CURVE) == 500.0
+    m.release_override(adopt=True)
+    assert m.override is None and m.dispatched
+
+
+def test_a_deferred_frequency_already_in_place_is_dropped() -> None:
+    m = miner()
+    done(m, m.wake(0.0, 650.0, 650.0), 0.0)  # the wake set 650 MHz first
+    m.observe(None, "booting", 5.0)
+    assert m.retune(6.0, 650.0) is None
+    m.observe(ASLEEP, None, 60.0)
+    assert m.follow_up(60.0, CONFIG) is None  # it boots at 650 MHz already

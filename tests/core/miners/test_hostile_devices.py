@@ -3,7 +3,10 @@ parsed, parsers stay linear, a login is answered only to the miners' own realm."
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import aiohttp
 import pytest
@@ -17,7 +20,7 @@ from custom_components.net_stabilization.core.miners.base import (
 )
 from custom_components.net_stabilization.core.miners.cgminer import number, parse_reply
 from custom_components.net_stabilization.core.miners.digest import parse_challenge
-from custom_components.net_stabilization.core.miners.endpoint import Credentials
+from custom_components.net_stabilization.core.miners.endpoint import Credentials, MinerEndpoint
 from custom_components.net_stabilization.core.miners.firmware import (
     MAX_TYPE_CHARS,
     FirmwareKind,
@@ -25,6 +28,7 @@ from custom_components.net_stabilization.core.miners.firmware import (
     classify_version_reply,
     normalize_mac,
 )
+from custom_components.net_stabilization.core.miners.identify import identify_miner
 from custom_components.net_stabilization.core.miners.vnish_web import (
     ANTMINER_REALM,
     MAX_REPLY_BYTES,
@@ -109,6 +113,7 @@ class Device:
         return await self.handler(request)
 
 
+@asynccontextmanager
 async def _serve(device: Device) -> AsyncIterator[tuple[TestServer, aiohttp.ClientSession]]:
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", device)
@@ -126,7 +131,7 @@ async def test_the_miners_login_is_never_sent_to_another_realm() -> None:
         )
 
     device = Device(nas)
-    async for server, session in _serve(device):
+    async with _serve(device) as (server, session):
         client = VnishWebClient(session, "127.0.0.1", server.port, Credentials("root", "secret"))
         with pytest.raises(MinerUnsupportedError, match="realm"):
             await client.get_json("get_system_info.cgi")
@@ -149,8 +154,50 @@ async def test_a_reply_of_any_size_is_read_only_to_the_bound() -> None:
             pass
         return response
 
-    async for server, session in _serve(Device(flood)):
+    async with _serve(Device(flood)) as (server, session):
         client = VnishWebClient(session, "127.0.0.1", server.port, Credentials())
         with pytest.raises(MinerProtocolError, match="larger than"):
             await client.get_text("get_miner_status.cgi")
     assert sent < 100 * MAX_REPLY_BYTES
+
+
+async def _identify_web(handler: web.Handler) -> str:
+    """What `identify_miner` makes of a web server answering like `handler` (no API)."""
+    async with _serve(Device(handler)) as (server, session):
+        result = await identify_miner(
+            MinerEndpoint("127.0.0.1", 1, server.port), session, credentials=Credentials()
+        )
+    return f"{result.outcome.value}: {result.detail}"
+
+
+@pytest.mark.parametrize(
+    ("info", "expected"),
+    [
+        ({"minertype": "Antminer S9 (vnish 3.9.0)"}, "unsupported: 127.0.0.1: get_system_info"),
+        (
+            {"minertype": "Antminer S19 (vnish 1.2.6)", "macaddr": "02:00:00:00:00:01"},
+            "unsupported: Antminer S19",
+        ),
+        (
+            {"macaddr": "02:00:00:00:00:01"},
+            "unsupported: 127.0.0.1: get_system_info.cgi has no minertype",
+        ),
+    ],
+    ids=["no-mac", "not-an-s9", "no-type"],
+)
+async def test_devices_that_do_not_identify_as_a_supported_miner_are_not_adopted(
+    info: dict[str, str], expected: str
+) -> None:
+    async def system_info(request: web.Request) -> web.Response:
+        return web.Response(text=json.dumps(info))
+
+    assert (await _identify_web(system_info)).startswith(expected)
+
+
+async def test_a_device_that_accepts_and_never_answers_is_described_so() -> None:
+    async def hang(request: web.Request) -> web.Response:
+        await asyncio.sleep(30)
+        return web.Response()
+
+    outcome = await _identify_web(hang)
+    assert outcome.startswith("unsupported") and "did not answer" in outcome

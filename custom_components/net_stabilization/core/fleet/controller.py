@@ -722,11 +722,3 @@ def _watts(kw: float | None) -> float | None:
 
 def _kw(watts: float | None) -> float | None:
     return None if watts is None else watts / 1000.0
-
-
-def miners_by_state(snapshot: FleetSnapshot) -> dict[MinerState, int]:
-    """How many miners are in each state (for status pages)."""
-    counts = dict.fromkeys(MinerState, 0)
-    for m in snapshot.miners:
-        counts[m.state] += 1
-    return counts

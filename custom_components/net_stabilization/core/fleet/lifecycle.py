@@ -734,7 +734,8 @@ class FleetMiner:
         reading = self._reading
         temp = reading.chip_temp_c if reading is not None else None
         self._overheated_until = now + config.overheat_cooldown_s
-        self._last_error = f"chip temperature {temp:.0f} °C over the limit"
+        shown = "unknown" if temp is None else f"{temp:.0f} °C"
+        self._last_error = f"chip temperature {shown} over the limit"
         if not self.capabilities.can_sleep:
             return None
         return self.sleep(now, config)
