@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -20,7 +21,7 @@ from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 
 from .audit import user_caller
 from .const import CONF_EMS_NETWORKS, CONF_EMS_USER, DOMAIN
-from .core.fleet import CommandRecord, CommandResult, CommandSource
+from .core.fleet import CommandRecord, CommandResult, CommandSource, FleetController
 from .ems_access import Caller, check_caller, json_content
 from .request_body import BodyError, read_object
 from .runtime import FleetRuntime
@@ -47,6 +48,7 @@ def async_register_views(hass: HomeAssistant) -> None:
         FleetPowerModeView,
         FleetHistoryView,
         FleetScanView,
+        MinerActionView,
     ):
         hass.http.register_view(view())
 
@@ -234,6 +236,50 @@ class FleetMinerView(_FleetView):
             if _MAC_SEPARATORS.sub("", miner.mac).upper() == wanted:
                 return self.json(miner_json(miner))
         return self.json_message(f"no miner {miner_id}", HTTPStatus.NOT_FOUND)
+
+
+class MinerActionView(_FleetView):
+    """POST /api/net_stabilization/miners/{miner_id}/{action}, action one of
+    `reboot` ({}), `dispatch` ({"included": bool}) or `override` ({"override": "on" | "off" |
+    null, "mhz"?: number}); the same as the per-miner actions."""
+
+    url = "/api/net_stabilization/miners/{miner_id}/{action}"
+    name = "api:net_stabilization:miner:action"
+
+    async def post(self, request: web.Request, miner_id: str, action: str) -> web.Response:
+        """Run one per-miner command."""
+        command = await self._command(request)
+        if isinstance(command, web.Response):
+            return command
+        fleet, data, who = command
+        wanted = _MAC_SEPARATORS.sub("", miner_id).upper()
+        mac = next(
+            (m.mac for m in fleet.controller.snapshot.miners if m.mac.replace(":", "") == wanted),
+            None,
+        )
+        if mac is None:
+            return _refusal(HTTPStatus.NOT_FOUND, f"no miner {miner_id[:40]}")
+        run: Callable[[FleetController], Awaitable[CommandResult]]
+        if action == "reboot":
+            run = lambda f: f.reboot_miner(mac, source=SOURCE_API)  # noqa: E731
+        elif action == "dispatch":
+            if not isinstance(data.get("included"), bool):
+                return _refusal(HTTPStatus.BAD_REQUEST, "included must be true or false")
+            included: bool = data["included"]
+            if included:
+                await fleet.coordinator.async_command(
+                    lambda f: f.set_miner_override(mac, None, source=SOURCE_API),
+                    raise_on_refusal=False,
+                    caller=who,
+                )
+            run = lambda f: f.set_excluded(mac, not included, source=SOURCE_API)  # noqa: E731
+        elif action == "override":
+            override, mhz = data.get("override"), data.get("mhz")
+            run = lambda f: f.set_miner_override(mac, override, source=SOURCE_API, mhz=mhz)  # noqa: E731
+        else:
+            return _refusal(HTTPStatus.NOT_FOUND, f"no action {action[:40]}")
+        result = await fleet.coordinator.async_command(run, raise_on_refusal=False, caller=who)
+        return _command_response(result)
 
 
 class FleetOverrideView(_FleetView):

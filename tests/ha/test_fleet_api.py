@@ -113,3 +113,26 @@ async def test_not_loaded(hass: HomeAssistant, hass_client: ClientFactory) -> No
         assert (await client.get(f"{BASE}/{path}")).status == 503
     for path in ("override", "power-mode", "scan"):
         assert (await client.post(f"{BASE}/{path}", json={})).status == 503
+
+
+async def test_per_miner_commands_over_the_fleet_api(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_client: ClientFactory
+) -> None:
+    client = await hass_client()
+    mac = sorted(loaded_entry.runtime_data.controller.macs)[0]
+    plain = mac.replace(":", "").lower()
+    response = await client.post(f"{BASE}/miners/{plain}/dispatch", json={"included": False})
+    assert response.status == 200, await response.text()
+    assert loaded_entry.runtime_data.controller.snapshot.miner(mac).excluded  # type: ignore[union-attr]
+    response = await client.post(f"{BASE}/miners/{mac}/override", json={"override": "off"})
+    assert response.status == 200
+    response = await client.post(f"{BASE}/miners/{mac}/dispatch", json={"included": True})
+    assert response.status == 200
+    snapshot = loaded_entry.runtime_data.controller.snapshot.miner(mac)
+    assert snapshot is not None and not snapshot.excluded and snapshot.override is None
+    assert (await client.post(f"{BASE}/miners/{mac}/reboot", json={})).status == 200
+    assert (await client.post(f"{BASE}/miners/{mac}/dispatch", json={"included": 1})).status == 400
+    assert (await client.post(f"{BASE}/miners/{mac}/dance", json={})).status == 404
+    assert (await client.post(f"{BASE}/miners/00-11-22-33-44-55/reboot", json={})).status == 404
+    bad = await client.post(f"{BASE}/miners/{mac}/override", json={"override": "on", "mhz": 900})
+    assert bad.status == 400
