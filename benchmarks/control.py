@@ -47,6 +47,7 @@ from custom_components.net_stabilization.core.miners.antminer_s9 import (
 )
 from custom_components.net_stabilization.core.miners.base import (
     Capabilities,
+    MinerDriver,
     MinerIdentity,
     MinerReading,
 )
@@ -78,7 +79,7 @@ class CountingDriver:
     setting the frequency first: one reboot), a sleep, or a frequency change of a running miner.
     """
 
-    def __init__(self, inner: AntminerS9Driver, counter: dict[str, int]) -> None:
+    def __init__(self, inner: MinerDriver, counter: dict[str, int]) -> None:
         self._inner = inner
         self._counter = counter
         self._frequency_set = False  # the last call set the frequency (a wake may follow)
@@ -114,10 +115,10 @@ class CountingDriver:
         self._counter["wake"] += 1
         await self._inner.wake()
 
-    async def set_frequency(self, mhz: float) -> None:
+    async def apply_setting(self, setting: float) -> None:
         self._counter["set_frequency"] += 1
         self._frequency_set = True
-        await self._inner.set_frequency(mhz)
+        await self._inner.apply_setting(setting)
 
     async def stop_mining(self) -> None:
         self._frequency_set = False

@@ -7,7 +7,7 @@ import ipaddress
 import logging
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from random import Random
 from types import TracebackType
 from typing import Any, Self
@@ -20,6 +20,7 @@ from .clock import Clock, ManualClock, ScaledClock
 from .faults import Fault, pick_miners
 from .listener import Listener
 from .miner import SimulatedMiner
+from .personality import VNISH_S9, Personality, SimMiner, initial_state_for, personality
 from .runtime import Runtime
 from .vnish_web import VnishWeb
 
@@ -45,7 +46,7 @@ def network_hosts(network: str, count: int) -> list[str]:
 class MinerEndpoints:
     """The two ports of one miner, opened and closed to follow its state."""
 
-    def __init__(self, miner: SimulatedMiner, api: Listener, web_listener: Listener) -> None:
+    def __init__(self, miner: SimMiner, api: Listener, web_listener: Listener) -> None:
         self.miner = miner
         self.api = api
         self.web = web_listener
@@ -78,7 +79,8 @@ class MinerEndpoints:
 
 
 class SimulatedFleet:
-    """Many Antminer S9 (Vnish 3.9.0) on loopback, each with its API and web ports.
+    """Many miners on loopback, each with its API and web ports: Antminer S9 on Vnish 3.9.0
+    unless `kinds` names a personality per miner (see `personality.KINDS`).
 
     With `network` set, miner i listens on the i-th usable address of the network with
     the same ports for all. Otherwise every miner uses `host`; ports are ephemeral when
@@ -105,6 +107,7 @@ class SimulatedFleet:
         admin_port: int | None = None,
         admin_host: str = "127.0.0.1",
         tick_interval_s: float = 0.05,
+        kinds: Sequence[str] | None = None,
     ) -> None:
         self.clock: Clock = clock if clock is not None else ScaledClock(1.0)
         self.seed = seed
@@ -121,31 +124,56 @@ class SimulatedFleet:
                 (api_port + i if api_port else 0, web_port + i if web_port else 0)
                 for i in range(count)
             ]
-        self.miners: list[SimulatedMiner] = [
-            SimulatedMiner(
-                i,
-                hosts[i],
-                ports[i][0],
-                ports[i][1],
-                self.clock,
-                seed=seed,
-                password=password,
-                stats_brace_bug=stats_brace_bug,
-                boot_time_s=boot_time_s,
-                ramp_time_s=ramp_time_s,
-                restart_time_s=restart_time_s,
-                jitter=jitter,
-                initial_state=initial_state,
+        kinds = list(kinds) if kinds is not None else [VNISH_S9] * count
+        if len(kinds) != count:
+            raise ValueError(f"{len(kinds)} kinds given for {count} miners")
+        self.kinds = kinds
+        self._personalities: dict[str, Personality] = {
+            kind: personality(kind) for kind in set(kinds) if kind != VNISH_S9
+        }
+        self.miners: list[Any] = []
+        for i in range(count):
+            kind = kinds[i]
+            if kind == VNISH_S9:
+                self.miners.append(
+                    SimulatedMiner(
+                        i,
+                        hosts[i],
+                        ports[i][0],
+                        ports[i][1],
+                        self.clock,
+                        seed=seed,
+                        password=password,
+                        stats_brace_bug=stats_brace_bug,
+                        boot_time_s=boot_time_s,
+                        ramp_time_s=ramp_time_s,
+                        restart_time_s=restart_time_s,
+                        jitter=jitter,
+                        initial_state=initial_state,
+                    )
+                )
+                continue
+            self.miners.append(
+                self._personalities[kind].create(
+                    i,
+                    hosts[i],
+                    ports[i][0],
+                    ports[i][1],
+                    self.clock,
+                    seed=seed,
+                    password=password,
+                    jitter=jitter / 2,
+                    initial_state=initial_state_for(kind, initial_state),
+                )
             )
-            for i in range(count)
-        ]
         self.runtime = Runtime()
-        self._by_web_addr: dict[tuple[str, int], SimulatedMiner] = {}
+        self._by_web_addr: dict[tuple[str, int], Any] = {}
         self._endpoints: list[MinerEndpoints] = []
         self._dirty: set[int] = set()
         self._wake = asyncio.Event()
         self._web: VnishWeb | None = None
         self._web_runner: web.AppRunner | None = None
+        self._kind_runners: dict[str, web.AppRunner] = {}
         self._admin: AdminServer | None = None
         self._ticker: asyncio.Task[None] | None = None
         self.started = False
@@ -178,20 +206,42 @@ class SimulatedFleet:
         server = runner.server
         assert server is not None
 
-        async def serve_web(sock: socket.socket) -> asyncio.Server:
-            return await loop.create_server(server, sock=sock)
+        kind_servers: dict[str, Any] = {}
+        for kind, pers in self._personalities.items():
+            if pers.web_app is None:
+                continue
+            kind_runner = web.AppRunner(
+                pers.web_app(self._resolve, self.runtime), handle_signals=False, access_log=None
+            )
+            await kind_runner.setup()
+            self._kind_runners[kind] = kind_runner
+            kind_servers[kind] = kind_runner.server
+
+        def web_server_for(kind: str) -> Callable[[socket.socket], Any]:
+            chosen = server if kind == VNISH_S9 else kind_servers.get(kind)
+
+            async def serve(sock: socket.socket) -> asyncio.Server:
+                if chosen is None:  # a firmware without a web interface: port stays shut
+                    return await loop.create_server(_ClosingProtocol, sock=sock)
+                return await loop.create_server(chosen, sock=sock)
+
+            return serve
 
         try:
-            for miner in self.miners:
-                api_handler = ApiServer(miner, self.runtime)
+            for miner, kind in zip(self.miners, self.kinds, strict=True):
+                if kind == VNISH_S9:
+                    api_handler: Any = ApiServer(miner, self.runtime)
+                else:
+                    make_api = self._personalities[kind].api_handler
+                    api_handler = make_api(miner, self.runtime) if make_api else _refuse
 
                 async def serve_api(
-                    sock: socket.socket, handler: ApiServer = api_handler
+                    sock: socket.socket, handler: Any = api_handler
                 ) -> asyncio.Server:
                     return await asyncio.start_server(handler, sock=sock)
 
                 api = Listener(miner.host, miner.api_port, serve_api)
-                web_l = Listener(miner.host, miner.web_port, serve_web)
+                web_l = Listener(miner.host, miner.web_port, web_server_for(kind))
                 endpoints = MinerEndpoints(miner, api, web_l)
                 self._endpoints.append(endpoints)
                 miner.api_port = api.reserve()
@@ -229,6 +279,9 @@ class SimulatedFleet:
         if self._web_runner is not None:
             await self._web_runner.cleanup()
             self._web_runner = None
+        for kind_runner in self._kind_runners.values():
+            await kind_runner.cleanup()
+        self._kind_runners.clear()
         self._endpoints.clear()
         self.started = False
 
@@ -293,7 +346,7 @@ class SimulatedFleet:
 
     # ------------------------------------------------------------------ queries
 
-    def _resolve(self, host: str, port: int) -> SimulatedMiner | None:
+    def _resolve(self, host: str, port: int) -> Any:
         return self._by_web_addr.get((host, port))
 
     @property
@@ -334,3 +387,16 @@ class SimulatedFleet:
         for m in self.miners:
             counts[m.state] = counts.get(m.state, 0) + 1
         return counts
+
+
+class _ClosingProtocol(asyncio.Protocol):
+    """A port that accepts and hangs up at once (a firmware with nothing there)."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.close()
+
+
+async def _refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Port 4028 of a firmware that serves no API there: close at once."""
+    del reader
+    writer.close()

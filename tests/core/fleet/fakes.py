@@ -110,7 +110,7 @@ class FakeMiner:
         self._command("wake")
         self._enter("booting")
 
-    async def set_frequency(self, mhz: float) -> None:
+    async def apply_setting(self, mhz: float) -> None:
         self._command(f"set_frequency {mhz:g}")
         self.mhz = float(round(mhz))
         if self.state in ("mining", "ramping"):

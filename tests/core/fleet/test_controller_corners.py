@@ -46,7 +46,7 @@ async def test_mode_and_override_corners() -> None:
 
 async def test_a_refused_frequency_change_is_planned_around() -> None:
     class NoRetune(FakeMiner):
-        async def set_frequency(self, mhz: float) -> None:
+        async def apply_setting(self, mhz: float) -> None:
             raise MinerProtocolError("config says otherwise")
 
     clock = ManualClock()

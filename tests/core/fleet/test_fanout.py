@@ -50,7 +50,7 @@ class GatedDriver:
     async def wake(self) -> None:
         await self._call("wake")
 
-    async def set_frequency(self, mhz: float) -> None:
+    async def apply_setting(self, mhz: float) -> None:
         await self._call(f"freq {mhz:g}")
 
     async def reboot(self) -> None:

@@ -226,13 +226,13 @@ async def _carry_out(driver: MinerDriver, order: Order) -> None:
             await driver.stop_mining()
         case OrderKind.RETUNE:
             if order.mhz is not None:
-                await driver.set_frequency(order.mhz)
+                await driver.apply_setting(order.mhz)
         case OrderKind.REBOOT:
             await driver.reboot()
         case OrderKind.WAKE:
             # The frequency is stored in the config, which the wake's reboot then uses.
             if order.mhz is not None:
-                await driver.set_frequency(order.mhz)
+                await driver.apply_setting(order.mhz)
             await driver.wake()
         case OrderKind.CANCEL:
             pass

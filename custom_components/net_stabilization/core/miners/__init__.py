@@ -14,6 +14,9 @@ from .base import (
     MinerUnreachableError,
     MinerUnsupportedError,
     MiningState,
+    OperatingPoints,
+    PowerSource,
+    SettingUnit,
 )
 from .endpoint import Credentials, MinerEndpoint, Timeouts
 from .firmware import FirmwareKind
@@ -37,7 +40,10 @@ __all__ = [
     "MinerUnreachableError",
     "MinerUnsupportedError",
     "MiningState",
+    "OperatingPoints",
+    "PowerSource",
     "ProbeOutcome",
+    "SettingUnit",
     "Timeouts",
     "identify_miner",
 ]

@@ -167,6 +167,10 @@ class AntminerS9Driver:
                 f"{self.host}: asked for {target} MHz but the config says {stored} MHz"
             )
 
+    async def apply_setting(self, setting: float) -> None:
+        """The S9's setting is its chip frequency."""
+        await self.set_frequency(setting)
+
     async def reboot(self) -> None:
         """Reboot the whole miner (works on stock firmware too)."""
         await self._fire_and_forget("GET", "reboot.cgi")

@@ -92,6 +92,7 @@ def parse_s9_reading(
         state=state,
         hashrate_ths=hashrate_ths,
         frequency_mhz=frequency,
+        setting=frequency,
         chip_temp_c=chip_temp,
         board_temp_c=board_temp,
         fan_rpm=_fans(body),

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from ..power_curve import S9_CURVE, PowerCurve
+
 
 class MinerError(Exception):
     """Base class for everything a driver raises."""
@@ -52,9 +54,63 @@ class MinerIdentity:
     hostname: str | None = None
 
 
+class SettingUnit(StrEnum):
+    """What a miner's setting is measured in."""
+
+    MHZ = "MHz"  # chip frequency (S9 on Vnish 3.9)
+    WATT = "W"  # a power target, or a preset or profile named by its power
+
+
+@dataclass(frozen=True, slots=True)
+class OperatingPoints:
+    """What a miner can run at and what moving between its states costs, for the planner.
+
+    A setting is a number in `unit`: the chip frequency of an S9, the power target of a
+    Braiins OS+ miner, the power a preset or profile is tuned for. `curve` maps every setting
+    to wall power and hashrate; `levels` lists the only settings a miner accepts (presets,
+    profiles), empty when any setting between the curve's ends in `step`s applies.
+    Costs are hashing time lost, in seconds, so the planner can weigh them against hashrate.
+    """
+
+    curve: PowerCurve = S9_CURVE
+    unit: SettingUnit = SettingUnit.MHZ
+    levels: tuple[float, ...] = ()
+    step: float = 1.0
+    wake_s: float = 160.0  # a start from standby: boot or initialisation plus the ramp
+    wake_reboots: bool = True  # a start is a full reboot (the S9's wake from sleep)
+    change_s: float = 100.0  # a change of setting while running
+    change_stops_hashing: bool = True  # a change restarts the mining software
+    stop_s: float = 10.0  # a stop loses no hashing the target allowed: wear, mostly
+
+    @property
+    def continuous(self) -> bool:
+        """Any setting between the curve's ends applies (not only listed levels)."""
+        return not self.levels
+
+    @property
+    def nominal(self) -> float:
+        """The setting a miner runs at "full": its stock frequency or power target."""
+        return self.curve.nominal_mhz
+
+    def snap(self, setting: float) -> float:
+        """The nearest setting the miner accepts."""
+        if self.levels:
+            return min(self.levels, key=lambda level: (abs(level - setting), level))
+        low, high = self.curve.min_mhz, self.curve.max_mhz
+        return min(high, max(low, round(setting / self.step) * self.step))
+
+
+S9_POINTS = OperatingPoints()
+"""An S9 on Vnish 3.9: frequencies 350-800 MHz; a wake reboots, a change restarts bmminer."""
+
+
 @dataclass(frozen=True, slots=True)
 class Capabilities:
-    """What the fleet may ask of a miner and what it costs."""
+    """What the fleet may ask of a miner and what it costs.
+
+    `can_set_frequency` means the miner accepts a change of setting (its frequency, power
+    target or preset); the `*_mhz` fields are in the setting's unit (`points.unit`).
+    """
 
     can_sleep: bool
     can_set_frequency: bool
@@ -64,6 +120,23 @@ class Capabilities:
     nominal_w: float
     max_w: float
     standby_w: float
+    points: OperatingPoints = S9_POINTS
+
+    @classmethod
+    def from_points(cls, points: OperatingPoints, *, controllable: bool) -> Capabilities:
+        """The capabilities of a miner described by its operating points."""
+        curve = points.curve
+        return cls(
+            can_sleep=controllable,
+            can_set_frequency=controllable and (points.continuous or len(points.levels) > 1),
+            min_mhz=curve.min_mhz,
+            max_mhz=curve.max_mhz,
+            nominal_mhz=curve.nominal_mhz,
+            nominal_w=curve.nominal_w,
+            max_w=curve.max_w,
+            standby_w=curve.standby_w,
+            points=points,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +150,13 @@ class ChainReading:
     board_temp_c: float | None
     chip_temp_c: float | None
     power_w: float | None  # the firmware's own estimate, when it has one
+
+
+class PowerSource(StrEnum):
+    """Where a reading's `power_w` comes from."""
+
+    REPORTED = "reported"  # the firmware's own figure (measured or estimated by it)
+    NAMEPLATE = "nameplate"  # the model's rated power: the firmware reports none
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +173,11 @@ class MinerReading:
     power_w: float | None = None  # estimated wall power, standby draw when asleep
     uptime_s: int | None = None
     chains: tuple[ChainReading, ...] = field(default=())
+    # The setting it runs at, in its unit (`OperatingPoints.unit`); None: not reported.
+    # On an S9 this is the frequency; on a power-target miner the target in watts.
+    setting: float | None = None
+    power_source: PowerSource = PowerSource.REPORTED
+    model: str | None = None  # as the device names itself, when a read tells
 
 
 class MinerDriver(Protocol):
@@ -134,8 +219,10 @@ class MinerDriver(Protocol):
         starting up (when it cannot hear `sleep` yet); `wake` brings it back."""
         ...
 
-    async def set_frequency(self, mhz: float) -> None:
-        """Set the chip frequency; restarts the mining software."""
+    async def apply_setting(self, setting: float) -> None:
+        """Run at `setting` (in `capabilities.points.unit`): a frequency, a power target, a
+        preset. Returns once the miner accepted it (read back where the firmware's reply
+        cannot be trusted); what it costs is in `capabilities.points`."""
         ...
 
     async def reboot(self) -> None:
