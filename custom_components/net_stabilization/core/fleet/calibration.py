@@ -56,6 +56,7 @@ class MinerCalibration:
     def learn(
         self,
         reading: MinerReading,
+        setting: float | None,
         *,
         steady_state: bool,
         curve: PowerCurve,
@@ -64,7 +65,7 @@ class MinerCalibration:
         """Take a fresh reading; learns from it if it is steady mining at a known frequency (the
         same frequency and power as the reading before, so a ramp is never taken for the
         miner's own draw). Returns whether a sample was taken."""
-        power, mhz = reading.power_w, reading.frequency_mhz
+        power, mhz = reading.power_w, setting
         previous, previous_mhz = self._previous_w, self._previous_mhz
         mining = steady_state and reading.state is MiningState.MINING
         if not (mining and power is not None and mhz is not None and power > 0):

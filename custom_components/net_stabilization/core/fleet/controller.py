@@ -319,7 +319,7 @@ class FleetController:
                 if self._keep_asleep and not self.target_w:
                     self._put_strays_to_sleep(now)
                 for m in roster:
-                    m.learn_power(roster.curve, self._config.calibration)
+                    m.learn_power(roster.curve_of(m), self._config.calibration)
                 roster.update_prior()
                 self._regulator.learn_meter_gap(now, self._mode)
                 structural, self._structural_change = self._structural_change, False
@@ -396,8 +396,7 @@ class FleetController:
 
     def _describe_plan(self, summary: str, planned_w: float, target_w: float) -> str:
         """The plan's summary; when the fleet cannot draw the target, it says so."""
-        curve = self._roster.curve
-        if target_w - planned_w > (curve.nominal_w - curve.standby_w) / 2:
+        if target_w - planned_w > self._roster.step_w() / 2:
             return f"{summary}: the most the fleet can draw now"
         return summary
 

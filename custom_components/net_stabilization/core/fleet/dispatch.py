@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..miners.base import SettingUnit
 from .actuator import Actuator, Order
 from .lifecycle import FleetMiner, Stage
 from .model import MinerOverride, PowerMode
@@ -56,6 +57,9 @@ class Dispatcher:
                     if resume is not None and m.hashing()
                     else (start_rate if unproven else 1.0),
                     resume_mhz=resume,
+                    points=m.capabilities.points
+                    if m.capabilities.points.unit is SettingUnit.WATT
+                    else None,
                 )
             )
         return inputs
@@ -71,8 +75,9 @@ class Dispatcher:
             and (m.hashing() or now - m.switched_at < roster.config.wake_timeout_s)
         ):
             # Forced on: counted at the power it runs at once its wake or change is done.
-            return roster.scale(m) * roster.curve.power_w(m.expected_mhz(roster.curve))
-        return m.consumption_w(roster.curve, roster.offline_after)
+            curve = roster.curve_of(m)
+            return roster.scale(m) * curve.power_w(m.expected_mhz(curve))
+        return m.consumption_w(roster.curve_of(m), roster.offline_after)
 
     def make_plan(
         self, target_w: float, mode: PowerMode, now: float, correction_w: float, *, lock: bool

@@ -270,12 +270,19 @@ class FleetMiner:
             return False
         return self.in_transition or self.hashing()
 
+    def _setting(self, reading: MinerReading | None) -> float | None:
+        """The setting a reading shows, in this miner's unit."""
+        if reading is None:
+            return None
+        return reading.setting_in(self.capabilities.points.unit)
+
     def running_mhz(self) -> float | None:
         """The frequency it runs at or heads to, as far as we know."""
         if self._target_mhz is not None and (self._dispatched or self.in_transition):
             return self._target_mhz
-        if self._reading is not None and self._reading.frequency_mhz is not None:
-            return float(round(self._reading.frequency_mhz))
+        setting = self._setting(self._reading)
+        if setting is not None:
+            return float(round(setting))
         return None
 
     def resume_mhz(self) -> float | None:
@@ -308,7 +315,7 @@ class FleetMiner:
         if reading.power_w is not None:
             return reading.power_w
         if reading.state in _HASHING:
-            mhz = reading.frequency_mhz or curve.nominal_mhz
+            mhz = self._setting(reading) or curve.nominal_mhz
             return self._calibration.scale * curve.power_w(mhz)
         return self.capabilities.standby_w
 
@@ -331,8 +338,9 @@ class FleetMiner:
         self._reading = reading
         self._read_failures = 0
         hashing = reading.state in _HASHING
-        if hashing and reading.frequency_mhz is not None:
-            self._configured_mhz = float(round(reading.frequency_mhz))
+        setting = self._setting(reading)
+        if hashing and setting is not None:
+            self._configured_mhz = float(round(setting))
         if self._down_seen and not hashing and self._web_back_at is None:
             self._web_back_at = now
         match self._stage:
@@ -365,10 +373,11 @@ class FleetMiner:
         we asked."""
         if reading.state is not MiningState.MINING:
             return False
+        setting = self._setting(reading)
         if (
             self._target_mhz is not None
-            and reading.frequency_mhz is not None
-            and abs(reading.frequency_mhz - self._target_mhz) <= _FREQUENCY_MATCH_MHZ
+            and setting is not None
+            and abs(setting - self._target_mhz) <= _FREQUENCY_MATCH_MHZ
         ):
             return True
         return reading.uptime_s is not None and reading.uptime_s < now - self._since
@@ -391,7 +400,11 @@ class FleetMiner:
             return False
         steady = self._stage in (Stage.MINING, Stage.SLEEPING)
         return self._calibration.learn(
-            self._reading, steady_state=steady, curve=curve, limits=limits
+            self._reading,
+            self._setting(self._reading),
+            steady_state=steady,
+            curve=curve,
+            limits=limits,
         )
 
     # --- supervision --------------------------------------------------------------------------

@@ -20,6 +20,14 @@ A start that may not produce mining (some wakes never do) counts with its chance
 fleet whose wakes sometimes fail wakes a few spares instead of a second round later.
 
 All powers are wall watts for the whole fleet, standby draw of sleeping miners included.
+
+A mixed fleet plans every kind at once. Each miner brings its operating points (its own curve
+from setting to power and hashrate, discrete levels or a continuous range, and what a start or
+a change costs); a miner without them is an S9 on the fleet's curve (`PlanLimits.curve`). The
+"frequency" of the code below is a miner's setting in its own unit: MHz on an S9, watts of a
+power target or a preset elsewhere. Transitions cost each miner's own hashing time, so a change
+that keeps hashing (a power target) is cheap and a reboot is dear: continuous miners swing,
+rebooting S9s move last; efficient miners start first and stop last.
 """
 
 from __future__ import annotations
@@ -29,12 +37,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from ..miners.base import OperatingPoints, SettingUnit
 from ..power_curve import S9_CURVE, PowerCurve
 from .model import PowerMode
 
 _MHZ_EPSILON = 0.5  # two frequencies closer than this are the same setting
 _WATT_EPSILON = 1e-6
 _MIN_ARRIVAL = 0.01  # a start's expected share is never taken as smaller (frequencies divide)
+# A change of setting that keeps hashing (a power target) loses this share of its duration.
+_HASHING_CHANGE_SHARE = 0.1
 
 
 class TargetPolicy(StrEnum):
@@ -76,6 +87,9 @@ class PlanMiner:
     # way, or the sleep was not heard yet while it hashes): a start runs at this frequency
     # and costs no wake. None: a start is a real wake.
     resume_mhz: float | None = None
+    # What this miner can run at and what its moves cost; None: an S9 on the fleet's curve,
+    # with the costs of `PlanLimits`.
+    points: OperatingPoints | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,27 +173,88 @@ class DispatchPlan:
         return next((a for a in self.assignments if a.mac == mac), None)
 
 
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    """What the planner needs of a miner's operating points."""
+
+    curve: PowerCurve
+    levels: tuple[float, ...]  # the only settings it accepts; empty: continuous in `step`s
+    step: float
+    start_cost_s: float
+    retune_cost_s: float
+    stop_cost_s: float
+    watt_setting: bool  # its setting is a power (a target or a preset), not a frequency
+    reboots: bool  # a start is a full reboot
+    rank: float  # J/TH at its nominal setting, rounded: who runs first
+
+    @classmethod
+    def of(cls, points: OperatingPoints | None, limits: PlanLimits) -> _Kind:
+        if points is None:
+            curve = limits.curve
+            return cls(
+                curve,
+                (),
+                limits.mhz_step,
+                limits.start_cost_s,
+                limits.retune_cost_s,
+                limits.stop_cost_s,
+                watt_setting=False,
+                reboots=True,
+                rank=_rank(curve),
+            )
+        change = points.change_s * (1.0 if points.change_stops_hashing else _HASHING_CHANGE_SHARE)
+        return cls(
+            points.curve,
+            tuple(sorted(points.levels)),
+            points.step,
+            points.wake_s,
+            change,
+            points.stop_s,
+            watt_setting=points.unit is SettingUnit.WATT,
+            reboots=points.wake_reboots,
+            rank=_rank(points.curve),
+        )
+
+
+def _rank(curve: PowerCurve) -> float:
+    hashrate = curve.hashrate_ths(curve.nominal_mhz)
+    return round(curve.nominal_w / hashrate, 1) if hashrate > 0 else math.inf
+
+
 @dataclass(slots=True)
 class _Unit:
     """An available, unlocked miner with its derived numbers."""
 
     miner: PlanMiner
+    kind: _Kind
     standby_w: float
     lo_mhz: float
     hi_mhz: float
-    cur_mhz: float | None  # present frequency when running
+    cur_mhz: float | None  # present setting when running
     resumes: bool = False  # a start of this unit costs no wake (`PlanMiner.resume_mhz`)
 
-    def power_w(self, curve: PowerCurve, mhz: float) -> float:
-        return self.miner.power_scale * curve.power_w(mhz)
+    @property
+    def curve(self) -> PowerCurve:
+        return self.kind.curve
 
-    def full_increment_w(self, curve: PowerCurve, mhz: float) -> float:
+    def power_w(self, mhz: float) -> float:
+        return self.miner.power_scale * self.kind.curve.power_w(mhz)
+
+    def hashrate_ths(self, mhz: float) -> float:
+        return self.kind.curve.hashrate_ths(mhz)
+
+    def full_increment_w(self, mhz: float) -> float:
         """Extra draw of running at `mhz` over sleeping, once running."""
-        return self.power_w(curve, mhz) - self.standby_w
+        return self.power_w(mhz) - self.standby_w
 
-    def increment_w(self, curve: PowerCurve, mhz: float) -> float:
+    def increment_w(self, mhz: float) -> float:
         """Expected extra draw of running at `mhz` over sleeping."""
-        return self.miner.arrival * self.full_increment_w(curve, mhz)
+        return self.miner.arrival * self.full_increment_w(mhz)
+
+    @property
+    def hash_value(self) -> float:
+        """Hashrate at its nominal setting: what one second of its lost hashing is worth."""
+        return self.kind.curve.hashrate_ths(self.kind.curve.nominal_mhz)
 
 
 @dataclass(slots=True)
@@ -193,6 +268,7 @@ class _Candidate:
     stops: int = 0
     retunes: int = 0
     runtime_on_s: float = 0.0
+    transition_cost: float = 0.0  # TH·s of hashing the transitions lose
 
 
 def plan_dispatch(
@@ -209,9 +285,8 @@ def plan_dispatch(
     meter). Unavailable miners count with their `present_w` and get no assignment.
     """
     limits = limits or PlanLimits()
-    curve = limits.curve
     target_w = max(0.0, target_w) if math.isfinite(target_w) else 0.0
-    full = limits.full_mhz(mode)
+    kinds: dict[OperatingPoints | None, _Kind] = {}
 
     base_w = fixed_w
     base_hashrate = 0.0
@@ -221,6 +296,10 @@ def plan_dispatch(
         if not m.available:
             base_w += m.present_w
             continue
+        kind = kinds.get(m.points)
+        if kind is None:
+            kind = kinds[m.points] = _Kind.of(m.points, limits)
+        curve = kind.curve
         standby = curve.standby_w if m.standby_w is None else m.standby_w
         cur = (m.mhz if m.mhz is not None else curve.nominal_mhz) if m.running else None
         if m.locked:
@@ -230,16 +309,8 @@ def plan_dispatch(
                 base_hashrate += m.arrival * curve.hashrate_ths(cur)
             locked.append(MinerAssignment(m.mac, Action.KEEP, cur))
             continue
-        resumes = cur is None and m.resume_mhz is not None
-        if resumes and m.resume_mhz is not None:
-            lo = hi = m.resume_mhz  # it comes back at the frequency its reboot runs with
-        elif mode is PowerMode.ON_OFF or not m.can_set_frequency:
-            fixed_mhz = full if m.can_set_frequency else (cur or curve.nominal_mhz)
-            lo = hi = fixed_mhz
-        else:
-            lo = max(limits.min_mhz, curve.min_mhz)
-            hi = max(lo, min(limits.max_mhz, curve.max_mhz))
-        units.append(_Unit(m, standby, lo, hi, cur, resumes))
+        lo, hi = _setting_range(m, kind, cur, mode, limits)
+        units.append(_Unit(m, kind, standby, lo, hi, cur, cur is None and m.resume_mhz is not None))
         base_w += standby
 
     best = _choose(target_w, base_w, units, limits, mode)
@@ -247,7 +318,13 @@ def plan_dispatch(
     assignments.sort(key=lambda a: a.mac)
     planned_w = best.total_w
     hashrate = base_hashrate + best.hashrate_ths
-    running_mhz = [a.mhz for a in assignments if a.mhz is not None]
+    by_power = {u.miner.mac for u in units if u.kind.watt_setting} | {
+        m.mac
+        for m in miners
+        if m.locked and m.points is not None and m.points.unit is SettingUnit.WATT
+    }
+    running_mhz = [a.mhz for a in assignments if a.mhz is not None and a.mac not in by_power]
+    running_w = [a.mhz for a in assignments if a.mhz is not None and a.mac in by_power]
     return DispatchPlan(
         target_w=target_w,
         mode=mode,
@@ -255,8 +332,27 @@ def plan_dispatch(
         planned_w=planned_w,
         hashrate_ths=hashrate,
         assignments=tuple(assignments),
-        summary=describe_plan(running_mhz, planned_w),
+        summary=describe_plan(running_mhz, planned_w, running_w),
     )
+
+
+def _setting_range(
+    m: PlanMiner, kind: _Kind, cur: float | None, mode: PowerMode, limits: PlanLimits
+) -> tuple[float, float]:
+    """The settings the planner may give a miner in `mode`."""
+    curve = kind.curve
+    if cur is None and m.resume_mhz is not None:
+        return m.resume_mhz, m.resume_mhz  # it comes back at the setting its start runs with
+    full = limits.full_mhz(mode) if not kind.watt_setting else curve.nominal_mhz
+    if mode is PowerMode.ON_OFF or not m.can_set_frequency:
+        fixed = full if m.can_set_frequency else (cur or curve.nominal_mhz)
+        return fixed, fixed
+    if kind.watt_setting:  # a power target or preset: anything its firmware accepts
+        if kind.levels:
+            return kind.levels[0], kind.levels[-1]
+        return curve.min_mhz, curve.max_mhz
+    lo = max(limits.min_mhz, curve.min_mhz)
+    return lo, max(lo, min(limits.max_mhz, curve.max_mhz))
 
 
 def present_power_w(
@@ -268,12 +364,12 @@ def present_power_w(
 ) -> float:
     """Expected fleet draw if every miner stays as it is (running miners at their frequency)."""
     limits = limits or PlanLimits()
-    curve = limits.curve
     total = fixed_w
     for m in miners:
         if not m.available:
             total += m.present_w
             continue
+        curve = m.points.curve if m.points is not None else limits.curve
         standby = curve.standby_w if m.standby_w is None else m.standby_w
         total += standby
         if m.running:
@@ -282,23 +378,34 @@ def present_power_w(
     return total
 
 
-def describe_plan(running_mhz: Sequence[float], planned_w: float) -> str:
-    """A short human description, e.g. "2 miners at 650 MHz ≈ 2.92 kW"."""
+def describe_plan(
+    running_mhz: Sequence[float], planned_w: float, running_w: Sequence[float] = ()
+) -> str:
+    """A short human description, e.g. "2 miners at 650 MHz ≈ 2.92 kW". `running_w` are the
+    settings of miners set by power (targets, presets), described apart."""
     kw = f"≈ {planned_w / 1000.0:.2f} kW"
-    if not running_mhz:
+    if not running_mhz and not running_w:
         return f"all miners asleep {kw}"
+    if not running_w:
+        return f"{_describe_group(running_mhz, 'MHz')} {kw}"
+    if not running_mhz:
+        return f"{_describe_group(running_w, 'W')} {kw}"
+    return f"{_describe_group(running_mhz, 'MHz')}, {_describe_group(running_w, 'W')} {kw}"
+
+
+def _describe_group(settings: Sequence[float], unit: str) -> str:
     groups: dict[int, int] = {}
-    for mhz in running_mhz:
-        groups[round(mhz)] = groups.get(round(mhz), 0) + 1
-    count = len(running_mhz)
+    for value in settings:
+        groups[round(value)] = groups.get(round(value), 0) + 1
+    count = len(settings)
     noun = "miner" if count == 1 else "miners"
     if len(groups) == 1:
-        return f"{count} {noun} at {next(iter(groups))} MHz {kw}"
+        return f"{count} {noun} at {next(iter(groups))} {unit}"
     if len(groups) == 2:  # two groups read well; more do not
         (f1, n1), (f2, n2) = sorted(groups.items(), key=lambda g: (-g[1], -g[0]))
         noun1 = "miner" if n1 == 1 else "miners"
-        return f"{n1} {noun1} at {f1} MHz and {n2} at {f2} MHz {kw}"
-    return f"{count} {noun} at {min(groups)}-{max(groups)} MHz {kw}"
+        return f"{n1} {noun1} at {f1} {unit} and {n2} at {f2} {unit}"
+    return f"{count} {noun} at {min(groups)}-{max(groups)} {unit}"
 
 
 # --- choosing --------------------------------------------------------------------------------
@@ -309,28 +416,37 @@ def _choose(
 ) -> _Candidate:
     on = [u for u in units if u.cur_mhz is not None]
     off = [u for u in units if u.cur_mhz is None]
-    # Wear levelling decides who goes first in either direction.
-    stop_order = sorted(on, key=lambda u: (-u.miner.runtime_s, u.miner.mac))
+    # The least efficient kind stops first; within a kind, wear levelling decides.
+    stop_order = sorted(on, key=lambda u: (-u.kind.rank, -u.miner.runtime_s, u.miner.mac))
     # Healthy miners before ones whose last wake failed: a retry happens only without spares;
-    # ones that come back without a new wake before any that need one.
+    # ones that come back without a new wake before any that need one; then those that start
+    # without a reboot, the most efficient kind, and the least run.
     start_order = sorted(
-        off, key=lambda u: (u.miner.wake_failures, not u.resumes, u.miner.runtime_s, u.miner.mac)
+        off,
+        key=lambda u: (
+            u.miner.wake_failures,
+            not u.resumes,
+            u.kind.reboots,
+            u.kind.rank,
+            u.miner.runtime_s,
+            u.miner.mac,
+        ),
     )
     composer = _Composer(stop_order, start_order)
     need_w = target_w - base_w
-    curve = limits.curve
     floor_rounding = limits.policy is TargetPolicy.NEVER_ABOVE
+    mixed = len({u.kind for u in units}) > 1
 
     candidates: list[_Candidate] = []
     counts = _candidate_counts(composer, units, need_w, limits, mode)
     for n in counts:
         members = composer.members(n)
-        candidates.append(_min_change(members, need_w, curve, limits, floor_rounding))
+        candidates.append(_min_change(members, need_w, limits, floor_rounding))
         if mode is PowerMode.FREQUENCY:
-            candidates.append(_uniform(members, need_w, curve, limits, floor_rounding))
+            candidates.append(_uniform(members, need_w, limits, floor_rounding, mixed=mixed))
     nearest_band, below_band = _bands(units, limits, mode)
     for c in candidates:
-        _finish(c, units, curve, base_w)
+        _finish(c, units, base_w)
     scored = [(_score(c, target_w, nearest_band, below_band, limits), c) for c in candidates]
     # The best hashrate among plans that meet the target as well as any plan does.
     best_fit = min(s[:2] for s, _ in scored)
@@ -373,7 +489,6 @@ def _candidate_counts(
 ) -> list[int]:
     """Numbers of running miners worth evaluating: around the present count, the bounds of what
     can meet the target, and (in frequency mode) the counts that hash most per kW."""
-    curve = limits.curve
     size = composer.size
     k = composer.running
     lo_sum = [0.0]
@@ -381,8 +496,8 @@ def _candidate_counts(
     for n in range(1, size + 1):
         # The unit that joins when the count goes from n - 1 to n.
         u = composer.stop_order[k - n] if n <= k else composer.start_order[n - k - 1]
-        lo_sum.append(lo_sum[-1] + u.increment_w(curve, u.lo_mhz))
-        hi_sum.append(hi_sum[-1] + u.increment_w(curve, u.hi_mhz))
+        lo_sum.append(lo_sum[-1] + u.increment_w(u.lo_mhz))
+        hi_sum.append(hi_sum[-1] + u.increment_w(u.hi_mhz))
     # Smallest count that can reach the target, and largest that does not exceed it.
     n_min = next((n for n in range(size + 1) if hi_sum[n] >= need_w), size)
     n_max = max((n for n in range(size + 1) if lo_sum[n] <= need_w), default=0)
@@ -402,13 +517,20 @@ def _candidate_counts(
 def _efficient_counts(
     units: list[_Unit], need_w: float, limits: PlanLimits, low: int, high: int
 ) -> list[int]:
-    """The few counts whose even spread of `need_w` makes the most hashrate."""
-    curve = limits.curve
+    """The few counts whose even spread of `need_w` makes the most hashrate (for a fleet of
+    one kind; a mixed fleet's counts come from the bounds and the present count)."""
+    kind = units[0].kind
+    if any(u.kind != kind for u in units):
+        return []
+    curve = kind.curve
     scale = sum(u.miner.power_scale for u in units) / len(units)
     arrival = max(_MIN_ARRIVAL, sum(u.miner.arrival for u in units) / len(units))
     standby = sum(u.standby_w for u in units) / len(units)
-    lo_w = curve.power_w(max(limits.min_mhz, curve.min_mhz))
-    hi_w = curve.power_w(limits.max_mhz)
+    if kind.watt_setting:
+        lo_w, hi_w = curve.min_w, curve.max_w
+    else:
+        lo_w = curve.power_w(max(limits.min_mhz, curve.min_mhz))
+        hi_w = curve.power_w(limits.max_mhz)
     ranked: list[tuple[float, int]] = []
     for n in range(low, high + 1):
         per_unit = (need_w / (n * arrival) + standby) / scale
@@ -432,7 +554,7 @@ def _bands(units: list[_Unit], limits: PlanLimits, mode: PowerMode) -> tuple[flo
     if mode is PowerMode.FREQUENCY:
         return limits.frequency_tolerance_w, limits.frequency_tolerance_w
     if units:
-        step = sum(u.full_increment_w(limits.curve, u.hi_mhz) for u in units) / len(units)
+        step = sum(u.full_increment_w(u.hi_mhz) for u in units) / len(units)
     else:
         step = limits.curve.nominal_w
     return step / 2, step
@@ -454,31 +576,31 @@ def _score(
         band, miss = 0, 0.0
     else:
         band, miss = 1, abs(error)
-    hash_value = limits.curve.hashrate_ths(limits.curve.nominal_mhz)
-    transition_cost = hash_value * (
-        c.starts * limits.start_cost_s
-        + c.retunes * limits.retune_cost_s
-        + c.stops * limits.stop_cost_s
-    )
-    cost = transition_cost - c.hashrate_ths * limits.payback_horizon_s
+    cost = c.transition_cost - c.hashrate_ths * limits.payback_horizon_s
     return (band, miss, round(cost, 6), abs(error), c.runtime_on_s)
 
 
 # --- allocating ------------------------------------------------------------------------------
 
 
-def _quantize(mhz: float, unit: _Unit, step: float, floor: bool) -> float:
+def _quantize(mhz: float, unit: _Unit, floor: bool) -> float:
+    levels = unit.kind.levels
+    if levels:
+        allowed = [v for v in levels if unit.lo_mhz <= v <= unit.hi_mhz] or [unit.lo_mhz]
+        if floor:
+            below = [v for v in allowed if v <= mhz + 1e-9]
+            return below[-1] if below else allowed[0]
+        return min(allowed, key=lambda v: (abs(v - mhz), v))
+    step = unit.kind.step
     steps = mhz / step
     q = (math.floor(steps + 1e-9) if floor else round(steps)) * step
     return min(max(q, unit.lo_mhz), unit.hi_mhz)
 
 
-def _mhz_for_increment(
-    unit: _Unit, increment_w: float, curve: PowerCurve, step: float, floor: bool
-) -> float:
+def _mhz_for_increment(unit: _Unit, increment_w: float, floor: bool) -> float:
     arrival = max(unit.miner.arrival, _MIN_ARRIVAL)
     watts = (increment_w / arrival + unit.standby_w) / unit.miner.power_scale
-    return _quantize(curve.mhz_for_power(watts), unit, step, floor)
+    return _quantize(unit.curve.mhz_for_power(watts), unit, floor)
 
 
 def _present_mhz(unit: _Unit) -> float | None:
@@ -488,9 +610,7 @@ def _present_mhz(unit: _Unit) -> float | None:
     return min(max(unit.cur_mhz, unit.lo_mhz), unit.hi_mhz)
 
 
-def _min_change(
-    members: list[_Unit], need_w: float, curve: PowerCurve, limits: PlanLimits, floor: bool
-) -> _Candidate:
+def _min_change(members: list[_Unit], need_w: float, limits: PlanLimits, floor: bool) -> _Candidate:
     """Run `members`; keep running ones where they are, let new ones share what is missing,
     then move as few running ones as possible for the rest."""
     mhz: dict[str, float | None] = {}
@@ -500,38 +620,40 @@ def _min_change(
         present = _present_mhz(u)
         if present is not None:
             mhz[u.miner.mac] = present
-            remaining -= u.increment_w(curve, present)
+            remaining -= u.increment_w(present)
     if new:
         share = remaining / len(new)
         for u in new:
-            f = _mhz_for_increment(u, share, curve, limits.mhz_step, floor)
+            f = _mhz_for_increment(u, share, floor)
             mhz[u.miner.mac] = f
-            remaining -= u.increment_w(curve, f)
+            remaining -= u.increment_w(f)
     changed = list(new)
-    _absorb(mhz, members, changed, remaining, curve=curve, limits=limits, floor=floor)
+    _absorb(mhz, members, changed, remaining, limits=limits, floor=floor)
     return _Candidate(mhz)
 
 
 def _uniform(
-    members: list[_Unit], need_w: float, curve: PowerCurve, limits: PlanLimits, floor: bool
+    members: list[_Unit], need_w: float, limits: PlanLimits, floor: bool, *, mixed: bool
 ) -> _Candidate:
-    """Run `members` with the power spread evenly (the most hashrate per kW on a concave curve)."""
+    """Run `members` with the power spread evenly (the most hashrate per kW on a concave curve);
+    in a mixed fleet in proportion to what each can add."""
     mhz: dict[str, float | None] = {}
     if not members:
         return _Candidate(mhz)
-    share = need_w / len(members)
+    weights = [u.full_increment_w(u.hi_mhz) if mixed else 1.0 for u in members]
+    total_weight = sum(weights) or 1.0
     remaining = need_w
     changed: list[_Unit] = []
-    for u in members:
-        f = _mhz_for_increment(u, share, curve, limits.mhz_step, floor)
+    for u, weight in zip(members, weights, strict=True):
+        f = _mhz_for_increment(u, need_w * weight / total_weight, floor)
         present = _present_mhz(u)
-        if present is not None and abs(present - f) <= limits.mhz_step + _MHZ_EPSILON:
+        if present is not None and abs(present - f) <= u.kind.step + _MHZ_EPSILON:
             f = present  # close enough: not worth a restart
         else:
             changed.append(u)
         mhz[u.miner.mac] = f
-        remaining -= u.increment_w(curve, f)
-    _absorb(mhz, members, changed, remaining, curve=curve, limits=limits, floor=floor)
+        remaining -= u.increment_w(f)
+    _absorb(mhz, members, changed, remaining, limits=limits, floor=floor)
     return _Candidate(mhz)
 
 
@@ -541,12 +663,11 @@ def _absorb(
     changed: list[_Unit],
     remaining: float,
     *,
-    curve: PowerCurve,
     limits: PlanLimits,
     floor: bool,
 ) -> None:
-    """Move frequencies to absorb `remaining` watts: units already changing first (their restart
-    is paid for), then the running units with the most room."""
+    """Move settings to absorb `remaining` watts: units already changing first (their change
+    is paid for), then the running units whose change costs least, with the most room."""
     if abs(remaining) <= limits.mhz_step:  # below a frequency step: nothing to gain
         return
     up = remaining > 0
@@ -556,46 +677,54 @@ def _absorb(
         f = mhz[u.miner.mac]
         assert f is not None
         edge = u.hi_mhz if up else u.lo_mhz
-        return abs(u.increment_w(curve, edge) - u.increment_w(curve, f))
+        return abs(u.increment_w(edge) - u.increment_w(f))
 
-    rest = sorted((u for u in members if u.miner.mac not in changed_macs), key=room, reverse=True)
+    rest = sorted(
+        (u for u in members if u.miner.mac not in changed_macs),
+        key=lambda u: (u.kind.retune_cost_s * u.hash_value, -room(u)),
+    )
     for u in [*changed, *rest]:
         if (remaining <= _WATT_EPSILON) if up else (remaining >= -_WATT_EPSILON):
             break
         f = mhz[u.miner.mac]
         assert f is not None
-        before = u.increment_w(curve, f)
+        before = u.increment_w(f)
         wanted = before + remaining
-        g = _mhz_for_increment(u, wanted, curve, limits.mhz_step, floor)
+        g = _mhz_for_increment(u, wanted, floor)
         if abs(g - f) < _MHZ_EPSILON:
             continue
         mhz[u.miner.mac] = g
-        remaining -= u.increment_w(curve, g) - before
+        remaining -= u.increment_w(g) - before
 
 
-def _finish(c: _Candidate, units: list[_Unit], curve: PowerCurve, base_w: float) -> None:
-    """Fill in totals and transition counts of a candidate."""
+def _finish(c: _Candidate, units: list[_Unit], base_w: float) -> None:
+    """Fill in totals, transition counts and the hashing the transitions lose."""
     total = base_w
     hashrate = 0.0
     starts = stops = retunes = 0
-    runtime = 0.0
+    runtime = cost = 0.0
     for u in units:
         f = c.mhz.get(u.miner.mac)
         if f is None:
             if u.cur_mhz is not None:
                 stops += 1
+                cost += u.hash_value * u.kind.stop_cost_s
             continue
-        total += u.increment_w(curve, f)
-        hashrate += u.miner.arrival * curve.hashrate_ths(f)
+        total += u.increment_w(f)
+        hashrate += u.miner.arrival * u.hashrate_ths(f)
         runtime += u.miner.runtime_s
         if u.cur_mhz is None:
-            starts += 0 if u.resumes else 1
+            if not u.resumes:
+                starts += 1
+                cost += u.hash_value * u.kind.start_cost_s
         elif abs(f - u.cur_mhz) >= _MHZ_EPSILON:
             retunes += 1
+            cost += u.hash_value * u.kind.retune_cost_s
     c.total_w = total
     c.hashrate_ths = hashrate
     c.starts, c.stops, c.retunes = starts, stops, retunes
     c.runtime_on_s = runtime
+    c.transition_cost = cost
 
 
 def _assign(units: list[_Unit], best: _Candidate) -> list[MinerAssignment]:

@@ -112,8 +112,7 @@ class Regulator:
 
     def _step_w(self) -> float:
         """What one miner adds at full power: the on/off resolution."""
-        curve = self._roster.curve
-        return curve.nominal_w - curve.standby_w
+        return self._roster.step_w()
 
     def settling(self, now: float) -> bool:
         """Whether the fleet's power is still finding its level: orders in flight, miners

@@ -10,7 +10,8 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Final
 
-from ..miners.base import MinerDriver
+from ..miners.base import MinerDriver, SettingUnit
+from ..power_curve import PowerCurve
 from .calibration import fleet_bias
 from .config import ControlConfig
 from .lifecycle import FleetMiner
@@ -51,6 +52,30 @@ class Roster:
             return known
         self.miners[miner.mac] = miner
         return miner
+
+    def curve_of(self, m: FleetMiner) -> PowerCurve:
+        """The curve a miner is planned on: its own when it is set by power (a target or a
+        preset), the fleet's S9 curve when by frequency."""
+        points = m.capabilities.points
+        return points.curve if points.unit is SettingUnit.WATT else self.curve
+
+    def full_w(self, m: FleetMiner, mode: PowerMode) -> float:
+        """A miner's nominal full power: an S9 at the mode's full frequency, any other kind at
+        its stock power target or profile."""
+        if m.capabilities.points.unit is SettingUnit.WATT:
+            return m.capabilities.points.curve.nominal_w
+        return self.curve.power_w(self.config.planner.full_mhz(mode))
+
+    def step_w(self) -> float:
+        """What a typical controllable miner adds at full power: the on/off resolution."""
+        steps = [
+            self.curve_of(m).nominal_w - self.curve_of(m).standby_w
+            for m in self
+            if m.capabilities.can_sleep
+        ]
+        if not steps:
+            return self.curve.nominal_w - self.curve.standby_w
+        return sum(steps) / len(steps)
 
     def remove(self, mac: str) -> None:
         """Forget a miner (it is left in whatever state it is in)."""
@@ -99,8 +124,7 @@ class Roster:
     def rated_kw(self, now: float, mode: PowerMode) -> float:
         """The nominal full power of the miners in good standing. Nominal, not learnt: what an
         EMS plans with must not drift as the fleet learns its miners' draw."""
-        full_w = self.curve.power_w(self.config.planner.full_mhz(mode))
-        return rated_power_kw(full_w for m in self if self.in_good_standing(m, now))
+        return rated_power_kw(self.full_w(m, mode) for m in self if self.in_good_standing(m, now))
 
     def reachable(self, now: float) -> bool:
         """Some miner answers, or is in a transition the fleet started."""

@@ -46,10 +46,11 @@ def build_snapshot(
 ) -> FleetSnapshot:
     """The whole fleet at this moment."""
     offline_after = roster.offline_after
-    curve = roster.curve
     ordered = sorted(roster, key=lambda m: m.mac)
     miners = tuple(
-        m.snapshot(now, offline_after, curve, dispatchable=m.dispatchable(now, offline_after))
+        m.snapshot(
+            now, offline_after, roster.curve_of(m), dispatchable=m.dispatchable(now, offline_after)
+        )
         for m in ordered
     )
     faults = fault_lines(roster)

@@ -179,6 +179,12 @@ class MinerReading:
     power_source: PowerSource = PowerSource.REPORTED
     model: str | None = None  # as the device names itself, when a read tells
 
+    def setting_in(self, unit: SettingUnit) -> float | None:
+        """The setting it runs at in `unit`; a frequency-set miner's is its frequency."""
+        if self.setting is not None:
+            return self.setting
+        return self.frequency_mhz if unit is SettingUnit.MHZ else None
+
 
 class MinerDriver(Protocol):
     """One miner. Implementations hold no fleet logic and never raise anything but `MinerError`."""
