@@ -89,6 +89,10 @@ class CountingDriver:
         return self._inner.host
 
     @property
+    def kind(self) -> str:
+        return self._inner.kind
+
+    @property
     def identity(self) -> MinerIdentity | None:
         return self._inner.identity
 

@@ -128,6 +128,7 @@ class FleetHistory:
                     hostname=m.hostname,
                     excluded=m.excluded,
                     override=m.override.value if m.override else None,
+                    driver=m.driver or None,
                 )
             )
         await self._store.upsert_miners(records)

@@ -114,4 +114,5 @@ def _record(found: FoundMiner) -> MinerRecord:
         model=identity.model,
         firmware=identity.firmware,
         hostname=identity.hostname,
+        driver=found.driver.kind,
     )

@@ -27,7 +27,7 @@ from .fleet.command_log import CommandRecord, parameters
 
 _LOGGER = logging.getLogger(__name__)
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 # How many rows one purge statement deletes; short statements let commands interleave.
 PURGE_BATCH: Final = 20_000
 # Commands kept in memory while the database cannot be written.
@@ -51,6 +51,14 @@ async def _bound_command_parameters(db: aiosqlite.Connection) -> None:
                 "UPDATE command_history SET parameters = ?, extra = ? WHERE id = ?",
                 (*fixed, row_id),
             )
+
+
+async def _add_driver_column(db: aiosqlite.Connection) -> None:
+    """Which driver a miner needs, so a restart rebuilds it before any scan: the firmware's
+    name alone does not tell Vnish 3.9 on an S9 from Vnish's REST firmware."""
+    cursor = await db.execute("PRAGMA table_info(miner_records)")
+    if not any(row[1] == "driver" for row in await cursor.fetchall()):
+        await db.execute("ALTER TABLE miner_records ADD COLUMN driver TEXT")
 
 
 # Each migration takes the schema from version i to i + 1.
@@ -109,6 +117,7 @@ _MIGRATIONS: Final[tuple[tuple[_Step, ...], ...]] = (
         )""",
     ),
     (_bound_command_parameters,),
+    (_add_driver_column,),
 )
 
 
@@ -135,6 +144,7 @@ class MinerRecord:
     hostname: str | None = None
     excluded: bool = False
     override: str | None = None
+    driver: str | None = None  # the driver kind (`FirmwareKind`); None: stored before kinds
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +300,7 @@ class FleetStore:
                 now,
                 int(m.excluded),
                 m.override,
+                m.driver,
             )
             for m in miners
         ]
@@ -298,12 +309,13 @@ class FleetStore:
         await self._write(
             lambda db: db.executemany(
                 "INSERT INTO miner_records (mac, host, api_port, web_port, model, firmware, "
-                "hostname, first_seen, last_seen, excluded, override) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(mac) DO UPDATE SET "
+                "hostname, first_seen, last_seen, excluded, override, driver) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(mac) DO UPDATE SET "
                 "host=excluded.host, api_port=excluded.api_port, web_port=excluded.web_port, "
                 "model=excluded.model, firmware=excluded.firmware, "
                 "hostname=excluded.hostname, last_seen=excluded.last_seen, "
-                "excluded=excluded.excluded, override=excluded.override",
+                "excluded=excluded.excluded, override=excluded.override, "
+                "driver=COALESCE(excluded.driver, miner_records.driver)",
                 rows,
             )
         )
@@ -315,7 +327,7 @@ class FleetStore:
                 return []
             rows = await self._query(
                 "SELECT mac, host, api_port, web_port, model, firmware, hostname, excluded, "
-                "override FROM miner_records ORDER BY mac"
+                "override, driver FROM miner_records ORDER BY mac"
             )
         return [
             MinerRecord(
@@ -328,6 +340,7 @@ class FleetStore:
                 hostname=row[6],
                 excluded=bool(row[7]),
                 override=row[8],
+                driver=row[9],
             )
             for row in rows
         ]

@@ -44,6 +44,10 @@ class FakeMiner:
         return f"10.0.0.{self.index + 1}"
 
     @property
+    def kind(self) -> str:
+        return "vnish_s9" if self.can_sleep else "stock_s9"
+
+    @property
     def identity(self) -> MinerIdentity:
         return MinerIdentity(
             mac=f"AA:BB:CC:00:{self.index // 256:02X}:{self.index % 256:02X}",

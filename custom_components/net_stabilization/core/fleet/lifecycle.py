@@ -928,6 +928,9 @@ class FleetMiner:
             nominal_w=self.capabilities.nominal_w,
             standby_w=self.capabilities.standby_w,
             last_error=self._last_error,
+            driver=self.driver.kind,
+            setting_unit=self.capabilities.points.unit.value,
+            power_source=reading.power_source.value if reading else "reported",
         )
 
     def _order(self, kind: OrderKind, mhz: float | None = None) -> Order:

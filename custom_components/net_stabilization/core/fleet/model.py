@@ -84,6 +84,9 @@ class MinerSnapshot:
     standby_w: float = 0.0
     hostname: str | None = None
     last_error: str | None = None
+    driver: str = ""  # the driver kind (`FirmwareKind` value)
+    setting_unit: str = "MHz"  # what `frequency_mhz` pins and `target_mhz` are set in
+    power_source: str = "reported"  # where `power_w` comes from (`PowerSource`)
 
 
 @dataclass(frozen=True, slots=True)

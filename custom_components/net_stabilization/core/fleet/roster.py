@@ -47,8 +47,9 @@ class Roster:
         miner = FleetMiner(driver)
         known = self.miners.get(miner.mac)
         if known is not None:
-            known.driver = driver  # same miner at a new address
+            known.driver = driver  # same miner at a new address (or newly identified)
             known.identity = miner.identity
+            known.capabilities = miner.capabilities
             return known
         self.miners[miner.mac] = miner
         return miner

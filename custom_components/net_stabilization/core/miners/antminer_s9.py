@@ -78,6 +78,11 @@ class AntminerS9Driver:
         return self.endpoint.host
 
     @property
+    def kind(self) -> str:
+        """Vnish (controllable) or stock (read-only) S9."""
+        return self._firmware.value
+
+    @property
     def firmware(self) -> FirmwareKind:
         """Vnish (controllable) or stock (read-only)."""
         return self._firmware

@@ -195,6 +195,11 @@ class MinerDriver(Protocol):
         ...
 
     @property
+    def kind(self) -> str:
+        """Which driver this is (a `FirmwareKind` value): stored, so a restart rebuilds it."""
+        ...
+
+    @property
     def identity(self) -> MinerIdentity | None:
         """Identity learnt by `identify()`, if it ran."""
         ...
