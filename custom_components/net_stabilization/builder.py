@@ -18,9 +18,9 @@ from .const import (
 )
 from .core.discovery import Scanner
 from .core.fleet import ControlConfig, PlanLimits, TargetPolicy
-from .core.miners.antminer_s9 import AntminerS9Driver
-from .core.miners.base import MinerIdentity
-from .core.miners.endpoint import Credentials
+from .core.miners.base import MinerDriver, MinerIdentity
+from .core.miners.drivers import build_driver
+from .core.miners.endpoint import Credentials, MinerEndpoint
 from .core.miners.firmware import FirmwareKind
 from .core.store import MinerRecord
 
@@ -66,7 +66,7 @@ def control_config(options: Mapping[str, Any]) -> ControlConfig:
 
 def known_driver(
     record: MinerRecord, session: aiohttp.ClientSession, data: Mapping[str, Any]
-) -> AntminerS9Driver | None:
+) -> MinerDriver | None:
     """A driver for a miner from the fleet database, at its last address (a scan follows it
     if it moved); None for a record without one."""
     if not record.host:
@@ -79,17 +79,27 @@ def known_driver(
         firmware_version="",
         hostname=record.hostname,
     )
-    firmware = (
-        FirmwareKind.STOCK_S9
-        if (record.firmware or "").lower().startswith(("bitmain", "stock"))
-        else FirmwareKind.VNISH_S9
-    )
-    return AntminerS9Driver(
-        record.host,
+    return build_driver(
+        _record_kind(record),
+        MinerEndpoint(
+            record.host,
+            record.api_port or int(data[CONF_API_PORT]),
+            record.web_port or int(data[CONF_WEB_PORT]),
+        ),
         session,
-        api_port=record.api_port or int(data[CONF_API_PORT]),
-        web_port=record.web_port or int(data[CONF_WEB_PORT]),
         credentials=credentials(data),
-        firmware=firmware,
         identity=identity,
     )
+
+
+def _record_kind(record: MinerRecord) -> FirmwareKind:
+    """The driver a stored miner needs; records from before kinds were stored are S9s."""
+    try:
+        kind = FirmwareKind(record.driver or "")
+    except ValueError:
+        kind = FirmwareKind.UNSUPPORTED
+    if kind is not FirmwareKind.UNSUPPORTED:
+        return kind
+    if (record.firmware or "").lower().startswith(("bitmain", "stock")):
+        return FirmwareKind.STOCK_S9
+    return FirmwareKind.VNISH_S9

@@ -12,6 +12,7 @@ from . import repairs
 from .const import LOGGER
 from .core.discovery import FoundMiner, Scanner, ScanResult, diff_miners
 from .core.fleet import CommandSource, FleetController
+from .core.miners.base import MinerDriver
 from .core.miners.endpoint import MinerEndpoint
 from .core.store import FleetStore, MinerRecord
 
@@ -59,6 +60,12 @@ class FleetScanning:
         for move in changes.moved:
             LOGGER.info("Miner %s moved from %s to %s", move.mac, move.old, move.new.endpoint)
             self._controller.add_miner(move.new.driver)
+        moved = {move.mac for move in changes.moved}
+        for found in result.miners:
+            mac = found.identity.mac
+            current = self._controller.driver(mac)
+            if mac in known and mac not in moved and _refreshes(current, found.driver):
+                self._controller.add_miner(found.driver)
         if joining or changes.moved:
             await self._store.upsert_miners(
                 _record(m) for m in (*joining, *(mv.new for mv in changes.moved))
@@ -102,6 +109,15 @@ def _joined(miners: tuple[FoundMiner, ...]) -> str:
     )
     more = f" and {len(miners) - 10} more" if len(miners) > 10 else ""
     return f"{len(miners)} miners joined the fleet: {named}{more}"
+
+
+def _refreshes(current: MinerDriver | None, found: MinerDriver) -> bool:
+    """Whether a scan's driver replaces the one a known miner has: its firmware changed, or
+    what it can do (power range, presets, profiles: only an identification tells, so a driver
+    rebuilt from the database does not know them yet)."""
+    if current is None or current.kind != found.kind:
+        return True
+    return current.capabilities != found.capabilities
 
 
 def _record(found: FoundMiner) -> MinerRecord:

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from .miners.antminer_s9 import AntminerS9Driver
-from .miners.base import MinerIdentity
+from .miners.base import MinerDriver, MinerIdentity
 from .miners.endpoint import (
     DEFAULT_API_PORT,
     DEFAULT_WEB_PORT,
@@ -41,7 +40,7 @@ class FoundMiner:
 
     identity: MinerIdentity
     endpoint: MinerEndpoint
-    driver: AntminerS9Driver
+    driver: MinerDriver
     description: str = ""  # e.g. "Antminer S9 (Vnish 3.9.0)"
 
 

@@ -19,7 +19,15 @@ class FirmwareKind(StrEnum):
 
     VNISH_S9 = "vnish_s9"  # controllable: sleep, wake, frequency
     STOCK_S9 = "stock_s9"  # read-only: no sleep or frequency endpoint on Bitmain's firmware
+    BRAIINS = "braiins"  # Braiins OS+: pause, resume, power target
+    LUXOS = "luxos"  # LuxOS: curtail, power profiles
+    VNISH_REST = "vnish_rest"  # Vnish's REST firmware (S19 and later): pause, resume, presets
+    MONITOR = "monitor"  # any other cgminer API: read-only
     UNSUPPORTED = "unsupported"
+
+
+CONTROL_KINDS = frozenset({FirmwareKind.BRAIINS, FirmwareKind.LUXOS, FirmwareKind.VNISH_REST})
+"""Kinds whose driver is only confirmed by its own identification (their API first)."""
 
 
 VNISH = "Vnish"
@@ -34,6 +42,8 @@ MAX_TYPE_CHARS = 100
 # characters (the match is linear in the input).
 _S9_TYPE = re.compile(r"^Antminer (S9[ij]?)(?: ?\(([^()]*)\))?$", re.IGNORECASE)
 _VNISH = re.compile(r"^vnish ([\w.\-]+)$", re.IGNORECASE)
+# Vnish's REST firmware names itself in the API's Type: "Antminer S19 (Vnish 1.2.6)".
+_VNISH_REST_TYPE = re.compile(r"^(Antminer [^()]*[^() ]) ?\(vnish ([\w.\-]+)\)$", re.IGNORECASE)
 _MAC = re.compile(r"^[0-9A-F]{2}([:-]?)[0-9A-F]{2}(\1[0-9A-F]{2}){4}$", re.IGNORECASE)
 
 
@@ -80,15 +90,15 @@ def classify_version_reply(reply: JsonDict) -> FirmwareInfo:
     entry = entries[0] if isinstance(entries, list) and entries else None
     if not isinstance(entry, dict):
         return FirmwareInfo(FirmwareKind.UNSUPPORTED, "unknown", "no VERSION in reply", "")
-    for key in entry:
-        if key.upper().startswith("BOS"):
-            # Braiins OS (BOSminer, BOSminer+, BOSer) speaks a different control protocol.
-            return FirmwareInfo(
-                FirmwareKind.UNSUPPORTED,
-                str(entry.get("Type", "unknown"))[:MAX_TYPE_CHARS],
-                "Braiins OS",
-                "",
-            )
+    for key in list(entry)[:32]:
+        name = str(key).upper()
+        if name.startswith("BOS"):
+            # Braiins OS (BOSminer, BOSminer+, BOSer): its REST API confirms BOS+.
+            version = " ".join(str(entry.get(key, ""))[:MAX_TYPE_CHARS].split())
+            return FirmwareInfo(FirmwareKind.BRAIINS, _type_of(entry), "Braiins OS", version)
+        if name.startswith("LUXMINER"):
+            version = " ".join(str(entry.get(key, ""))[:MAX_TYPE_CHARS].split())
+            return FirmwareInfo(FirmwareKind.LUXOS, _type_of(entry), "LuxOS", version)
     type_string = entry.get("Type")
     if not isinstance(type_string, str):
         software = ", ".join(
@@ -96,9 +106,25 @@ def classify_version_reply(reply: JsonDict) -> FirmwareInfo:
             for k, v in list(entry.items())[:8]
             if k not in ("API", "STATUS")
         )
-        return FirmwareInfo(FirmwareKind.UNSUPPORTED, "unknown", software or "unknown", "")
+        # Speaks the cgminer API without naming a type (btminer, cgminer forks): readable.
+        return FirmwareInfo(FirmwareKind.MONITOR, "unknown", software or "unknown", "")
     software = entry.get("BMMiner") or entry.get("CGMiner") or entry.get("Cgminer") or ""
-    return classify_type(type_string, str(software))
+    info = classify_type(type_string, str(software))
+    if info.kind is not FirmwareKind.UNSUPPORTED:
+        return info
+    text = " ".join(type_string[: MAX_TYPE_CHARS * 4].split())[:MAX_TYPE_CHARS]
+    rest = _VNISH_REST_TYPE.match(text)
+    if rest is not None and not _S9_TYPE.match(rest.group(1)):
+        return FirmwareInfo(FirmwareKind.VNISH_REST, rest.group(1), VNISH, rest.group(2))
+    # Any other miner on the cgminer API: read-only monitoring.
+    return FirmwareInfo(FirmwareKind.MONITOR, info.model, info.firmware, info.version)
+
+
+def _type_of(entry: JsonDict) -> str:
+    value = entry.get("Type")
+    if not isinstance(value, str):
+        return "unknown"
+    return " ".join(value[: MAX_TYPE_CHARS * 4].split())[:MAX_TYPE_CHARS] or "unknown"
 
 
 def normalize_mac(value: object) -> str | None:

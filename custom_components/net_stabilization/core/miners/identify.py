@@ -1,8 +1,13 @@
-"""Find out what answers at an address: a Vnish S9, a stock S9, something else, or nothing.
+"""Find out what answers at an address: which miner and firmware, something else, or nothing.
 
-Both probes run at once: the API `version` (model and firmware) and the web's
+Both first probes run at once: the API `version` (model and firmware) and the Antminer web's
 `get_system_info.cgi` (model, firmware and the MAC, which is the miner's identity). A sleeping Vnish
-S9 has its API closed, so the web alone is enough; the web alone is also the only source of the MAC.
+S9 has its API closed, so the web alone is enough for it.
+
+When the API names a firmware with a control driver (Braiins OS+, LuxOS, Vnish's REST firmware),
+that driver's own identification confirms it; a device it does not confirm, and any other miner
+on the cgminer API, is monitored read-only. Only a device that answers as a miner and tells its
+MAC joins the fleet.
 """
 
 from __future__ import annotations
@@ -17,14 +22,16 @@ import aiohttp
 from .antminer_s9 import AntminerS9Driver, identity_from_system_info
 from .base import (
     MinerAuthError,
+    MinerDriver,
     MinerError,
     MinerIdentity,
     MinerTimeoutError,
     MinerUnreachableError,
 )
 from .cgminer import CgminerClient, JsonDict
+from .drivers import build_driver
 from .endpoint import SCAN_TIMEOUTS, Credentials, MinerEndpoint, Timeouts
-from .firmware import FirmwareInfo, FirmwareKind, classify_version_reply
+from .firmware import CONTROL_KINDS, FirmwareInfo, FirmwareKind, classify_version_reply
 from .vnish_web import VnishWebClient
 
 
@@ -44,7 +51,7 @@ class Identification:
     endpoint: MinerEndpoint
     outcome: ProbeOutcome
     identity: MinerIdentity | None = None
-    driver: AntminerS9Driver | None = None
+    driver: MinerDriver | None = None
     detail: str = ""
 
 
@@ -80,8 +87,20 @@ async def identify_miner(
         _attempt_json(web.get_json("get_system_info.cgi")),
     )
     api_info = classify_version_reply(version) if isinstance(version, dict) else None
+    if api_info is not None and api_info.kind in CONTROL_KINDS:
+        confirmed = await _confirm(
+            api_info.kind,
+            endpoint,
+            session,
+            credentials=credentials,
+            probe_timeouts=probe_timeouts,
+            driver_timeouts=driver_timeouts,
+        )
+        if confirmed.outcome is not ProbeOutcome.UNSUPPORTED:
+            return confirmed
+        api_info = replace(api_info, kind=FirmwareKind.MONITOR)
     if isinstance(system_info, dict):
-        return _from_system_info(
+        found = _from_system_info(
             endpoint,
             session,
             system_info,
@@ -89,7 +108,50 @@ async def identify_miner(
             credentials=credentials,
             driver_timeouts=driver_timeouts,
         )
-    return _without_system_info(endpoint, version, system_info, api_info)
+    else:
+        found = _without_system_info(endpoint, version, system_info, api_info)
+    if (
+        found.outcome is ProbeOutcome.UNSUPPORTED
+        and api_info is not None
+        and api_info.kind is FirmwareKind.MONITOR
+    ):
+        # A miner on the cgminer API without a control driver: read it, never dispatch it.
+        return await _confirm(
+            FirmwareKind.MONITOR,
+            endpoint,
+            session,
+            credentials=credentials,
+            probe_timeouts=probe_timeouts,
+            driver_timeouts=driver_timeouts,
+        )
+    return found
+
+
+async def _confirm(
+    kind: FirmwareKind,
+    endpoint: MinerEndpoint,
+    session: aiohttp.ClientSession,
+    *,
+    credentials: Credentials | None,
+    probe_timeouts: Timeouts,
+    driver_timeouts: Timeouts | None,
+) -> Identification:
+    """Let the driver of `kind` identify the device (its MAC, model and what it can do)."""
+    driver = build_driver(
+        kind, endpoint, session, credentials=credentials, timeouts=driver_timeouts
+    )
+    # A scan must not wait on one device: the driver's own limits are the polling ones.
+    budget_s = probe_timeouts.connect_s + 4 * max(probe_timeouts.web_s, probe_timeouts.api_read_s)
+    try:
+        async with asyncio.timeout(budget_s):
+            identity = await driver.identify()
+    except MinerAuthError as err:
+        return Identification(endpoint, ProbeOutcome.AUTH_FAILED, detail=f"{kind.value}: {err}")
+    except (MinerError, TimeoutError) as err:
+        return _unsupported(endpoint, f"{kind.value}: {str(err) or type(err).__name__}")
+    return Identification(
+        endpoint, ProbeOutcome.MINER, identity, driver, f"{identity.model} ({identity.firmware})"
+    )
 
 
 def _from_system_info(
@@ -107,6 +169,13 @@ def _from_system_info(
         return _unsupported(endpoint, str(err))
     if web_info.kind is FirmwareKind.UNSUPPORTED:
         return _unsupported(endpoint, _describe(web_info))
+    if (
+        web_info.kind is FirmwareKind.STOCK_S9
+        and api_info is not None
+        and api_info.kind is FirmwareKind.MONITOR
+    ):
+        # The web says stock but the API a firmware of its own (Hiveon, asicseer...): monitor.
+        return _unsupported(endpoint, _describe(api_info))
     if web_info.kind is FirmwareKind.STOCK_S9 and api_info is not None and api_info.version:
         # Stock minertype carries no version; the API names the bmminer build.
         identity = replace(identity, firmware_version=api_info.version)
