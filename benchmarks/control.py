@@ -14,6 +14,10 @@ Scenarios (each in `on_off` and `frequency` mode):
      30 % of the miners never starting, some losing power for a while and some answering
      slowly (`benchmarks.churn`: wrongful failures, rated dips, mining after a deactivation,
      energy over target)
+  m  a mixed fleet (`benchmarks.mixed`: S9 on Vnish 3.9, Braiins OS+, LuxOS, Vnish REST), found
+     by discovery: the steps of (a), then (frequency mode) targets inside the power-target
+     miners' range ("swing": settle, error, S9 reboots), then the random profile of (b);
+     transitions per kind
 
 Prints progress to stderr and one JSON line with every figure to stdout.
 """
@@ -34,7 +38,8 @@ from typing import Any
 import aiohttp
 
 from benchmarks.churn import ChurnProfile, ChurnRun
-from benchmarks.efficiency import max_hashrate_ths
+from benchmarks.efficiency import max_hashrate_ths, max_mixed_hashrate_ths
+from benchmarks.mixed import kind_of, mixed_kinds, options, swing_range_w
 from custom_components.net_stabilization.core.fleet import (
     ControlConfig,
     FleetController,
@@ -53,8 +58,10 @@ from custom_components.net_stabilization.core.miners.base import (
 )
 from custom_components.net_stabilization.core.miners.endpoint import (
     Credentials,
+    MinerEndpoint,
     Timeouts,
 )
+from custom_components.net_stabilization.core.miners.identify import identify_miner
 from custom_components.net_stabilization.core.power_curve import S9_CURVE
 from simulator import Fault, ManualClock, SimulatedFleet
 
@@ -74,14 +81,32 @@ SEND_COMMANDS = ("wake", "sleep", "set_frequency")
 BENCH_TIMEOUTS = Timeouts(connect_s=30.0, api_read_s=60.0, web_s=60.0, config_write_s=60.0)
 
 
+class _Tee(dict[str, int]):
+    """A counter that also counts into a second one (the fleet's and its kind's)."""
+
+    def __init__(self, total: dict[str, int], kind: dict[str, int]) -> None:
+        super().__init__()
+        self._total, self._kind = total, kind
+
+    def __getitem__(self, key: str) -> int:
+        return self._total[key]
+
+    def __setitem__(self, key: str, value: int) -> None:
+        delta = value - self._total[key]
+        self._total[key] = value
+        self._kind[key] += delta
+
+
 class CountingDriver:
     """Wraps a driver and counts the transitions it is told to make: a wake (with or without
     setting the frequency first: one reboot), a sleep, or a frequency change of a running miner.
     """
 
-    def __init__(self, inner: MinerDriver, counter: dict[str, int]) -> None:
+    def __init__(
+        self, inner: MinerDriver, counter: dict[str, int], by_kind: dict[str, int] | None = None
+    ) -> None:
         self._inner = inner
-        self._counter = counter
+        self._counter = _Tee(counter, by_kind) if by_kind is not None else counter
         self._frequency_set = False  # the last call set the frequency (a wake may follow)
 
     @property
@@ -151,6 +176,11 @@ class Run:
     counter: dict[str, int]
     samples: list[Sample] = field(default_factory=list)
     target_w: float = 0.0
+    by_kind: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def mixed(self) -> bool:
+        return len(self.by_kind) > 1
 
     @property
     def commands(self) -> int:
@@ -200,6 +230,7 @@ async def start_run(
     *,
     meter: bool = False,
     command_log: InMemoryCommandLog | None = None,
+    kinds: list[str] | None = None,
 ) -> Run:
     clock = ManualClock()
     fleet = SimulatedFleet(
@@ -213,6 +244,7 @@ async def start_run(
         restart_time_s=RESTART_S,
         jitter=JITTER,
         initial_state="sleeping",
+        kinds=kinds,
     )
     await fleet.start()
     counter = dict.fromkeys(SEND_COMMANDS, 0)
@@ -232,25 +264,53 @@ async def start_run(
         site_meter=(lambda: fleet.power_w / 1000.0) if meter else None,
         command_log=command_log,
     )
-    drivers = [
-        AntminerS9Driver(
-            m.host,
-            session,
-            api_port=m.api_port,
-            web_port=m.web_port,
-            credentials=Credentials("root", "root"),
-            timeouts=BENCH_TIMEOUTS,
-        )
-        for m in fleet.miners
-    ]
-    await asyncio.gather(*(d.identify() for d in drivers))
-    for d in drivers:
-        controller.add_miner(CountingDriver(d, counter))
+    by_kind: dict[str, dict[str, int]] = {}
+    if kinds is None:
+        drivers: list[MinerDriver] = [
+            AntminerS9Driver(
+                m.host,
+                session,
+                api_port=m.api_port,
+                web_port=m.web_port,
+                credentials=Credentials("root", "root"),
+                timeouts=BENCH_TIMEOUTS,
+            )
+            for m in fleet.miners
+        ]
+        await asyncio.gather(*(d.identify() for d in drivers))
+        for d in drivers:
+            controller.add_miner(CountingDriver(d, counter))
+        by_kind["vnish_s9"] = counter
+    else:
+        for m, driver in zip(fleet.miners, await discover(fleet, session), strict=True):
+            kind_counter = by_kind.setdefault(kind_of(m), dict.fromkeys(SEND_COMMANDS, 0))
+            controller.add_miner(CountingDriver(driver, counter, kind_counter))
     rng = random.Random(seed)
     for index in rng.sample(range(miners), round(miners * failing)):
         fleet.miners[index].set_fault(Fault.NEVER_STARTS)
     await controller.poll()
-    return Run(fleet, controller, counter)
+    return Run(fleet, controller, counter, by_kind=by_kind)
+
+
+async def discover(fleet: SimulatedFleet, session: aiohttp.ClientSession) -> list[MinerDriver]:
+    """Each simulated miner as discovery finds it: recognised, confirmed, its driver built."""
+    found = await asyncio.gather(
+        *(
+            identify_miner(
+                MinerEndpoint(m.host, m.api_port, m.web_port),
+                session,
+                credentials=Credentials("root", "root"),
+                driver_timeouts=BENCH_TIMEOUTS,
+            )
+            for m in fleet.miners
+        )
+    )
+    drivers = []
+    for m, result in zip(fleet.miners, found, strict=True):
+        if result.driver is None:
+            raise RuntimeError(f"{kind_of(m)} at {m.host}: {result.outcome} {result.detail}")
+        drivers.append(result.driver)
+    return drivers
 
 
 async def stop_run(run: Run) -> None:
@@ -265,6 +325,11 @@ def healthy_capacity_w(run: Run) -> float:
     """Ground truth: what the fleet draws with every miner that can mine at full power (the
     planner's highest frequency) and the rest asleep."""
     mode = run.controller.mode
+    if run.mixed:
+        max_mhz = ControlConfig().planner.max_mhz
+        return sum(
+            max(w for w, _ in options(m, mode, s9_max_mhz=max_mhz)) for m in run.fleet.miners
+        )
     mhz = 650.0 if mode is PowerMode.ON_OFF else ControlConfig().planner.max_mhz
     total = 0.0
     for m in run.fleet.miners:
@@ -281,6 +346,11 @@ def best_hashrate_ths(run: Run, power_w: float) -> float:
     """The most hashrate the fleet could make at this power in its mode (on/off: whole miners
     at nominal frequency; frequency: anything from 350 to 650 MHz), with the miners that can
     mine at all (scenario c's never-starting ones cannot)."""
+    if run.mixed:
+        mode = run.controller.mode
+        return max_mixed_hashrate_ths(
+            power_w, [options(m, mode, s9_max_mhz=650.0) for m in run.fleet.miners]
+        )
     count = sum(1 for m in run.fleet.miners if Fault.NEVER_STARTS not in m.faults)
     power_w -= (len(run.fleet.miners) - count) * S9_CURVE.standby_w  # their standby draw
     if run.controller.mode is PowerMode.ON_OFF:
@@ -418,6 +488,74 @@ async def scenario_churn(
     return figures
 
 
+async def scenario_mixed(
+    run: Run, seed: int, fractions: list[float], hold_s: float, profile_s: float
+) -> dict[str, Any]:
+    """Steps, then (frequency mode) the power-target miners' swing range, then a profile."""
+    figures = await scenario_steps(run, fractions, hold_s)
+    if run.controller.mode is PowerMode.FREQUENCY:
+        figures["swing"] = await swing(run, seed)
+    profile = await scenario_profile(run, seed, profile_s)
+    figures["profile"] = {k: v for k, v in profile.items() if k not in ("steps", "targets")}
+    figures["transitions_by_kind"] = {kind: dict(c) for kind, c in sorted(run.by_kind.items())}
+    figures["miners_by_kind"] = {
+        kind: sum(1 for m in run.fleet.miners if kind_of(m) == kind) for kind in run.by_kind
+    }
+    return figures
+
+
+SWING_TARGETS = 8
+SWING_HOLD_S = 120.0
+SWING_BAND_W = 100.0  # the fine mode's goal: within 0.1 kW
+
+
+async def swing(run: Run, seed: int) -> dict[str, Any]:
+    """Targets anywhere inside what the power-target miners cover on their own, each held two
+    minutes: how fast and how close the fleet follows, and whether an S9 had to reboot."""
+    low, high = swing_range_w(run.fleet.miners)
+    margin = (high - low) * 0.05
+    rng = random.Random(f"swing:{seed}")
+    # Bring the power-target miners up first (a wake is not what this measures).
+    await run.command(round((low + high) / 2 / 1000.0, 3))
+    await run.hold(300.0)
+    s9 = run.by_kind.get("vnish_s9", {})
+    wakes_before = s9.get("wake", 0)
+    retunes_before = s9.get("set_frequency", 0)
+    steps = []
+    for _ in range(SWING_TARGETS):
+        target_w = rng.uniform(low + margin, high - margin)
+        t0, _took = await run.command(round(target_w / 1000.0, 3))
+        await run.hold(SWING_HOLD_S)
+        window = [s for s in run.samples if t0 < s.t <= run.fleet.clock.now()]
+        settled_at = None
+        for s in window:
+            inside = abs(s.power_w - target_w) <= SWING_BAND_W
+            if inside and settled_at is None:
+                settled_at = s.t
+            elif not inside:
+                settled_at = None
+        tail = window[-round(30 / POLL_S) :]
+        steps.append(
+            {
+                "target_kw": round(target_w / 1000.0, 2),
+                "settle_s": None if settled_at is None else round(settled_at - t0, 1),
+                "steady_error_kw": round(
+                    sum(abs(s.power_w - target_w) for s in tail) / len(tail) / 1000.0, 3
+                ),
+            }
+        )
+    settles = [s["settle_s"] for s in steps if s["settle_s"] is not None]
+    return {
+        "range_kw": [round(low / 1000.0, 2), round(high / 1000.0, 2)],
+        "steps": steps,
+        "settled_steps": f"{len(settles)}/{len(steps)}",
+        "settle_s_max": max(settles) if len(settles) == len(steps) else None,
+        "steady_error_kw_max": max(s["steady_error_kw"] for s in steps),
+        "s9_wakes": s9.get("wake", 0) - wakes_before,
+        "s9_frequency_changes": s9.get("set_frequency", 0) - retunes_before,
+    }
+
+
 def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 3) if values else None
 
@@ -507,6 +645,7 @@ async def main() -> int:
                 for mode_name in args.modes.split(","):
                     mode = PowerMode(mode_name.removesuffix("+meter"))
                     failing = 0.3 if scenario in ("c", "d") else 0.0
+                    kinds = mixed_kinds(args.miners) if scenario == "m" else None
                     log = InMemoryCommandLog(max_entries=1_000_000)
                     run = await start_run(
                         args.miners,
@@ -516,6 +655,7 @@ async def main() -> int:
                         session,
                         meter=mode_name.endswith("+meter"),
                         command_log=log,
+                        kinds=kinds,
                     )
                     t0 = time.perf_counter()
                     try:
@@ -523,6 +663,10 @@ async def main() -> int:
                             figures = await scenario_steps(run, fractions[1:], args.hold)
                         elif scenario == "d":
                             figures = await scenario_churn(run, seed, log, args.profile_s)
+                        elif scenario == "m":
+                            figures = await scenario_mixed(
+                                run, seed, fractions[1:], args.hold, args.profile_s
+                            )
                         else:
                             figures = await scenario_profile(run, seed, args.profile_s)
                     finally:

@@ -55,3 +55,30 @@ def max_hashrate_ths(
         if x1 <= per_miner <= x2:
             return miners * (y1 + (y2 - y1) * (per_miner - x1) / (x2 - x1))
     return 0.0
+
+
+def max_mixed_hashrate_ths(total_w: float, miners: list[list[tuple[float, float]]]) -> float:
+    """Upper bound of the hashrate of a mixed fleet drawing `total_w`.
+
+    Each miner is given as its (wall power, hashrate) options, the first being asleep (its
+    standby draw, no hashrate). The bound fills the power over standby along every miner's
+    upper concave envelope, steepest segments first: no choice of settings can beat it.
+    """
+    budget = total_w - sum(options[0][0] for options in miners)
+    segments: list[tuple[float, float]] = []  # (TH/s per W, W)
+    for options in miners:
+        base_w = options[0][0]
+        points = sorted({(max(0.0, w - base_w), h) for w, h in options})
+        hull = _hull(points)
+        for (x1, y1), (x2, y2) in pairwise(hull):
+            if x2 > x1 and y2 > y1:
+                segments.append(((y2 - y1) / (x2 - x1), x2 - x1))
+    segments.sort(reverse=True)
+    hashrate = 0.0
+    for slope, width in segments:
+        if budget <= 0:
+            break
+        take = min(width, budget)
+        hashrate += slope * take
+        budget -= take
+    return hashrate
