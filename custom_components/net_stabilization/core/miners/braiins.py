@@ -49,6 +49,7 @@ from .braiins_rest import (
     RestStatusError,
 )
 from .endpoint import DEFAULT_WEB_PORT, Credentials, MinerEndpoint, Timeouts
+from .firmware import FirmwareKind
 
 DETAILS = "/api/v1/miner/details"
 STATS = "/api/v1/miner/stats"
@@ -117,6 +118,11 @@ class BraiinsDriver:
     def host(self) -> str:
         """Address the driver talks to."""
         return self.endpoint.host
+
+    @property
+    def kind(self) -> str:
+        """The driver kind, stored with the miner."""
+        return FirmwareKind.BRAIINS.value
 
     @property
     def identity(self) -> MinerIdentity | None:

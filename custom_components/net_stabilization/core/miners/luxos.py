@@ -38,7 +38,7 @@ from .base import (
 )
 from .cgminer import CgminerClient, CgminerCommandError, JsonDict
 from .endpoint import DEFAULT_API_PORT, Credentials, MinerEndpoint, Timeouts
-from .firmware import normalize_mac
+from .firmware import FirmwareKind, normalize_mac
 from .luxos_reading import LuxosPoll, parse_reading
 from .luxos_replies import (
     LuxosProfile,
@@ -161,6 +161,11 @@ class LuxosDriver:
     def host(self) -> str:
         """Address the driver talks to."""
         return self.endpoint.host
+
+    @property
+    def kind(self) -> str:
+        """The driver kind, stored with the miner."""
+        return FirmwareKind.LUXOS.value
 
     @property
     def identity(self) -> MinerIdentity | None:
