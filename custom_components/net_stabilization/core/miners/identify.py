@@ -32,7 +32,12 @@ from .cgminer import CgminerClient, JsonDict
 from .drivers import build_driver
 from .endpoint import SCAN_TIMEOUTS, Credentials, MinerEndpoint, Timeouts
 from .firmware import CONTROL_KINDS, FirmwareInfo, FirmwareKind, classify_version_reply
+from .vnish_rest_client import DEFAULT_PASSWORD as VNISH_REST_FACTORY_PASSWORD
 from .vnish_web import VnishWebClient
+
+
+# Firmwares whose factory login differs from the S9s': tried when the fleet's login is refused.
+_FACTORY_PASSWORDS = {FirmwareKind.VNISH_REST: VNISH_REST_FACTORY_PASSWORD}
 
 
 class ProbeOutcome(StrEnum):
@@ -146,6 +151,17 @@ async def _confirm(
         async with asyncio.timeout(budget_s):
             identity = await driver.identify()
     except MinerAuthError as err:
+        factory = _FACTORY_PASSWORDS.get(kind)
+        if factory is not None and (credentials is None or credentials.password != factory):
+            # A fleet's one login is usually the S9s'; this firmware ships with its own.
+            return await _confirm(
+                kind,
+                endpoint,
+                session,
+                credentials=Credentials(credentials.username if credentials else "", factory),
+                probe_timeouts=probe_timeouts,
+                driver_timeouts=driver_timeouts,
+            )
         return Identification(endpoint, ProbeOutcome.AUTH_FAILED, detail=f"{kind.value}: {err}")
     except (MinerError, TimeoutError) as err:
         return _unsupported(endpoint, f"{kind.value}: {str(err) or type(err).__name__}")

@@ -29,6 +29,7 @@ from .base import (
     MinerUnsupportedError,
     MiningState,
 )
+from .firmware import FirmwareKind
 from .endpoint import DEFAULT_WEB_PORT, Credentials, MinerEndpoint, Timeouts
 from .vnish_rest_client import DEFAULT_PASSWORD, VnishCommandError, VnishRestClient
 from .vnish_rest_detect import is_anthill_web_root, is_vnish_rest_type
@@ -88,6 +89,11 @@ class VnishRestDriver:
     def host(self) -> str:
         """Address the driver talks to."""
         return self.endpoint.host
+
+    @property
+    def kind(self) -> str:
+        """The driver kind, stored with the miner."""
+        return FirmwareKind.VNISH_REST.value
 
     @property
     def identity(self) -> MinerIdentity | None:
