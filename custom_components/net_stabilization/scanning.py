@@ -61,11 +61,11 @@ class FleetScanning:
             LOGGER.info("Miner %s moved from %s to %s", move.mac, move.old, move.new.endpoint)
             self._controller.add_miner(move.new.driver)
         moved = {move.mac for move in changes.moved}
-        for found in result.miners:
-            mac = found.identity.mac
+        for seen in result.miners.values():
+            mac = seen.identity.mac
             current = self._controller.driver(mac)
-            if mac in known and mac not in moved and _refreshes(current, found.driver):
-                self._controller.add_miner(found.driver)
+            if mac in known and mac not in moved and _refreshes(current, seen.driver):
+                self._controller.add_miner(seen.driver)
         if joining or changes.moved:
             await self._store.upsert_miners(
                 _record(m) for m in (*joining, *(mv.new for mv in changes.moved))

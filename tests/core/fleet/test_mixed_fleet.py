@@ -53,9 +53,7 @@ class MixedRig:
 
     def hashing(self, kind: str) -> list[bool]:
         return [
-            m.state in HASHING
-            for m, k in zip(self.fleet.miners, KINDS, strict=True)
-            if k == kind
+            m.state in HASHING for m, k in zip(self.fleet.miners, KINDS, strict=True) if k == kind
         ]
 
 

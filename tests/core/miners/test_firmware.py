@@ -43,14 +43,29 @@ def test_stock_version_reply() -> None:
 
 
 def test_braiins_version_reply() -> None:
+    # Its REST API confirms Braiins OS+ (a control driver); the API's keys only suggest it.
     info = classify_version_reply(parse_reply(reply_bytes("bosminer_version.bin")))
-    assert info.kind is FirmwareKind.UNSUPPORTED
+    assert info.kind is FirmwareKind.BRAIINS
     assert info.firmware == "Braiins OS"
 
 
-def test_version_reply_without_type_or_version() -> None:
-    reply = {"VERSION": [{"LUXminer": "2024.1", "API": "3.7"}]}
-    assert classify_version_reply(reply).firmware == "LUXminer 2024.1"
+def test_version_replies_of_other_firmwares() -> None:
+    luxos = classify_version_reply({"VERSION": [{"LUXminer": "2024.1", "API": "3.7"}]})
+    assert (luxos.kind, luxos.firmware, luxos.version) == (FirmwareKind.LUXOS, "LuxOS", "2024.1")
+    rest = classify_version_reply({"VERSION": [{"Type": "Antminer S19 (Vnish 1.2.6)"}]})
+    assert (rest.kind, rest.model, rest.version) == (
+        FirmwareKind.VNISH_REST,
+        "Antminer S19",
+        "1.2.6",
+    )
+    # Vnish 3.9 on an S9 keeps its own driver.
+    s9 = classify_version_reply({"VERSION": [{"Type": "Antminer S9 (vnish 3.9.0)"}]})
+    assert s9.kind is FirmwareKind.VNISH_S9
+    # Any other cgminer API is monitored; no VERSION at all is nothing we know.
+    other = classify_version_reply({"VERSION": [{"CGMiner": "4.9.2", "Type": "Antminer L3+"}]})
+    assert other.kind is FirmwareKind.MONITOR
+    untyped = classify_version_reply({"VERSION": [{"BTMiner": "2.0", "API": "2.0"}]})
+    assert untyped.kind is FirmwareKind.MONITOR
     assert not classify_version_reply({"STATUS": []}).supported
 
 

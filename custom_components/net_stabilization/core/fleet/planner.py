@@ -46,6 +46,10 @@ _WATT_EPSILON = 1e-6
 _MIN_ARRIVAL = 0.01  # a start's expected share is never taken as smaller (frequencies divide)
 # A change of setting that keeps hashing (a power target) loses this share of its duration.
 _HASHING_CHANGE_SHARE = 0.1
+# A transition that loses more hashing than this is slow: a reboot, a restart of the mining
+# software, a start that initialises for minutes. In a fleet that also has fast moves, slow
+# transitions are avoided before efficiency is sought.
+_SLOW_S = 60.0
 
 
 class TargetPolicy(StrEnum):
@@ -186,6 +190,17 @@ class _Kind:
     watt_setting: bool  # its setting is a power (a target or a preset), not a frequency
     reboots: bool  # a start is a full reboot
     rank: float  # J/TH at its nominal setting, rounded: who runs first
+    # How cheaply it follows the next target: 0 any power while hashing (a swing miner),
+    # 1 levels while hashing, 2 a change restarts mining, 3 a start is a reboot (the S9).
+    agility: int = 3
+
+    @property
+    def slow_start(self) -> bool:
+        return self.start_cost_s > _SLOW_S
+
+    @property
+    def slow_change(self) -> bool:
+        return self.retune_cost_s > _SLOW_S
 
     @classmethod
     def of(cls, points: OperatingPoints | None, limits: PlanLimits) -> _Kind:
@@ -201,6 +216,7 @@ class _Kind:
                 watt_setting=False,
                 reboots=True,
                 rank=_rank(curve),
+                agility=3,
             )
         change = points.change_s * (1.0 if points.change_stops_hashing else _HASHING_CHANGE_SHARE)
         return cls(
@@ -213,7 +229,16 @@ class _Kind:
             watt_setting=points.unit is SettingUnit.WATT,
             reboots=points.wake_reboots,
             rank=_rank(points.curve),
+            agility=_agility(points),
         )
+
+
+def _agility(points: OperatingPoints) -> int:
+    if points.wake_reboots:
+        return 3
+    if points.change_stops_hashing:
+        return 2
+    return 1 if points.levels else 0
 
 
 def _rank(curve: PowerCurve) -> float:
@@ -269,6 +294,7 @@ class _Candidate:
     retunes: int = 0
     runtime_on_s: float = 0.0
     transition_cost: float = 0.0  # TH·s of hashing the transitions lose
+    slow: int = 0  # transitions that lose more than a minute of hashing
 
 
 def plan_dispatch(
@@ -416,17 +442,19 @@ def _choose(
 ) -> _Candidate:
     on = [u for u in units if u.cur_mhz is not None]
     off = [u for u in units if u.cur_mhz is None]
-    # The least efficient kind stops first; within a kind, wear levelling decides.
-    stop_order = sorted(on, key=lambda u: (-u.kind.rank, -u.miner.runtime_s, u.miner.mac))
+    # The kinds that follow targets least cheaply stop first and start last, so the swing
+    # miners (any power while hashing) stay in; then efficiency; within a kind, wear.
+    stop_order = sorted(
+        on, key=lambda u: (-u.kind.agility, -u.kind.rank, -u.miner.runtime_s, u.miner.mac)
+    )
     # Healthy miners before ones whose last wake failed: a retry happens only without spares;
-    # ones that come back without a new wake before any that need one; then those that start
-    # without a reboot, the most efficient kind, and the least run.
+    # ones that come back without a new wake before any that need one.
     start_order = sorted(
         off,
         key=lambda u: (
             u.miner.wake_failures,
             not u.resumes,
-            u.kind.reboots,
+            u.kind.agility,
             u.kind.rank,
             u.miner.runtime_s,
             u.miner.mac,
@@ -436,6 +464,8 @@ def _choose(
     need_w = target_w - base_w
     floor_rounding = limits.policy is TargetPolicy.NEVER_ABOVE
     mixed = len({u.kind for u in units}) > 1
+    # With fast moves on offer, the fewest slow transitions come before efficiency.
+    fast_moves = any(not (u.kind.slow_start and u.kind.slow_change) for u in units)
 
     candidates: list[_Candidate] = []
     counts = _candidate_counts(composer, units, need_w, limits, mode)
@@ -455,9 +485,10 @@ def _choose(
 
     def key(
         item: tuple[tuple[int, float, float, float, float], _Candidate],
-    ) -> tuple[int, float, bool, float, float, float]:
+    ) -> tuple[int, float, int, bool, float, float, float]:
         (band, miss, cost, error, wear), c = item
-        return (band, miss, c.hashrate_ths < floor, cost, error, wear)
+        slow = c.slow if fast_moves else 0
+        return (band, miss, slow, c.hashrate_ths < floor, cost, error, wear)
 
     return min(scored, key=key)[1]
 
@@ -703,6 +734,7 @@ def _finish(c: _Candidate, units: list[_Unit], base_w: float) -> None:
     hashrate = 0.0
     starts = stops = retunes = 0
     runtime = cost = 0.0
+    slow = 0
     for u in units:
         f = c.mhz.get(u.miner.mac)
         if f is None:
@@ -717,14 +749,17 @@ def _finish(c: _Candidate, units: list[_Unit], base_w: float) -> None:
             if not u.resumes:
                 starts += 1
                 cost += u.hash_value * u.kind.start_cost_s
+                slow += u.kind.slow_start
         elif abs(f - u.cur_mhz) >= _MHZ_EPSILON:
             retunes += 1
             cost += u.hash_value * u.kind.retune_cost_s
+            slow += u.kind.slow_change
     c.total_w = total
     c.hashrate_ths = hashrate
     c.starts, c.stops, c.retunes = starts, stops, retunes
     c.runtime_on_s = runtime
     c.transition_cost = cost
+    c.slow = slow
 
 
 def _assign(units: list[_Unit], best: _Candidate) -> list[MinerAssignment]:

@@ -45,7 +45,7 @@ from .cgminer_models import (
 )
 from .cgminer_reading import CgminerReplies, find_hostname, find_mac, parse_cgminer_reading
 from .endpoint import DEFAULT_API_PORT, DEFAULT_WEB_PORT, Credentials, MinerEndpoint, Timeouts
-from .firmware import normalize_mac
+from .firmware import FirmwareKind, normalize_mac
 from .vnish_web import VnishWebClient
 
 # What one poll asks, by firmware family; the rest read like bmminer.
@@ -168,6 +168,11 @@ class CgminerMonitorDriver:
     def host(self) -> str:
         """Address the driver talks to."""
         return self.endpoint.host
+
+    @property
+    def kind(self) -> str:
+        """The driver kind, stored with the miner."""
+        return FirmwareKind.MONITOR.value
 
     @property
     def identity(self) -> MinerIdentity | None:

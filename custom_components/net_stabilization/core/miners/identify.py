@@ -35,7 +35,6 @@ from .firmware import CONTROL_KINDS, FirmwareInfo, FirmwareKind, classify_versio
 from .vnish_rest_client import DEFAULT_PASSWORD as VNISH_REST_FACTORY_PASSWORD
 from .vnish_web import VnishWebClient
 
-
 # Firmwares whose factory login differs from the S9s': tried when the fleet's login is refused.
 _FACTORY_PASSWORDS = {FirmwareKind.VNISH_REST: VNISH_REST_FACTORY_PASSWORD}
 
@@ -92,6 +91,7 @@ async def identify_miner(
         _attempt_json(web.get_json("get_system_info.cgi")),
     )
     api_info = classify_version_reply(version) if isinstance(version, dict) else None
+    not_confirmed = ""
     if api_info is not None and api_info.kind in CONTROL_KINDS:
         confirmed = await _confirm(
             api_info.kind,
@@ -103,6 +103,7 @@ async def identify_miner(
         )
         if confirmed.outcome is not ProbeOutcome.UNSUPPORTED:
             return confirmed
+        not_confirmed = confirmed.detail
         api_info = replace(api_info, kind=FirmwareKind.MONITOR)
     if isinstance(system_info, dict):
         found = _from_system_info(
@@ -121,7 +122,7 @@ async def identify_miner(
         and api_info.kind is FirmwareKind.MONITOR
     ):
         # A miner on the cgminer API without a control driver: read it, never dispatch it.
-        return await _confirm(
+        monitored = await _confirm(
             FirmwareKind.MONITOR,
             endpoint,
             session,
@@ -129,6 +130,10 @@ async def identify_miner(
             probe_timeouts=probe_timeouts,
             driver_timeouts=driver_timeouts,
         )
+        if monitored.outcome is ProbeOutcome.UNSUPPORTED:
+            tried = "; ".join(d for d in (not_confirmed, monitored.detail) if d)
+            return _unsupported(endpoint, f"{_describe(api_info)}: {tried}")
+        return monitored
     return found
 
 

@@ -29,8 +29,8 @@ from .base import (
     MinerUnsupportedError,
     MiningState,
 )
-from .firmware import FirmwareKind
 from .endpoint import DEFAULT_WEB_PORT, Credentials, MinerEndpoint, Timeouts
+from .firmware import FirmwareKind
 from .vnish_rest_client import DEFAULT_PASSWORD, VnishCommandError, VnishRestClient
 from .vnish_rest_detect import is_anthill_web_root, is_vnish_rest_type
 from .vnish_rest_parse import (
