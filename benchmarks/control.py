@@ -182,6 +182,19 @@ class Run:
     def mixed(self) -> bool:
         return len(self.by_kind) > 1
 
+    def band_w(self) -> float:
+        """What counts as on target: the frequency tolerance, or half the typical miner in
+        on/off mode (the fleet's resolution; a mixed fleet's miners are larger than S9s)."""
+        mode = self.controller.mode
+        if mode is PowerMode.FREQUENCY or not self.mixed:
+            return BANDS_W[mode]
+        steps = [
+            opts[-1][0] - opts[0][0]
+            for m in self.fleet.miners
+            if len(opts := options(m, mode, s9_max_mhz=650.0)) > 1
+        ]
+        return sum(steps) / len(steps) / 2 if steps else BANDS_W[mode]
+
     @property
     def commands(self) -> int:
         return sum(self.counter.values())
@@ -409,7 +422,7 @@ async def time_to_all_asleep(run: Run, limit_s: float = 600.0) -> float | None:
 
 async def scenario_steps(run: Run, fractions: list[float], hold_s: float) -> dict[str, Any]:
     mode = run.controller.mode
-    band = BANDS_W[mode]
+    band = run.band_w()
     steps: list[dict[str, Any]] = []
     answer_s = []
     for fraction in fractions:
@@ -424,14 +437,14 @@ async def scenario_steps(run: Run, fractions: list[float], hold_s: float) -> dic
             continue
         await run.hold(hold_s)
         steps.append(step_figures(run, t0, run.fleet.clock.now(), target_kw * 1000.0, band))
-    return summarize(steps, answer_s, mode)
+    return summarize(steps, answer_s, mode, band)
 
 
 async def scenario_profile(run: Run, seed: int, duration_s: float) -> dict[str, Any]:
     """A random EMS: a new target every 5-15 minutes, sometimes zero."""
     rng = random.Random(seed)
     mode = run.controller.mode
-    band = BANDS_W[mode]
+    band = run.band_w()
     start = run.fleet.clock.now()
     steps = []
     answer_s = []
@@ -457,7 +470,7 @@ async def scenario_profile(run: Run, seed: int, duration_s: float) -> dict[str, 
         POLL_S / 3600.0 / 1000.0
     )
     hours = (run.fleet.clock.now() - start) / 3600.0
-    result = summarize(steps, answer_s, mode)
+    result = summarize(steps, answer_s, mode, band)
     result.update(
         {
             "time_in_band": round(in_band / max(1, len(inside)), 3),
@@ -491,12 +504,19 @@ async def scenario_churn(
 async def scenario_mixed(
     run: Run, seed: int, fractions: list[float], hold_s: float, profile_s: float
 ) -> dict[str, Any]:
-    """Steps, then (frequency mode) the power-target miners' swing range, then a profile."""
-    figures = await scenario_steps(run, fractions, hold_s)
-    if run.controller.mode is PowerMode.FREQUENCY:
-        figures["swing"] = await swing(run, seed)
-    profile = await scenario_profile(run, seed, profile_s)
-    figures["profile"] = {k: v for k, v in profile.items() if k not in ("steps", "targets")}
+    """Steps, then (frequency mode) the power-target miners' swing range, then a profile;
+    the steps of both judged together."""
+    stepped = await scenario_steps(run, fractions, hold_s)
+    swung = await swing(run, seed) if run.controller.mode is PowerMode.FREQUENCY else None
+    profiled = await scenario_profile(run, seed, profile_s)
+    answers = [a for a in (stepped["command_answer_s_max"], profiled["command_answer_s_max"]) if a]
+    figures = summarize(
+        [*stepped["steps"], *profiled["steps"]], answers, run.controller.mode, run.band_w()
+    )
+    for key in ("time_in_band", "energy_deviation_kwh", "transitions_per_h_total"):
+        figures[f"profile_{key}"] = profiled[key]
+    if swung is not None:
+        figures["swing"] = swung
     figures["transitions_by_kind"] = {kind: dict(c) for kind, c in sorted(run.by_kind.items())}
     figures["miners_by_kind"] = {
         kind: sum(1 for m in run.fleet.miners if kind_of(m) == kind) for kind in run.by_kind
@@ -524,6 +544,7 @@ async def swing(run: Run, seed: int) -> dict[str, Any]:
     steps = []
     for _ in range(SWING_TARGETS):
         target_w = rng.uniform(low + margin, high - margin)
+        before = {kind: dict(c) for kind, c in run.by_kind.items()}
         t0, _took = await run.command(round(target_w / 1000.0, 3))
         await run.hold(SWING_HOLD_S)
         window = [s for s in run.samples if t0 < s.t <= run.fleet.clock.now()]
@@ -542,6 +563,15 @@ async def swing(run: Run, seed: int) -> dict[str, Any]:
                 "steady_error_kw": round(
                     sum(abs(s.power_w - target_w) for s in tail) / len(tail) / 1000.0, 3
                 ),
+                "transitions": {
+                    kind: moved
+                    for kind, c in run.by_kind.items()
+                    if (
+                        moved := {
+                            k: v - before[kind][k] for k, v in c.items() if v != before[kind][k]
+                        }
+                    )
+                },
             }
         )
     settles = [s["settle_s"] for s in steps if s["settle_s"] is not None]
@@ -561,7 +591,10 @@ def _median(values: list[float]) -> float | None:
 
 
 def summarize(
-    steps: list[dict[str, Any]], answer_s: list[float], mode: PowerMode
+    steps: list[dict[str, Any]],
+    answer_s: list[float],
+    mode: PowerMode,
+    band_w: float | None = None,
 ) -> dict[str, Any]:
     active = [s for s in steps if s.get("target_kw")]
     # Targets are judged where enough healthy miners exist for them.
@@ -575,7 +608,7 @@ def summarize(
         for s in judged
         if s.get("transitions_per_h_settled") is not None
     ]
-    band_kw = round(BANDS_W[mode] / 1000.0, 2)
+    band_kw = round((band_w if band_w is not None else BANDS_W[mode]) / 1000.0, 2)
     figures: dict[str, Any] = {
         "steps": steps,
         "settle_s_median": _median(settles),

@@ -88,6 +88,16 @@ class FleetEntity(NetStabilizationEntity):
         return self.coordinator.snapshot
 
 
+def manufacturer_of(model: str) -> str | None:
+    """The maker a model name tells (Antminer: Bitmain, Whatsminer: MicroBT)."""
+    lowered = model.lower()
+    if lowered.startswith("antminer"):
+        return "Bitmain"
+    if lowered.startswith(("whatsminer", "m3", "m5", "m6")):
+        return "MicroBT"
+    return None
+
+
 class MinerEntity(NetStabilizationEntity):
     """An entity of one miner's device; the MAC is the identity, not the address."""
 
@@ -106,7 +116,7 @@ class MinerEntity(NetStabilizationEntity):
             identifiers={(DOMAIN, miner.mac)},
             connections={(CONNECTION_NETWORK_MAC, dr.format_mac(miner.mac))},
             name=miner_name(miner),
-            manufacturer="Bitmain",
+            manufacturer=manufacturer_of(miner.model),
             model=miner.model,
             sw_version=miner.firmware,
         )

@@ -241,7 +241,7 @@ class FleetMinerView(_FleetView):
 class MinerActionView(_FleetView):
     """POST /api/net_stabilization/miners/{miner_id}/{action}, action one of
     `reboot` ({}), `dispatch` ({"included": bool}) or `override` ({"override": "on" | "off" |
-    null, "mhz"?: number}); the same as the per-miner actions."""
+    null, "mhz"?: number, "powerTargetW"?: number}); the same as the per-miner actions."""
 
     url = "/api/net_stabilization/miners/{miner_id}/{action}"
     name = "api:net_stabilization:miner:action"
@@ -274,8 +274,10 @@ class MinerActionView(_FleetView):
                 )
             run = lambda f: f.set_excluded(mac, not included, source=SOURCE_API)  # noqa: E731
         elif action == "override":
-            override, mhz = data.get("override"), data.get("mhz")
-            run = lambda f: f.set_miner_override(mac, override, source=SOURCE_API, mhz=mhz)  # noqa: E731
+            override, mhz, power_w = data.get("override"), data.get("mhz"), data.get("powerTargetW")
+            run = lambda f: f.set_miner_override(  # noqa: E731
+                mac, override, source=SOURCE_API, mhz=mhz, power_w=power_w
+            )
         else:
             return _refusal(HTTPStatus.NOT_FOUND, f"no action {action[:40]}")
         result = await fleet.coordinator.async_command(run, raise_on_refusal=False, caller=who)

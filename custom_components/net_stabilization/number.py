@@ -60,6 +60,21 @@ FREQUENCY = NumberEntityDescription(
     mode=NumberMode.BOX,
 )
 
+# Miners set by power (Braiins OS+ targets, LuxOS profiles, Vnish presets): the core checks
+# the miner's own range and snaps to its presets or profiles.
+POWER_TARGET_PIN = NumberEntityDescription(
+    key="power_target_setpoint",
+    translation_key="power_target_setpoint",
+    device_class=NumberDeviceClass.POWER,
+    entity_category=EntityCategory.CONFIG,
+    entity_registry_enabled_default=False,
+    native_unit_of_measurement=UnitOfPower.WATT,
+    native_min_value=100.0,
+    native_max_value=20000.0,
+    native_step=10.0,
+    mode=NumberMode.BOX,
+)
+
 
 async def async_setup_entry(
     hass: HomeAssistant,
@@ -74,7 +89,11 @@ async def async_setup_entry(
     async_add_miner_entities(
         entry,
         async_add_entities,
-        lambda miner: [MinerFrequency(coordinator, miner, FREQUENCY)],
+        lambda miner: [
+            MinerFrequency(coordinator, miner, FREQUENCY)
+            if miner.setting_unit == "MHz"
+            else MinerPowerTarget(coordinator, miner, POWER_TARGET_PIN)
+        ],
     )
 
 
@@ -170,5 +189,25 @@ class MinerFrequency(MinerEntity, NumberEntity):
             await self.coordinator.async_command(
                 lambda fleet: fleet.set_miner_override(
                     mac, MinerOverride.ON.value, source=SOURCE, mhz=value
+                )
+            )
+
+
+class MinerPowerTarget(MinerFrequency):
+    """Pin the power target (or preset, or profile) of a miner set by power."""
+
+    @property
+    @override
+    def native_value(self) -> float | None:
+        miner = self.miner
+        return miner.target_mhz if miner is not None else None
+
+    @override
+    async def async_set_native_value(self, value: float) -> None:
+        mac = self.mac
+        with self._acting():
+            await self.coordinator.async_command(
+                lambda fleet: fleet.set_miner_override(
+                    mac, MinerOverride.ON.value, source=SOURCE, power_w=value
                 )
             )

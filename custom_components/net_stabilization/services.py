@@ -29,6 +29,7 @@ ATTR_MAC = "mac"
 ATTR_INCLUDED = "included"
 ATTR_OVERRIDE = "override"
 ATTR_MHZ = "mhz"
+ATTR_POWER_W = "power_target_w"
 OVERRIDES = ("on", "off", "release")
 
 _POWER = probatio.All(probatio.Coerce(float), probatio.Range(min=0, max=1e6))
@@ -55,6 +56,9 @@ SCHEMAS: dict[str, probatio.Schema] = {
             probatio.Required(ATTR_OVERRIDE): probatio.In(OVERRIDES),
             probatio.Optional(ATTR_MHZ): probatio.All(
                 probatio.Coerce(float), probatio.Range(min=100, max=1000)
+            ),
+            probatio.Optional(ATTR_POWER_W): probatio.All(
+                probatio.Coerce(float), probatio.Range(min=100, max=20000)
             ),
         }
     ),
@@ -183,8 +187,11 @@ async def _override(
     wanted = data[ATTR_OVERRIDE]
     override = None if wanted == "release" else wanted
     mhz = data.get(ATTR_MHZ)
+    power_w = data.get(ATTR_POWER_W)
     return await r.coordinator.async_command(
-        lambda fleet: fleet.set_miner_override(mac, override, source=SOURCE, mhz=mhz),
+        lambda fleet: fleet.set_miner_override(
+            mac, override, source=SOURCE, mhz=mhz, power_w=power_w
+        ),
         caller=who,
     )
 

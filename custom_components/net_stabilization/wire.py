@@ -46,6 +46,7 @@ def command_event(command: CommandRecord) -> dict[str, Any]:
 
 def miner_json(miner: MinerSnapshot) -> dict[str, Any]:
     """One miner for the fleet API."""
+    by_frequency = miner.setting_unit == "MHz"
     return {
         "id": miner.mac,
         "mac": miner.mac,
@@ -60,7 +61,11 @@ def miner_json(miner: MinerSnapshot) -> dict[str, Any]:
         "reportedPowerW": miner.power_w,
         "hashrateThs": miner.hashrate_ths,
         "frequencyMhz": miner.frequency_mhz,
-        "targetFrequencyMhz": miner.target_mhz,
+        "targetFrequencyMhz": miner.target_mhz if by_frequency else None,
+        "targetPowerW": None if by_frequency else miner.target_mhz,
+        "settingUnit": miner.setting_unit,
+        "driver": miner.driver,
+        "powerSource": miner.power_source,
         "chipTempC": miner.chip_temp_c,
         "dispatchable": miner.dispatchable,
         "dispatched": miner.dispatched,

@@ -63,17 +63,24 @@ def initial_state() -> str:
 
 
 @pytest.fixture
+def kinds() -> list[str] | None:
+    """The simulated miners' firmware personalities; None: all S9 on Vnish 3.9."""
+    return None
+
+
+@pytest.fixture
 async def sim(
-    sim_clock: ManualClock, miner_count: int, initial_state: str
+    sim_clock: ManualClock, miner_count: int, initial_state: str, kinds: list[str] | None
 ) -> AsyncIterator[SimulatedFleet]:
-    """Simulated S9s on 127.0.0.1, each with its own ports."""
+    """Simulated miners on 127.0.0.1, each with its own ports."""
     fleet = SimulatedFleet(
-        count=miner_count,
+        count=len(kinds) if kinds is not None else miner_count,
         host="127.0.0.1",
         clock=sim_clock,
         seed=7,
         jitter=0.0,
         initial_state=initial_state,
+        kinds=kinds,
     )
     await fleet.start()
     yield fleet

@@ -97,10 +97,11 @@ async def test_a_pin_out_of_range_is_a_translated_validation_error(
         )
     assert err.value.translation_key == "command_pin_out_of_range"
     assert err.value.translation_placeholders == {
-        "message": "mhz must be between 350 and 800, got 900",
+        "message": "the setting must be between 350 and 800 MHz, got 900",
         "low": "350",
         "high": "800",
         "mhz": "900",
+        "unit": "MHz",
     }
 
 

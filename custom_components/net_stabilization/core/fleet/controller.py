@@ -593,12 +593,19 @@ class FleetController:
         source: CommandSource | str = CommandSource.ACTION,
         *,
         mhz: object = None,
+        power_w: object = None,
     ) -> CommandResult:
         """Force one miner on or off (`"on"`, `"off"`), or give it back to the fleet (None).
-        With `"on"`, `mhz` pins its frequency."""
+        With `"on"`, `mhz` pins an S9's frequency, `power_w` the power target or preset of a
+        miner set by power."""
         async with self._command_lock:
             result = await self._miner_commands.set_override(
-                mac, override, source, mhz=mhz, adopt=self.target_w is not None
+                mac,
+                override,
+                source,
+                mhz=mhz,
+                power_w=power_w,
+                adopt=self.target_w is not None,
             )
             self._publish()
             return result

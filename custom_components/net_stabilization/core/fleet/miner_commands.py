@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from ..miners.base import SettingUnit
 from .clock import Clock
 from .command_log import CommandRecorder, ParameterValue, parameter
 from .commands import CommandReason, CommandResult, CommandSource
@@ -59,22 +61,29 @@ class MinerCommands:
         *,
         mhz: object,
         adopt: bool,
+        power_w: object = None,
     ) -> CommandResult:
         """Force one miner on or off, or give it back to the fleet (None). With "on", `mhz`
-        pins its frequency: it is woken at that frequency, or retuned if it already runs; the
-        planner counts it as fixed draw at that frequency. A miner given back while it runs is
+        pins the frequency of a miner set by frequency (an S9), `power_w` the power target or
+        preset of one set by power: it is woken at that setting, or changed if it already
+        runs; the planner counts it as fixed draw there. A miner given back while it runs is
         adopted when a target is in force (`adopt`)."""
         params: dict[str, ParameterValue] = {"mac": mac, "override": parameter(override)}
+        pin: _Pin | None = None
         if mhz is not None:
             params["mhz"] = parameter(mhz)
-        result = self._refusal(mac, override, mhz)
+            pin = _Pin(mhz, SettingUnit.MHZ)
+        if power_w is not None:
+            params["power_w"] = parameter(power_w)
+            pin = _Pin(power_w, SettingUnit.WATT) if pin is None else _Pin(None, None)
+        result = self._refusal(mac, override, pin)
         if result is None:
             m = self._roster.get(mac)
             assert m is not None  # checked by `_refusal`
-            result = self._apply(m, override, mhz, adopt)
+            result = self._apply(m, override, pin, adopt)
         return await self._recorder.record("set_miner_override", source, params, result)
 
-    def _refusal(self, mac: str, override: object, mhz: object) -> CommandResult | None:
+    def _refusal(self, mac: str, override: object, pin: _Pin | None) -> CommandResult | None:
         m = self._roster.get(mac)
         if m is None:
             return _not_found(mac)
@@ -91,8 +100,8 @@ class MinerCommands:
                 "miner_read_only",
                 mac=mac,
             )
-        if mhz is not None:
-            checked = self._check_pin(m, wanted, mhz)
+        if pin is not None:
+            checked = self._check_pin(m, wanted, pin)
             if isinstance(checked, CommandResult):
                 return checked
         if wanted is MinerOverride.ON and m.overheated(self._clock.monotonic()):
@@ -104,10 +113,12 @@ class MinerCommands:
             )
         return None
 
-    def _apply(self, m: FleetMiner, override: object, mhz: object, adopt: bool) -> CommandResult:
+    def _apply(
+        self, m: FleetMiner, override: object, pin_asked: _Pin | None, adopt: bool
+    ) -> CommandResult:
         now = self._clock.monotonic()
         wanted = None if override is None else MinerOverride(str(override))
-        pin = self._check_pin(m, wanted, mhz) if mhz is not None else None
+        pin = self._check_pin(m, wanted, pin_asked) if pin_asked is not None else None
         assert pin is None or isinstance(pin, float)
         config = self._roster.config
         if wanted is MinerOverride.ON:
@@ -119,21 +130,26 @@ class MinerCommands:
         self._changed()
         word = str(wanted or "released")
         if pin is not None:
-            word += f" at {pin:g} MHz"
+            word += f" at {pin:g} {m.capabilities.points.unit.value}"
         return CommandResult.ok(f"{m.mac} override {word}")
 
     def _check_pin(
-        self, m: FleetMiner, wanted: MinerOverride | None, mhz: object
+        self, m: FleetMiner, wanted: MinerOverride | None, pin: _Pin
     ) -> float | CommandResult:
-        """Validate a frequency pin: only with "on", a number within what curve and miner allow,
-        on firmware that can set the frequency."""
+        """Validate a pin: only with "on", one finite number in the miner's own unit, within
+        what its curve and firmware allow, on firmware that can change its setting."""
         if wanted is not MinerOverride.ON:
             return CommandResult.refused(
                 CommandReason.INVALID,
                 "a frequency can be pinned only with override 'on'",
                 "pin_needs_on",
             )
-        if isinstance(mhz, bool) or not isinstance(mhz, int | float) or not math.isfinite(mhz):
+        value = pin.value
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             return CommandResult.refused(
                 CommandReason.INVALID, "mhz must be a finite number", "pin_not_a_number"
             )
@@ -144,19 +160,31 @@ class MinerCommands:
                 "pin_not_supported",
                 mac=m.mac,
             )
-        curve = self._roster.curve
-        lo = max(curve.min_mhz, m.capabilities.min_mhz)
-        hi = min(curve.max_mhz, m.capabilities.max_mhz)
-        if not lo <= mhz <= hi:
+        points = m.capabilities.points
+        if pin.unit is not points.unit:
             return CommandResult.refused(
                 CommandReason.INVALID,
-                f"mhz must be between {lo:g} and {hi:g}, got {mhz:g}",
+                f"{m.mac} is set in {points.unit.value}, not {pin.unit_name}",
+                "pin_wrong_unit",
+                mac=m.mac,
+                unit=points.unit.value,
+            )
+        curve = self._roster.curve_of(m)
+        lo = max(curve.min_mhz, m.capabilities.min_mhz)
+        hi = min(curve.max_mhz, m.capabilities.max_mhz)
+        if not lo <= value <= hi:
+            return CommandResult.refused(
+                CommandReason.INVALID,
+                f"the setting must be between {lo:g} and {hi:g} {points.unit.value}, got {value:g}",
                 "pin_out_of_range",
                 low=lo,
                 high=hi,
-                mhz=mhz,
+                mhz=value,
+                unit=points.unit.value,
             )
-        return float(round(mhz))
+        if points.levels:
+            return float(points.snap(value))
+        return float(round(value))
 
     async def reboot(self, mac: str, source: CommandSource | str) -> CommandResult:
         """Reboot one miner; it is brought back to what the fleet wants once it is up."""
@@ -169,6 +197,18 @@ class MinerCommands:
             self._changed()
             result = CommandResult.ok(f"{mac} is rebooting")
         return await self._recorder.record("reboot_miner", source, params, result)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pin:
+    """A setting asked for one miner, in the unit it was asked in (None: asked in two)."""
+
+    value: object
+    unit: SettingUnit | None
+
+    @property
+    def unit_name(self) -> str:
+        return self.unit.value if self.unit is not None else "two units at once"
 
 
 def _not_found(mac: str) -> CommandResult:
