@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from ..miners.base import SettingUnit
 from .actuator import Actuator, Order
+from .config import ControlConfig
 from .lifecycle import FleetMiner, Stage
 from .model import MinerOverride, PowerMode
 from .planner import Action, DispatchPlan, PlanMiner, plan_dispatch, present_power_w
 from .roster import Roster
+
+
+def _dwell_s(m: FleetMiner, config: ControlConfig) -> float:
+    """How long a miner keeps a state the loop just gave it. Long for a miner whose moves
+    reboot or restart it (the S9: each costs minutes of hashing), short for one that moves
+    while hashing (a power target follows within seconds)."""
+    points = m.capabilities.points
+    if points.wake_reboots or points.change_stops_hashing:
+        return config.min_dwell_s
+    return min(config.min_dwell_s, 2 * max(points.wake_s, points.change_s))
 
 
 class Dispatcher:
@@ -47,7 +58,7 @@ class Dispatcher:
                     available=available,
                     locked=lock
                     and available
-                    and (now - m.switched_at < cfg.min_dwell_s or self._actuator.pending(m.mac)),
+                    and (now - m.switched_at < _dwell_s(m, cfg) or self._actuator.pending(m.mac)),
                     power_scale=roster.scale(m),
                     standby_w=m.capabilities.standby_w,
                     present_w=self._expected_w(m, now),

@@ -542,6 +542,14 @@ def _candidate_counts(
         picks.update(min(max(k + d, n_min), n_max) for d in (-1, 0, 1))
     if mode is PowerMode.FREQUENCY and units and need_w > 0:
         picks.update(_efficient_counts(units, need_w, limits, max(1, n_min), min(size, n_max)))
+        # A mixed fleet: also every count where one kind ends and the next begins (all of the
+        # swing miners, all fast ones...), which spread the power over whole kinds.
+        order = [*reversed(composer.stop_order), *composer.start_order]
+        picks.update(
+            n
+            for n in range(1, len(order))
+            if order[n].kind != order[n - 1].kind and n_min <= n <= n_max
+        )
     return sorted(n for n in picks if 0 <= n <= size)
 
 
