@@ -1,7 +1,10 @@
-"""Benchmark the miner drivers and discovery against 1000 simulated S9 on loopback.
+"""Benchmark the miner drivers and discovery against 1000 simulated miners on loopback.
 
-The simulated fleet runs in a child process, so the CPU time measured here is the driver side
-only. Usage: `scripts/bench drivers [--miners 1000] [--runs 5]`.
+First 1000 S9 on Vnish 3.9 (`read_all`, `scan_empty_24`, `scan_fleet`), then a mixed fleet of
+1000 (`mixed`: S9 on Vnish 3.9, Braiins OS+, LuxOS and Vnish REST as in `benchmarks.mixed`, plus
+monitored cgminer miners): found by one scan, read in one poll, and read kind by kind for wall
+and CPU time per kind. The simulated fleets run in a child process, so the CPU time measured
+here is the driver side only. Usage: `scripts/bench drivers [--miners 1000] [--runs 5]`.
 The last line printed is a JSON object with the figures.
 """
 
@@ -26,8 +29,13 @@ from custom_components.net_stabilization.core.miners import MinerError, MiningSt
 from custom_components.net_stabilization.core.miners.antminer_s9 import (
     AntminerS9Driver,
 )
+from custom_components.net_stabilization.core.miners.base import MinerDriver
+from custom_components.net_stabilization.core.miners.endpoint import Credentials
 
 FLEET_NETWORK = "127.0.4.0/22"  # 127.0.4.1 ... 127.0.7.x, away from 127.0.0.1
+MIXED_NETWORK = "127.0.12.0/22"
+# The mixed fleet's share of read-only miners (cgminer API only), beside `benchmarks.mixed`.
+MONITORED_SHARE = 0.05
 EMPTY_NETWORK = "127.0.9.0/24"
 API_PORT = 4028
 WEB_PORT = 8080
@@ -43,7 +51,16 @@ def raise_open_file_limit(wanted: int = 65536) -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def run_fleet(count: int, pipe: Connection) -> None:
+def mixed_fleet_kinds(count: int) -> list[str]:
+    """The mixed fleet: `benchmarks.mixed` with every twentieth miner a monitored one."""
+    from benchmarks.mixed import mixed_kinds  # noqa: PLC0415
+
+    kinds = mixed_kinds(count)
+    step = round(1 / MONITORED_SHARE)
+    return ["cgminer" if i % step == step - 1 else k for i, k in enumerate(kinds)]
+
+
+def run_fleet(count: int, pipe: Connection, mixed: bool = False) -> None:
     """Child process: serve the simulated fleet until told to stop."""
     raise_open_file_limit()
 
@@ -52,11 +69,12 @@ def run_fleet(count: int, pipe: Connection) -> None:
 
         fleet = SimulatedFleet(
             count=count,
-            network=FLEET_NETWORK,
+            network=MIXED_NETWORK if mixed else FLEET_NETWORK,
             api_port=API_PORT,
             web_port=WEB_PORT,
             clock=ManualClock(),
             seed=SEED,
+            kinds=mixed_fleet_kinds(count) if mixed else None,
         )
         await fleet.start()
         hosts = [m.host for m in fleet.miners]
@@ -134,6 +152,79 @@ async def bench(hosts: list[str], runs: int) -> dict[str, Any]:
     return {"read_all": read_figures, "scan_empty_24": empty_figures, "scan_fleet": scan_figures}
 
 
+async def bench_mixed(runs: int) -> dict[str, Any]:
+    """Find the mixed fleet by one scan, then read it whole and kind by kind."""
+    connector = aiohttp.TCPConnector(limit=256)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        scanner = Scanner(
+            session,
+            networks=[MIXED_NETWORK],
+            api_port=API_PORT,
+            web_port=WEB_PORT,
+            credentials=Credentials("root", "root"),
+        )
+        wall, cpu, result = await measure(scanner.scan)
+        drivers = [found.driver for found in result.miners.values()]
+        by_kind: dict[str, list[MinerDriver]] = {}
+        for d in drivers:
+            by_kind.setdefault(d.kind, []).append(d)
+        scan = {
+            "wall_ms": round(wall * 1000, 1),
+            "cpu_ms": round(cpu * 1000, 1),
+            "addresses": len(scanner.targets),
+            "found": len(drivers),
+            "by_kind": {k: len(v) for k, v in sorted(by_kind.items())},
+            "unsupported": len(result.unsupported),
+        }
+
+        async def read(group: list[MinerDriver]) -> list[Any]:
+            return await asyncio.gather(*(d.read() for d in group), return_exceptions=True)
+
+        whole: list[tuple[float, float]] = []
+        errors = 0
+        for _ in range(runs):
+            wall, cpu, results = await measure(lambda: read(drivers))
+            whole.append((wall, cpu))
+            errors = sum(1 for r in results if isinstance(r, BaseException))
+        per_kind: dict[str, Any] = {}
+        for kind, group in sorted(by_kind.items()):
+            samples: list[tuple[float, float]] = []
+            kind_errors = 0
+            for _ in range(runs):
+                wall, cpu, results = await measure(lambda g=group: read(g))  # type: ignore[misc]
+                samples.append((wall, cpu))
+                kind_errors = sum(1 for r in results if isinstance(r, BaseException))
+            figures = summarize(samples)
+            figures |= {
+                "miners": len(group),
+                "cpu_ms_per_miner": round(figures["cpu_ms"] / len(group), 3),
+                "errors": kind_errors,
+            }
+            per_kind[kind] = figures
+    return {
+        "scan": scan,
+        "read_all": summarize(whole) | {"miners": len(drivers), "errors": errors},
+        "read_by_kind": per_kind,
+    }
+
+
+def serve_in_child(count: int, *, mixed: bool) -> tuple[Any, Connection, dict[str, Any]]:
+    """Start a simulated fleet in a child process; returns the process, its pipe, its hello."""
+    context = mp.get_context("spawn")
+    parent_end, child_end = context.Pipe()
+    child = context.Process(target=run_fleet, args=(count, child_end, mixed), daemon=True)
+    child.start()
+    return child, parent_end, parent_end.recv()
+
+
+def stop_child(child: Any, pipe: Connection) -> None:
+    """Tell a fleet child to stop and wait for it."""
+    pipe.send("stop")
+    child.join(timeout=30)
+    if child.is_alive():
+        child.terminate()
+
+
 def main() -> None:
     """Start the fleet in a child process, measure, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -147,20 +238,19 @@ def main() -> None:
         parser.error(f"--miners must be within 1..{capacity}")
 
     nofile = raise_open_file_limit()
-    context = mp.get_context("spawn")
-    parent_end, child_end = context.Pipe()
-    child = context.Process(target=run_fleet, args=(args.miners, child_end), daemon=True)
-    child.start()
+    child, pipe, ready = serve_in_child(args.miners, mixed=False)
     try:
-        ready = parent_end.recv()
         hosts: list[str] = ready["hosts"]
         print(f"{len(hosts)} simulated miners up in {ready['startup_s']:.2f} s", flush=True)
         figures = asyncio.run(bench(hosts, args.runs))
     finally:
-        parent_end.send("stop")
-        child.join(timeout=30)
-        if child.is_alive():
-            child.terminate()
+        stop_child(child, pipe)
+    child, pipe, ready = serve_in_child(args.miners, mixed=True)
+    try:
+        print(f"{len(ready['hosts'])} mixed miners up in {ready['startup_s']:.2f} s", flush=True)
+        figures["mixed"] = asyncio.run(bench_mixed(args.runs))
+    finally:
+        stop_child(child, pipe)
     for name, values in figures.items():
         print(f"{name:14} {values}")
     figures |= {"miners": len(hosts), "rlimit_nofile": nofile, "cpus": mp.cpu_count()}

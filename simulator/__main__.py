@@ -20,6 +20,7 @@ from .clock import ScaledClock
 from .faults import Fault, parse_fault_spec
 from .fleet import SimulatedFleet
 from .miner import INITIAL_STATES
+from .personality import mix_kinds
 
 
 def raise_open_file_limit() -> tuple[int, int]:
@@ -59,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"fault a fraction of the fleet; names: {', '.join(f.value for f in Fault)}",
     )
     p.add_argument("--slow-delay", type=float, default=2.0, help="delay of the slow fault, s")
+    p.add_argument(
+        "--mix",
+        default="",
+        metavar="KIND=SHARE,...",
+        help="other firmwares for a share of the fleet (the rest are S9 on Vnish 3.9); "
+        "kinds: braiins, luxos, vnish_rest, cgminer",
+    )
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -85,6 +93,7 @@ async def run(args: argparse.Namespace) -> int:
         initial_state=args.initial_state,
         admin_port=None if args.admin_port < 0 else args.admin_port,
         admin_host=args.admin_host,
+        kinds=mix_kinds(args.count, args.mix) if args.mix else None,
     )
     rng = Random(f"faults:{args.seed}")
     for spec in args.fault:

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from .faults import Fault
 from .miner import SimulatedMiner
+from .modern import ModernMiner
 
 if TYPE_CHECKING:
     from .fleet import SimulatedFleet
@@ -117,12 +118,15 @@ class AdminServer:
         """Drive a miner directly (handy for demos)."""
         miner = self._miner(request)
         data = await request.json()
-        actions = {
-            "sleep": miner.sleep,
-            "stop": miner.stop_bmminer,
-            "restart": miner.restart_bmminer,
-            "reboot": miner.reboot,
-        }
+        if isinstance(miner, ModernMiner):
+            actions = {"sleep": miner.pause, "resume": miner.resume, "reboot": miner.reboot}
+        else:
+            actions = {
+                "sleep": miner.sleep,
+                "stop": miner.stop_bmminer,
+                "restart": miner.restart_bmminer,
+                "reboot": miner.reboot,
+            }
         name = str(data.get("action", ""))
         if name not in actions:
             raise web.HTTPBadRequest(text=f"action must be one of {sorted(actions)}")

@@ -114,3 +114,27 @@ def initial_state_for(kind: str, wanted: str) -> str:
     if kind == VNISH_S9:
         return wanted
     return {"sleeping": "paused", "stopped": "paused"}.get(wanted, wanted)
+
+
+def mix_kinds(count: int, spec: str) -> list[str]:
+    """The kind of each of `count` miners from a spec such as "braiins=0.3,luxos=0.2" (the
+    rest are S9 on Vnish 3.9), interleaved so every address range is mixed."""
+    quotas: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        kind, _, share = part.partition("=")
+        if kind not in KINDS:
+            raise ValueError(f"unknown miner kind {kind!r}; choose from {', '.join(KINDS)}")
+        fraction = float(share) if share else 1.0
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError(f"share of {kind} must be within 0..1, got {fraction}")
+        quotas[kind] = round(count * fraction)
+    quotas[VNISH_S9] = quotas.get(VNISH_S9, 0) + count - sum(quotas.values())
+    if quotas[VNISH_S9] < 0:
+        raise ValueError("the shares add up to more than the whole fleet")
+    kinds: list[str] = []
+    while len(kinds) < count:
+        for kind in list(quotas):
+            if quotas[kind] > 0:
+                kinds.append(kind)
+                quotas[kind] -= 1
+    return kinds

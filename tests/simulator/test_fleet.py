@@ -19,6 +19,7 @@ import pytest
 
 from simulator import Fault, ManualClock, ScaledClock, SimulatedFleet
 from simulator.client import cgminer_command
+from simulator.personality import mix_kinds
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -178,3 +179,13 @@ def test_cli_ready_admin_and_sigterm() -> None:
         for stream in (proc.stdout, proc.stderr):
             if stream is not None:
                 stream.close()
+
+
+def test_a_mix_spec_names_every_miners_kind() -> None:
+    kinds = mix_kinds(10, "braiins=0.3,luxos=0.2")
+    assert sorted(set(kinds)) == ["braiins", "luxos", "vnish_s9"]
+    assert (kinds.count("braiins"), kinds.count("luxos"), kinds.count("vnish_s9")) == (3, 2, 5)
+    with pytest.raises(ValueError, match="unknown miner kind"):
+        mix_kinds(10, "antminer=0.5")
+    with pytest.raises(ValueError, match="more than the whole fleet"):
+        mix_kinds(10, "braiins=0.7,luxos=0.6")
