@@ -74,7 +74,11 @@ WAKE_TIME_S = BOOT_S * (1 + JITTER) + RESTART_S * (1 + JITTER) + RAMP_S * (1 + J
 BANDS_W = {PowerMode.ON_OFF: S9_CURVE.nominal_w / 2, PowerMode.FREQUENCY: 100.0}
 SETTLE_TARGET_S = WAKE_TIME_S + POLL_S
 MIN_TH_VS_BEST = 0.95
-SEND_COMMANDS = ("wake", "sleep", "set_frequency")
+SEND_COMMANDS = ("wake", "sleep", "set_frequency", "restart")
+# "+reserve" modes hold a hot reserve of this share of the fleet. What a stopped S9 draws has
+# not been measured; the simulated S9s are given this figure, and the fleet is told the same.
+RESERVE_SHARE = 0.2
+STOPPED_W = 120.0
 # Loopback replies never take seconds of simulated time, but a loaded machine can make them take
 # seconds of real time. Generous limits keep a slow host from turning into read failures, so the
 # figures depend on the simulated clock only.
@@ -148,6 +152,11 @@ class CountingDriver:
         self._counter["set_frequency"] += 1
         self._frequency_set = True
         await self._inner.apply_setting(setting)
+
+    async def restart_mining(self) -> None:
+        self._frequency_set = False
+        self._counter["restart"] += 1  # a start without a reboot
+        await self._inner.restart_mining()
 
     async def stop_mining(self) -> None:
         self._frequency_set = False
@@ -244,6 +253,7 @@ async def start_run(
     meter: bool = False,
     command_log: InMemoryCommandLog | None = None,
     kinds: list[str] | None = None,
+    reserve: bool = False,
 ) -> Run:
     clock = ManualClock()
     fleet = SimulatedFleet(
@@ -258,6 +268,7 @@ async def start_run(
         jitter=JITTER,
         initial_state="sleeping",
         kinds=kinds,
+        stopped_w=STOPPED_W if reserve else None,
     )
     await fleet.start()
     counter = dict.fromkeys(SEND_COMMANDS, 0)
@@ -268,6 +279,8 @@ async def start_run(
         wake_timeout_s=WAKE_TIME_S + 60.0,
         # The simulated mining software starts within the restart time once the web is up.
         wake_api_grace_s=RESTART_S * (1 + JITTER) + 2 * POLL_S,
+        hot_reserve=round(miners * RESERVE_SHARE) if reserve else 0,
+        hot_standby_w=STOPPED_W if reserve else None,
     )
     controller = FleetController(
         clock=FunctionClock(clock.now, clock.wall),
@@ -656,7 +669,8 @@ async def main() -> int:
     parser.add_argument(
         "--modes",
         default="on_off,frequency,frequency+meter",
-        help="modes; '+meter' adds a site meter (the simulator's ground truth)",
+        help="modes; '+meter' adds a site meter (the simulator's ground truth), '+reserve' a "
+        "hot reserve of stopped S9s",
     )
     parser.add_argument(
         "--seeds", default="7", help="comma-separated seeds; several add a median/range summary"
@@ -676,7 +690,7 @@ async def main() -> int:
             results: dict[str, dict[str, Any]] = {}
             for scenario in args.scenarios.split(","):
                 for mode_name in args.modes.split(","):
-                    mode = PowerMode(mode_name.removesuffix("+meter"))
+                    mode = PowerMode(mode_name.split("+")[0])
                     failing = 0.3 if scenario in ("c", "d") else 0.0
                     kinds = mixed_kinds(args.miners) if scenario == "m" else None
                     log = InMemoryCommandLog(max_entries=1_000_000)
@@ -686,7 +700,8 @@ async def main() -> int:
                         seed,
                         failing,
                         session,
-                        meter=mode_name.endswith("+meter"),
+                        meter="+meter" in mode_name,
+                        reserve="+reserve" in mode_name,
                         command_log=log,
                         kinds=kinds,
                     )

@@ -108,6 +108,7 @@ class SimulatedFleet:
         admin_host: str = "127.0.0.1",
         tick_interval_s: float = 0.05,
         kinds: Sequence[str] | None = None,
+        stopped_w: float | None = None,
     ) -> None:
         self.clock: Clock = clock if clock is not None else ScaledClock(1.0)
         self.seed = seed
@@ -150,6 +151,7 @@ class SimulatedFleet:
                         restart_time_s=restart_time_s,
                         jitter=jitter,
                         initial_state=initial_state,
+                        stopped_w=stopped_w,
                     )
                 )
                 continue

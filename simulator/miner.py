@@ -65,6 +65,7 @@ class SimulatedMiner:
         restart_time_s: float = 8.0,
         jitter: float = 0.2,
         initial_state: str = "mining",
+        stopped_w: float | None = None,
     ) -> None:
         if initial_state not in INITIAL_STATES:
             raise ValueError(f"initial_state must be one of {INITIAL_STATES}")
@@ -79,6 +80,9 @@ class SimulatedMiner:
         self.ramp_time_s = ramp_time_s
         self.restart_time_s = restart_time_s
         self.jitter = jitter
+        # What it draws with bmminer stopped (hash boards powered, not hashing). Not measured
+        # on real S9s: the same as sleep mode unless a test or benchmark says otherwise.
+        self.stopped_w = physics.IDLE_W if stopped_w is None else stopped_w
         self.identity = MinerIdentity.create(seed, index)
         self.faults = FaultOptions()
         self.rng = Random(f"{seed}:{index}")
@@ -438,6 +442,8 @@ class SimulatedMiner:
             case "ramping" | "mining":
                 start = physics.CHAIN_INIT_W * idle
                 return start + (self._full_power_w() - start) * self._ramp_fraction(t)
+            case "stopped":
+                return self.stopped_w * idle
             case _:
                 return physics.IDLE_W * idle
 

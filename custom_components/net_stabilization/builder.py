@@ -11,6 +11,8 @@ from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from .const import (
     CONF_API_PORT,
     CONF_HOSTS,
+    CONF_HOT_RESERVE,
+    CONF_HOT_STANDBY_W,
     CONF_NETWORKS,
     CONF_TARGET_POLICY,
     CONF_TEMP_LIMIT,
@@ -58,6 +60,10 @@ def control_config(options: Mapping[str, Any]) -> ControlConfig:
     return ControlConfig(
         planner=PlanLimits(policy=TargetPolicy(options[CONF_TARGET_POLICY])),
         temp_limit_c=float(options[CONF_TEMP_LIMIT]),
+        hot_reserve=int(options.get(CONF_HOT_RESERVE, 0)),
+        hot_standby_w=float(options[CONF_HOT_STANDBY_W])
+        if options.get(CONF_HOT_STANDBY_W)
+        else None,
         max_concurrent_reads=MAX_CONCURRENT_READS,
         max_concurrent_commands=MAX_CONCURRENT_COMMANDS,
         order_retry_s=ORDER_RETRY_S,

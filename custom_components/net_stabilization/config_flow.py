@@ -41,6 +41,8 @@ from .const import (
     CONF_EMS_NETWORKS,
     CONF_EMS_USER,
     CONF_HOSTS,
+    CONF_HOT_RESERVE,
+    CONF_HOT_STANDBY_W,
     CONF_MAX_MINERS,
     CONF_METER_ENTITY,
     CONF_MINER_ENTITIES,
@@ -318,6 +320,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     CONF_TEMP_LIMIT: (60, 110),
     CONF_MAX_MINERS: (1, 5000),
     CONF_RESTORE_MAX_AGE: (0, 24 * 60),
+    CONF_HOT_RESERVE: (0, 1000),
+    CONF_HOT_STANDBY_W: (0, 1000),
 }
 _UNITS = {
     CONF_POLL_INTERVAL: "s",
@@ -326,6 +330,7 @@ _UNITS = {
     CONF_RESCAN_INTERVAL: "min",
     CONF_TEMP_LIMIT: "°C",
     CONF_RESTORE_MAX_AGE: "min",
+    CONF_HOT_STANDBY_W: "W",
 }
 _NO_USER = "none"
 
@@ -368,6 +373,9 @@ def _checked_options(user_input: Mapping[str, Any]) -> tuple[dict[str, Any], dic
             new[key] = int(value)
         else:
             new[key] = float(value)
+    if new.get(CONF_HOT_RESERVE) and not new.get(CONF_HOT_STANDBY_W) and not errors:
+        # A reserve draws what a stopped S9 draws: without a measured figure it is not held.
+        errors[CONF_HOT_STANDBY_W] = "hot_standby_unknown"
     if not new.get(CONF_METER_ENTITY):
         new.pop(CONF_METER_ENTITY, None)
     if new.get(CONF_EMS_USER) in (None, "", _NO_USER):
@@ -421,6 +429,6 @@ def _options_schema(options: Mapping[str, Any], users: list[User]) -> probatio.S
     schema[probatio.Required(CONF_MINER_ENTITIES, default=options[CONF_MINER_ENTITIES])] = (
         BooleanSelector()
     )
-    for key in (CONF_MAX_MINERS, CONF_RESTORE_MAX_AGE):
+    for key in (CONF_MAX_MINERS, CONF_RESTORE_MAX_AGE, CONF_HOT_RESERVE, CONF_HOT_STANDBY_W):
         schema[probatio.Required(key, default=options[key])] = number(key)
     return probatio.Schema(schema)

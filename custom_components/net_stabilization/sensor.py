@@ -101,6 +101,23 @@ FLEET_SENSORS: tuple[FleetSensorDescription, ...] = (
         value_fn=lambda s: s.hashrate_ths,
     ),
     FleetSensorDescription(
+        key="hot_reserve",
+        translation_key="hot_reserve",
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda s: s.hot_reserve_miners,
+    ),
+    FleetSensorDescription(
+        key="hot_reserve_power",
+        translation_key="hot_reserve_power",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=0,
+        value_fn=lambda s: s.hot_reserve_w,
+    ),
+    FleetSensorDescription(
         key="miners_online",
         translation_key="miners_online",
         state_class=SensorStateClass.MEASUREMENT,

@@ -11,6 +11,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResult, FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
+from custom_components.net_stabilization.builder import control_config
 from custom_components.net_stabilization.const import (
     CONF_API_PORT,
     CONF_EMS_NETWORKS,
@@ -360,3 +361,21 @@ async def test_options_keep_a_meter_and_an_ems_user(
     await hass.async_block_till_done()  # the reload with the new options
     assert loaded_entry.options[CONF_METER_ENTITY] == "sensor.site_power"
     assert loaded_entry.options["ems_user"] == hass_read_only_user.id
+
+
+async def test_a_hot_reserve_needs_the_measured_draw_of_a_stopped_s9(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"hot_reserve": 4, "hot_standby_w": 0}
+    )
+    assert result["errors"] == {"hot_standby_w": "hot_standby_unknown"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"hot_reserve": 4, "hot_standby_w": 130}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    config = control_config(loaded_entry.options)
+    assert (config.hot_reserve, config.hot_standby_w) == (4, 130.0)
+    assert control_config({**loaded_entry.options, "hot_standby_w": 0}).hot_standby_w is None

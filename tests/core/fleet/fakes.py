@@ -114,6 +114,11 @@ class FakeMiner:
         self._command("wake")
         self._enter("booting")
 
+    async def restart_mining(self) -> None:
+        self._command("restart")
+        if self.state in ("stopped", "sleeping"):
+            self._enter("ramping")
+
     async def apply_setting(self, mhz: float) -> None:
         self._command(f"set_frequency {mhz:g}")
         self.mhz = float(round(mhz))

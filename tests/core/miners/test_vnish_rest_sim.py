@@ -298,11 +298,13 @@ async def test_stop_mining_holds_while_starting_and_wake_starts_again(
     assert miner.hashing
 
 
-async def test_restart_mining_initialises_the_boards_again(
+async def test_restart_mining_after_a_stop_initialises_the_boards_again(
     start_fleet: FleetFactory, session: aiohttp.ClientSession
 ) -> None:
     fleet, miner = await start(start_fleet)
     driver = driver_for(miner, session)
+    await driver.stop_mining()
+    assert not miner.hashing
     await driver.restart_mining()
     assert miner.machine_state == "starting"
     await fleet.advance(SPEC.start_s + SPEC.ramp_s)

@@ -35,12 +35,13 @@ class OrderKind(StrEnum):
     SLEEP = "sleep"  # sleep mode: the mining software stops hashing at once
     STOP = "stop"  # stop the mining software while it is still starting (it cannot hear sleep)
     RETUNE = "retune"  # set the frequency of a running miner
+    RESTART = "restart"  # start a stopped mining software again (optionally at a frequency)
     REBOOT = "reboot"  # the operator's: restart the whole miner
     CANCEL = "cancel"  # drop whatever is still waiting for the miner
 
 
 # Orders that are safe to repeat until they are heard.
-_RETRYABLE = frozenset({OrderKind.WAKE, OrderKind.SLEEP, OrderKind.STOP})
+_RETRYABLE = frozenset({OrderKind.WAKE, OrderKind.SLEEP, OrderKind.STOP, OrderKind.RESTART})
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,5 +235,11 @@ async def _carry_out(driver: MinerDriver, order: Order) -> None:
             if order.mhz is not None:
                 await driver.apply_setting(order.mhz)
             await driver.wake()
+        case OrderKind.RESTART:
+            # Writing a frequency restarts the mining software with it; else a plain restart.
+            if order.mhz is not None:
+                await driver.apply_setting(order.mhz)
+            else:
+                await driver.restart_mining()
         case OrderKind.CANCEL:
             pass

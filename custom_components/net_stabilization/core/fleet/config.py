@@ -38,6 +38,11 @@ class ControlConfig:
     # Safety: a chip at or over the limit is put to sleep and rests for the cool-down.
     temp_limit_c: float = 90.0
     overheat_cooldown_s: float = 600.0
+    # Hot reserve: this many S9s are stopped (their mining software) rather than put to sleep
+    # when the fleet sheds, so they start again in a minute or two without a reboot. Off
+    # unless `hot_standby_w`, what a stopped S9 draws, was measured and given.
+    hot_reserve: int = 0
+    hot_standby_w: float | None = None
     # A miner told to sleep that still hashes after this long is told again; after
     # `max_shed_attempts` the fleet is in fault until it stops.
     shed_timeout_s: float = 15.0

@@ -60,7 +60,9 @@ class Dispatcher:
                     and available
                     and (now - m.switched_at < _dwell_s(m, cfg) or self._actuator.pending(m.mac)),
                     power_scale=roster.scale(m),
-                    standby_w=m.capabilities.standby_w,
+                    standby_w=m.hot_standby_w
+                    if m.hot and m.hot_standby_w is not None
+                    else m.capabilities.standby_w,
                     present_w=self._expected_w(m, now),
                     can_set_frequency=m.capabilities.can_set_frequency,
                     wake_failures=m.wake_failures,
@@ -71,6 +73,7 @@ class Dispatcher:
                     points=m.capabilities.points
                     if m.capabilities.points.unit is SettingUnit.WATT
                     else None,
+                    hot=m.hot,
                 )
             )
         return inputs
@@ -109,6 +112,7 @@ class Dispatcher:
     def apply(self, plan: DispatchPlan, mode: PowerMode, now: float) -> None:
         """Carry a plan out: each miner's transition, and its order."""
         roster = self._roster
+        reserve = self._reserve_room()
         for a in plan.assignments:
             m = roster.get(a.mac)
             if m is None:
@@ -117,7 +121,9 @@ class Dispatcher:
                 case Action.START:
                     self.submit(m, m.wake(now, a.mhz, self._wake_mhz(m, a.mhz, mode)))
                 case Action.STOP:
-                    self.submit(m, m.sleep(now, roster.config))
+                    hot = reserve > 0 and self._may_be_hot(m)
+                    reserve -= hot
+                    self.submit(m, self._sleep(m, now, hot=hot))
                 case Action.RETUNE:
                     if a.mhz is not None:
                         self.submit(m, m.retune(now, a.mhz))
@@ -127,6 +133,23 @@ class Dispatcher:
         self.plan = plan
         if plan.transitions:
             self.last_action_at = now
+
+    def _reserve_room(self) -> int:
+        """How many more S9s the hot reserve wants."""
+        cfg = self._roster.config
+        if cfg.hot_reserve <= 0 or cfg.hot_standby_w is None:
+            return 0
+        return max(0, cfg.hot_reserve - sum(1 for m in self._roster if m.in_reserve))
+
+    @staticmethod
+    def _may_be_hot(m: FleetMiner) -> bool:
+        """Only a miner whose start from sleep is a reboot gains from being held stopped."""
+        return m.capabilities.points.wake_reboots and m.hashing()
+
+    def _sleep(self, m: FleetMiner, now: float, *, hot: bool) -> Order | None:
+        if hot:
+            m.hot_standby_w = self._roster.config.hot_standby_w
+        return m.sleep(now, self._roster.config, hot=hot)
 
     @staticmethod
     def _wake_mhz(m: FleetMiner, mhz: float | None, mode: PowerMode) -> float | None:
@@ -140,15 +163,19 @@ class Dispatcher:
         return mhz if abs(configured - mhz) >= 0.5 else None
 
     def shed_all(self, now: float) -> int:
-        """Deactivate's fast path: every miner the fleet runs or brings up goes to sleep."""
+        """Deactivate's fast path: every miner the fleet runs or brings up goes to sleep (or,
+        as many as the hot reserve lacks, has its mining software stopped)."""
         count = 0
+        reserve = self._reserve_room()
         for m in self._roster:
             if (
                 (m.dispatched or m.in_transition)
                 and m.override is None
                 and m.capabilities.can_sleep
             ):
-                self.submit(m, m.sleep(now, self._roster.config))
+                hot = reserve > 0 and self._may_be_hot(m)
+                reserve -= hot
+                self.submit(m, self._sleep(m, now, hot=hot))
                 count += 1
         self.plan = None
         self.last_action_at = now

@@ -119,6 +119,12 @@ class FleetMiner:
         self._shed_fault = False
         self._keep_asleep_until = -math.inf
         self._calibration = MinerCalibration()
+        # A hot reserve: its mining software stopped by us instead of sleep mode, so a restart
+        # of the mining software brings it back without the reboot a wake from sleep is.
+        self._hot = False
+        self._want_hot = False  # the sleep under way is to leave it stopped, not asleep
+        self._wake_kind = OrderKind.WAKE  # what the wake under way sends (or a restart)
+        self.hot_standby_w: float | None = None  # what it draws stopped (measured, configured)
 
     # --- what is known ------------------------------------------------------------------------
 
@@ -210,6 +216,16 @@ class FleetMiner:
     def shedding(self) -> bool:
         """Told to sleep and not yet seen asleep."""
         return self._stage is Stage.STOPPING
+
+    @property
+    def hot(self) -> bool:
+        """Stopped by us, not asleep: a start is a restart of its mining software."""
+        return self._hot and self._stage is Stage.SLEEPING
+
+    @property
+    def in_reserve(self) -> bool:
+        """In the hot reserve, or on its way there."""
+        return self.hot or (self._stage is Stage.STOPPING and self._want_hot)
 
     @property
     def in_transition(self) -> bool:
@@ -312,6 +328,8 @@ class FleetMiner:
             and not self.rebooting_for_us()
         ):
             return 0.0
+        if self.hot and self.hot_standby_w is not None:
+            return self.hot_standby_w  # the firmware's figure is its sleep draw
         if reading.power_w is not None:
             return reading.power_w
         if reading.state in _HASHING:
@@ -338,6 +356,8 @@ class FleetMiner:
         self._reading = reading
         self._read_failures = 0
         hashing = reading.state in _HASHING
+        if hashing:
+            self._hot = False  # running again, whatever started it
         setting = self._setting(reading)
         if hashing and setting is not None:
             self._configured_mhz = float(round(setting))
@@ -499,7 +519,7 @@ class FleetMiner:
         match self._stage:
             case Stage.WAKING:
                 if not self._heard and not self._awaiting and self.fresh:
-                    return self._order(OrderKind.WAKE, self._wake_mhz)
+                    return self._order(self._wake_kind, self._wake_mhz)
             case Stage.STOPPING:
                 return self._follow_sleep(now, config)
             case Stage.SLEEPING | Stage.MINING:
@@ -529,6 +549,8 @@ class FleetMiner:
             return None
         if self._heard and not self.hashing():
             self._stage = Stage.SLEEPING
+            self._hot = self._want_hot
+            self._want_hot = False
             self._shed_deadline = None
             self._shed_attempts = 0
             self._shed_fault = False
@@ -546,8 +568,8 @@ class FleetMiner:
             # Not hashing, but maybe starting: after a reboot, or back after a stretch offline
             # (a Vnish S9 boots into mining), only a stop keeps it from ramping.
             starting = self._rebooting or self._stop_not_sleep or self._back_from_offline
-            kind = OrderKind.STOP if starting and not self.hashing() else OrderKind.SLEEP
-            return self._order(kind)
+            stop = (starting and not self.hashing()) or self._want_hot
+            return self._order(OrderKind.STOP if stop else OrderKind.SLEEP)
         # Heard, still hashing.
         if self._shed_deadline is not None and now < self._shed_deadline:
             return None
@@ -556,7 +578,7 @@ class FleetMiner:
             self._shed_fault = True
         self._shed_deadline = now + config.shed_timeout_s
         self._heard = False
-        return self._order(OrderKind.SLEEP)
+        return self._order(OrderKind.STOP if self._want_hot else OrderKind.SLEEP)
 
     # --- transitions --------------------------------------------------------------------------
 
@@ -595,6 +617,9 @@ class FleetMiner:
         return self._order(OrderKind.CANCEL)
 
     def _start_wake(self, now: float, order_mhz: float | None) -> Order:
+        restart = self.hot and self.fresh
+        self._hot = self._want_hot = False
+        self._wake_kind = OrderKind.RESTART if restart else OrderKind.WAKE
         self._retune_due = False
         self._stage = Stage.WAKING
         self._since = now
@@ -612,7 +637,10 @@ class FleetMiner:
         self._shed_deadline = None
         self._keep_asleep_until = -math.inf
         self._calibration.interrupt()
-        return self._order(OrderKind.WAKE, order_mhz)
+        if restart:
+            # No reboot: the web stays up, the mining software starts again at once.
+            self._step = WakeStep.STARTING
+        return self._order(self._wake_kind, order_mhz)
 
     def retune(self, now: float, mhz: float) -> Order | None:
         """Move a running miner to another frequency (its mining software restarts). One
@@ -652,10 +680,11 @@ class FleetMiner:
         self._dispatched = True
         self._target_mhz = mhz
 
-    def sleep(self, now: float, config: ControlConfig) -> Order | None:
+    def sleep(self, now: float, config: ControlConfig, *, hot: bool = False) -> Order | None:
         """Stop hashing. While the mining software is (re)starting it cannot hear a sleep, so
         it is stopped instead; while the wake's reboot keeps the miner down that order waits
-        (parked by the actuator, and sent again by `follow_up`) until the web answers."""
+        (parked by the actuator, and sent again by `follow_up`) until the web answers. With
+        `hot`, its mining software is stopped rather than put to sleep: a hot reserve."""
         self._dispatched = False
         self._target_mhz = None
         self._switched_at = now
@@ -666,7 +695,8 @@ class FleetMiner:
         )
         restarting = self._stage is Stage.CHANGING
         self._enter_stopping(now, config, rebooting=wake_heard)
-        self._stop_not_sleep = wake_heard or restarting
+        self._want_hot = hot
+        self._stop_not_sleep = wake_heard or restarting or hot
         return self._order(OrderKind.STOP if self._stop_not_sleep else OrderKind.SLEEP)
 
     def _enter_stopping(self, now: float, config: ControlConfig, *, rebooting: bool) -> None:
@@ -679,6 +709,7 @@ class FleetMiner:
             self._reboot_at = self._heard_at if self._heard_at > -math.inf else now
         self._rebooting = rebooting
         self._stop_not_sleep = False
+        self._want_hot = False
         if not rebooting:
             self._down_seen = False
         self._shed_deadline = now + config.shed_timeout_s
@@ -835,12 +866,24 @@ class FleetMiner:
         if current:
             self._awaiting = False
         if error is None:
-            if order.mhz is not None and order.kind in (OrderKind.WAKE, OrderKind.RETUNE):
+            if order.mhz is not None and order.kind in (
+                OrderKind.WAKE,
+                OrderKind.RETUNE,
+                OrderKind.RESTART,
+            ):
                 self._configured_mhz = order.mhz
                 if order.kind is OrderKind.RETUNE and current:
                     self._retune_due = False
             if order.kind in (OrderKind.WAKE, OrderKind.REBOOT):
                 return self._reboot_heard(now, current)
+            if order.kind is OrderKind.RESTART:
+                if self._stage is Stage.WAKING and current:
+                    # Up all along: the mining software's start is timed from now.
+                    self._heard = True
+                    self._heard_at = now
+                    self._down_seen = True
+                    self._web_back_at = now
+                return None
             if order.kind in (OrderKind.SLEEP, OrderKind.STOP):
                 return self._sleep_heard(now, current, config)
             return None
@@ -855,7 +898,7 @@ class FleetMiner:
             if self._stage is Stage.STOPPING and self._rebooting:
                 self._down_seen = True  # the reboot has the web down
             return  # not heard: held, sent again once the miner answers
-        if order.kind is OrderKind.WAKE and self._stage is Stage.WAKING:
+        if order.kind in (OrderKind.WAKE, OrderKind.RESTART) and self._stage is Stage.WAKING:
             self._reply_error = self._last_error  # the miner refused the wake: a real failure
         elif order.kind is OrderKind.RETUNE:
             self._retune_due = False  # refused: it stays where it was
@@ -929,6 +972,7 @@ class FleetMiner:
             standby_w=self.capabilities.standby_w,
             last_error=self._last_error,
             driver=self.driver.kind,
+            hot=self.hot,
             setting_unit=self.capabilities.points.unit.value,
             power_source=reading.power_source.value if reading else "reported",
         )

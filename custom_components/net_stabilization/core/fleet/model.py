@@ -85,6 +85,7 @@ class MinerSnapshot:
     hostname: str | None = None
     last_error: str | None = None
     driver: str = ""  # the driver kind (`FirmwareKind` value)
+    hot: bool = False  # in the hot reserve: mining software stopped, restarts without a reboot
     setting_unit: str = "MHz"  # what `frequency_mhz` pins and `target_mhz` are set in
     power_source: str = "reported"  # where `power_w` comes from (`PowerSource`)
 
@@ -110,6 +111,8 @@ class FleetSnapshot:
     miners: tuple[MinerSnapshot, ...] = ()
     faults: tuple[str, ...] = field(default=())
     last_command: CommandRecord | None = None
+    hot_reserve_miners: int = 0  # S9s held with their mining software stopped
+    hot_reserve_w: float = 0.0  # what they draw
     # The miners by MAC (derived from `miners`; for O(1) look-ups by entities and the API).
     by_mac: Mapping[str, MinerSnapshot] = field(
         default_factory=dict, compare=False, repr=False, init=False

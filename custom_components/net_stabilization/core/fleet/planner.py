@@ -94,6 +94,9 @@ class PlanMiner:
     # What this miner can run at and what its moves cost; None: an S9 on the fleet's curve,
     # with the costs of `PlanLimits`.
     points: OperatingPoints | None = None
+    # In the hot reserve: its mining software is stopped, not asleep, so a start is a restart
+    # of it (`PlanLimits.hot_start_cost_s`), not a reboot.
+    hot: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +110,7 @@ class PlanLimits:
     mhz_step: float = 1.0
     frequency_tolerance_w: float = 50.0  # frequency mode meets the target within this
     start_cost_s: float = 160.0  # hashing time a wake loses (boot plus ramp)
+    hot_start_cost_s: float = 100.0  # a start from the hot reserve: mining software and ramp
     retune_cost_s: float = 100.0  # hashing time a frequency change loses (ramp)
     stop_cost_s: float = 10.0  # wear, mostly: stopping loses no hashing the target allowed
     # Efficiency first, then transitions: a plan within `efficiency_floor` of the best hashrate
@@ -257,6 +261,7 @@ class _Unit:
     hi_mhz: float
     cur_mhz: float | None  # present setting when running
     resumes: bool = False  # a start of this unit costs no wake (`PlanMiner.resume_mhz`)
+    start_cost_s: float = 0.0  # hashing time its start loses
 
     @property
     def curve(self) -> PowerCurve:
@@ -336,7 +341,9 @@ def plan_dispatch(
             locked.append(MinerAssignment(m.mac, Action.KEEP, cur))
             continue
         lo, hi = _setting_range(m, kind, cur, mode, limits)
-        units.append(_Unit(m, kind, standby, lo, hi, cur, cur is None and m.resume_mhz is not None))
+        start_cost = limits.hot_start_cost_s if m.hot else kind.start_cost_s
+        resumes = cur is None and m.resume_mhz is not None
+        units.append(_Unit(m, kind, standby, lo, hi, cur, resumes, start_cost))
         base_w += standby
 
     best = _choose(target_w, base_w, units, limits, mode)
@@ -455,6 +462,7 @@ def _choose(
             u.miner.wake_failures,
             not u.resumes,
             u.kind.agility,
+            not u.miner.hot,
             u.kind.rank,
             u.miner.runtime_s,
             u.miner.mac,
@@ -756,8 +764,8 @@ def _finish(c: _Candidate, units: list[_Unit], base_w: float) -> None:
         if u.cur_mhz is None:
             if not u.resumes:
                 starts += 1
-                cost += u.hash_value * u.kind.start_cost_s
-                slow += u.kind.slow_start
+                cost += u.hash_value * u.start_cost_s
+                slow += u.start_cost_s > _SLOW_S
         elif abs(f - u.cur_mhz) >= _MHZ_EPSILON:
             retunes += 1
             cost += u.hash_value * u.kind.retune_cost_s

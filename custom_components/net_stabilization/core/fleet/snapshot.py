@@ -102,4 +102,6 @@ def build_snapshot(
         miners=miners,
         faults=tuple(faults),
         last_command=commanded.last_command,
+        hot_reserve_miners=sum(1 for s in miners if s.hot),
+        hot_reserve_w=round(sum(s.consumption_w for s in miners if s.hot), 1),
     )

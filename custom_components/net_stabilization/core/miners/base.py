@@ -230,6 +230,11 @@ class MinerDriver(Protocol):
         starting up (when it cannot hear `sleep` yet); `wake` brings it back."""
         ...
 
+    async def restart_mining(self) -> None:
+        """Start the mining software again after `stop_mining`, without a reboot where the
+        firmware allows (on an S9 a restart of bmminer; elsewhere the same as `wake`)."""
+        ...
+
     async def apply_setting(self, setting: float) -> None:
         """Run at `setting` (in `capabilities.points.unit`): a frequency, a power target, a
         preset. Returns once the miner accepted it (read back where the firmware's reply

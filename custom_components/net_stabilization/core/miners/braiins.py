@@ -184,6 +184,10 @@ class BraiinsDriver:
         """The same pause: the firmware hears it while it starts, and keeps it until resumed."""
         await self._rest.put(PAUSE)
 
+    async def restart_mining(self) -> None:
+        """Hashing again after a stop: on this firmware the same as `wake`."""
+        await self.wake()
+
     async def apply_setting(self, setting: float) -> None:
         """Set the power target in W; applied while hashing. Raises `MinerUnsupportedError`
         for a target outside the miner's constraints (nothing is sent then)."""

@@ -259,6 +259,10 @@ class CgminerMonitorDriver:
         """Not possible: this driver only reads."""
         raise self._refusal("stop mining")
 
+    async def restart_mining(self) -> None:
+        """Read-only: never sent."""
+        raise self._refusal("restart its mining software")
+
     async def apply_setting(self, setting: float) -> None:
         """Not possible: this driver only reads."""
         raise self._refusal(f"run at {setting:g} W")

@@ -245,6 +245,10 @@ class LuxosDriver:
         """The same curtailment: LuxOS takes it at any stage and keeps it across reboots."""
         await self.sleep()
 
+    async def restart_mining(self) -> None:
+        """Hashing again after a stop: on this firmware the same as `wake`."""
+        await self.wake()
+
     async def apply_setting(self, setting: float) -> None:
         """Switch to the profile of exactly `setting` watts, then read the change back.
 

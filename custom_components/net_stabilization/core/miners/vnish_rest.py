@@ -172,8 +172,8 @@ class VnishRestDriver:
         await self._api.post("mining/stop")
 
     async def restart_mining(self) -> None:
-        """Restart the mining software (the boards initialise again)."""
-        await self._api.post("mining/restart")
+        """Hashing again after a stop: on this firmware the same as `wake` (resume or start)."""
+        await self.wake()
 
     async def apply_setting(self, setting: float) -> None:
         """Switch to the tuned preset named by `setting` watts, then read the preset back."""
