@@ -19,8 +19,6 @@ outside the constraints is `400`, and port 4028 ends each reply with a NUL (as B
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import secrets
@@ -31,7 +29,7 @@ from typing import Any
 from aiohttp import web
 
 from . import braiins_reports as reports
-from .cgminer_api import _read_request, apply_reply_faults
+from .cgminer_api import ApiReply, ApiServer
 from .clock import Clock
 from .faults import Fault
 from .modern import ModernMiner, ModernSpec
@@ -307,45 +305,14 @@ def api_reply(miner: ModernMiner, raw: bytes) -> str:
     return json.dumps(report(miner))
 
 
-class BraiinsApi:
-    """Stream handler of one miner's port 4028: one request, one reply, then close."""
-
-    def __init__(self, miner: ModernMiner, runtime: Runtime) -> None:
-        self.miner = miner
-        self.runtime = runtime
-
-    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Serve one request."""
-        with self.runtime.track():
-            try:
-                await self._serve(reader, writer)
-            except (TimeoutError, ConnectionError) as err:
-                _LOGGER.debug("%s api: %s", self.miner.hostname, err)
-            finally:
-                writer.close()
-                with contextlib.suppress(Exception):
-                    await writer.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        miner = self.miner
-        if Fault.OFFLINE in miner.faults and miner.faults.hang:
-            await self.runtime.hang()
-            return
-        if not miner.wanted_listeners()[0]:
-            return  # raced with the listener closing: drop the connection
-        raw = await _read_request(reader)
-        if not raw:
-            return
-        if Fault.SLOW in miner.faults and not await self.runtime.pause(miner.faults.delay_s):
-            return
-        payload = api_reply(miner, raw).encode() + b"\x00"
-        writer.write(apply_reply_faults(miner, payload))
-        await writer.drain()
+def _api_handler(miner: ModernMiner, runtime: Runtime) -> ApiServer:
+    """Port 4028: the cgminer-compatible reads (`version`, `summary`, ...)."""
+    return ApiServer(miner, runtime, lambda raw: ApiReply(api_reply(miner, raw)))
 
 
 PERSONALITY = Personality(
     kind=BRAIINS,
     create=create,
     web_app=web_app,
-    api_handler=BraiinsApi,
+    api_handler=_api_handler,
 )

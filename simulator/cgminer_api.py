@@ -204,7 +204,7 @@ async def _read_request(reader: asyncio.StreamReader) -> bytes:
     return data
 
 
-def apply_reply_faults(miner: SimulatedMiner, payload: bytes) -> bytes:
+def apply_reply_faults(miner: Any, payload: bytes) -> bytes:
     """Mangle an encoded reply according to the TRUNCATED and GARBAGE faults."""
     if Fault.GARBAGE in miner.faults:
         return miner.rng.randbytes(max(16, len(payload) // 2))
@@ -213,13 +213,17 @@ def apply_reply_faults(miner: SimulatedMiner, payload: bytes) -> bytes:
     return payload
 
 
-class ApiServer:
-    """Stream handler for one miner's port 4028."""
+type Handle = Callable[[bytes], ApiReply]
 
-    def __init__(self, miner: SimulatedMiner, runtime: Runtime) -> None:
+
+class ApiServer:
+    """Stream handler for one miner's port 4028: one request, one reply, then close. The S9's
+    commands unless `handle` answers for another firmware (LuxOS, BOSer, btminer, Vnish)."""
+
+    def __init__(self, miner: Any, runtime: Runtime, handle: Handle | None = None) -> None:
         self.miner = miner
         self.runtime = runtime
-        self.processor = CommandProcessor(miner)
+        self.handle: Handle = handle if handle is not None else CommandProcessor(miner).handle
         self.requests = 0
 
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -244,7 +248,8 @@ class ApiServer:
         if Fault.OFFLINE in miner.faults and miner.faults.hang:
             await self.runtime.hang()
             return None
-        if not miner.api_up:
+        miner.advance_to(miner.clock.now())
+        if not miner.wanted_listeners()[0]:
             return None  # raced with the listener closing: drop the connection
         raw = await _read_request(reader)
         if not raw:
@@ -252,7 +257,7 @@ class ApiServer:
         self.requests += 1
         if Fault.SLOW in miner.faults and not await self.runtime.pause(miner.faults.delay_s):
             return None
-        reply = self.processor.handle(raw)
+        reply = self.handle(raw)
         payload = apply_reply_faults(miner, reply.body.encode() + b"\x00")
         writer.write(payload)
         await writer.drain()

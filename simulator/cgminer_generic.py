@@ -26,15 +26,12 @@ hashrate and the standby draw; `Elapsed` counts from the last start of mining (b
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from typing import Any
 
-from .cgminer_api import _read_request, apply_reply_faults
+from .cgminer_api import ApiReply, ApiServer
 from .clock import Clock
-from .faults import Fault
 from .modern import BOARDS, ModernMiner, ModernSpec
 from .personality import CGMINER, Personality
 from .runtime import Runtime
@@ -415,43 +412,10 @@ class BtminerReplies:
         return _json(reply)
 
 
-class BtminerApi:
-    """Stream handler for one simulated Whatsminer's port 4028: one request per connection."""
-
-    def __init__(self, miner: ModernMiner, runtime: Runtime) -> None:
-        self.miner = miner
-        self.runtime = runtime
-        self.replies = BtminerReplies(miner)
-        self.requests = 0
-
-    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Serve exactly one request, then close."""
-        with self.runtime.track():
-            try:
-                await self._serve(reader, writer)
-            except (TimeoutError, ConnectionError) as err:
-                _LOGGER.debug("%s api: %s", self.miner.hostname, err)
-            finally:
-                writer.close()
-                with contextlib.suppress(Exception):
-                    await writer.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        miner = self.miner
-        if Fault.OFFLINE in miner.faults and miner.faults.hang:
-            await self.runtime.hang()
-            return
-        if not miner.wanted_listeners()[0]:
-            return  # raced with the listener closing: drop the connection
-        raw = await _read_request(reader)
-        if not raw:
-            return
-        self.requests += 1
-        if Fault.SLOW in miner.faults and not await self.runtime.pause(miner.faults.delay_s):
-            return
-        body = self.replies.handle(raw)
-        writer.write(apply_reply_faults(miner, body.encode() + b"\x00"))
-        await writer.drain()
+def _api_handler(miner: ModernMiner, runtime: Runtime) -> ApiServer:
+    """Port 4028: btminer's read API."""
+    replies = BtminerReplies(miner)
+    return ApiServer(miner, runtime, lambda raw: ApiReply(replies.handle(raw)))
 
 
-PERSONALITY = Personality(kind=CGMINER, create=create, web_app=None, api_handler=BtminerApi)
+PERSONALITY = Personality(kind=CGMINER, create=create, web_app=None, api_handler=_api_handler)

@@ -14,16 +14,13 @@ refused while ATM is on and taken while curtailed (applied at the wakeup), and n
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from .cgminer_api import ApiReply, ApiServer
 from .clock import Clock
-from .faults import Fault
 from .luxos_miner import (
     LUXMINER_VERSION,
     LUXOS,
@@ -64,14 +61,6 @@ class Refusal(Exception):
         super().__init__(msg)
         self.code = code
         self.msg = msg
-
-
-@dataclass(slots=True)
-class ApiReply:
-    """An encoded reply and what to do once it has been sent."""
-
-    body: str
-    after: Callable[[], object] | None = None
 
 
 def _json(obj: Any) -> str:
@@ -381,84 +370,6 @@ class LuxosProcessor:
         return ApiReply(self._reply(336, "Rebooting device"), self.miner.reboot)
 
 
-def _request_complete(data: bytes) -> bool:
-    try:
-        json.loads(data.rstrip(b"\x00 \r\n\t"))
-    except ValueError:
-        return False
-    return True
-
-
-async def _read_request(reader: asyncio.StreamReader) -> bytes:
-    """One request; tolerant of a JSON object split over several writes."""
-    async with asyncio.timeout(READ_TIMEOUT_S):
-        data = await reader.read(MAX_REQUEST)
-    while data and not _request_complete(data) and len(data) < MAX_REQUEST:
-        try:
-            async with asyncio.timeout(CONTINUATION_TIMEOUT_S):
-                chunk = await reader.read(MAX_REQUEST)
-        except TimeoutError:
-            break  # malformed: answer "Invalid JSON" rather than wait
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
-def _mangle(miner: LuxosMiner, payload: bytes) -> bytes:
-    """The TRUNCATED and GARBAGE faults."""
-    if Fault.GARBAGE in miner.faults:
-        return miner.rng.randbytes(max(16, len(payload) // 2))
-    if Fault.TRUNCATED in miner.faults:
-        return payload[: len(payload) // 2]
-    return payload
-
-
-class LuxosApiServer:
-    """Stream handler for one miner's port 4028."""
-
-    def __init__(self, miner: LuxosMiner, runtime: Runtime) -> None:
-        self.miner = miner
-        self.runtime = runtime
-        self.processor = LuxosProcessor(miner)
-        self.requests = 0
-
-    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Serve exactly one request, then close."""
-        with self.runtime.track():
-            after: Callable[[], object] | None = None
-            try:
-                after = await self._serve(reader, writer)
-            except (TimeoutError, ConnectionError) as err:
-                _LOGGER.debug("%s api: %s", self.miner.hostname, err)
-            finally:
-                writer.close()
-                with contextlib.suppress(Exception):
-                    await writer.wait_closed()
-            if after is not None:
-                after()
-
-    async def _serve(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> Callable[[], object] | None:
-        miner = self.miner
-        if Fault.OFFLINE in miner.faults and miner.faults.hang:
-            await self.runtime.hang()
-            return None
-        if not miner.wanted_listeners()[0]:
-            return None  # raced with the port closing: drop the connection
-        raw = await _read_request(reader)
-        if not raw:
-            return None
-        self.requests += 1
-        if Fault.SLOW in miner.faults and not await self.runtime.pause(miner.faults.delay_s):
-            return None
-        reply = self.processor.handle(raw)
-        writer.write(_mangle(miner, reply.body.encode() + b"\x00"))
-        await writer.drain()
-        return reply.after
-
-
 def create(
     index: int,
     host: str,
@@ -488,9 +399,9 @@ def create(
     )
 
 
-def api_handler(miner: LuxosMiner, runtime: Runtime) -> LuxosApiServer:
+def api_handler(miner: LuxosMiner, runtime: Runtime) -> ApiServer:
     """The port 4028 handler of one miner."""
-    return LuxosApiServer(miner, runtime)
+    return ApiServer(miner, runtime, LuxosProcessor(miner).handle)
 
 
 PERSONALITY = Personality(kind=LUXOS, create=create, web_app=None, api_handler=api_handler)

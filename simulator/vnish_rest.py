@@ -14,7 +14,7 @@ from aiohttp import web
 from .clock import Clock
 from .personality import VNISH_REST, ApiHandler, Personality, Resolver
 from .runtime import Runtime
-from .vnish_rest_api import VnishRestApi
+from .vnish_rest_api import vnish_rest_api
 from .vnish_rest_miner import VnishRestMiner
 from .vnish_rest_web import VnishRestWeb
 
@@ -53,7 +53,7 @@ def web_app(resolve: Resolver, runtime: Runtime) -> web.Application:
 
 def api_handler(miner: Any, runtime: Runtime) -> ApiHandler:
     """The handler of one miner's port 4028."""
-    return VnishRestApi(miner, runtime)
+    return vnish_rest_api(miner, runtime)
 
 
 PERSONALITY = Personality(kind=VNISH_REST, create=create, web_app=web_app, api_handler=api_handler)

@@ -9,14 +9,11 @@ control commands are not served here (the REST API is the way to control this fi
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from typing import Any
 
-from .cgminer_api import _json, _read_request, _text_item, apply_reply_faults
-from .faults import Fault
+from .cgminer_api import ApiReply, ApiServer, _json, _text_item
 from .runtime import Runtime
 from .vnish_rest_miner import (
     CGMINER_VERSION,
@@ -155,40 +152,7 @@ def reply_for(reports: VnishRestReports, raw: bytes) -> str:
     return _json(_section(reports, command))
 
 
-class VnishRestApi:
-    """Stream handler for one miner's port 4028."""
-
-    def __init__(self, miner: VnishRestMiner, runtime: Runtime) -> None:
-        self.miner = miner
-        self.runtime = runtime
-        self.reports = VnishRestReports(miner)
-        self.requests = 0
-
-    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Serve exactly one request, then close."""
-        with self.runtime.track():
-            try:
-                await self._serve(reader, writer)
-            except (TimeoutError, ConnectionError) as err:
-                _LOGGER.debug("%s api: %s", self.miner.hostname, err)
-            finally:
-                writer.close()
-                with contextlib.suppress(Exception):
-                    await writer.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        miner = self.miner
-        if Fault.OFFLINE in miner.faults and miner.faults.hang:
-            await self.runtime.hang()
-            return
-        if not miner.wanted_listeners()[0]:
-            return  # raced with the listener closing
-        raw = await _read_request(reader)
-        if not raw:
-            return
-        self.requests += 1
-        if Fault.SLOW in miner.faults and not await self.runtime.pause(miner.faults.delay_s):
-            return
-        payload = apply_reply_faults(miner, reply_for(self.reports, raw).encode() + b"\x00")
-        writer.write(payload)
-        await writer.drain()
+def vnish_rest_api(miner: VnishRestMiner, runtime: Runtime) -> ApiServer:
+    """Port 4028: the cgminer-compatible reads of Vnish's REST firmware."""
+    reports = VnishRestReports(miner)
+    return ApiServer(miner, runtime, lambda raw: ApiReply(reply_for(reports, raw)))

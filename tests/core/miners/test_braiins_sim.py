@@ -29,10 +29,10 @@ from custom_components.net_stabilization.core.miners.braiins import (
     BraiinsDriver,
     is_braiins_version,
 )
-from custom_components.net_stabilization.core.miners.braiins_rest import MAX_REPLY_BYTES
 from custom_components.net_stabilization.core.miners.cgminer import CgminerClient
 from custom_components.net_stabilization.core.miners.endpoint import Credentials, Timeouts
 from custom_components.net_stabilization.core.miners.firmware import classify_version_reply
+from custom_components.net_stabilization.core.miners.http_exchange import MAX_REPLY_BYTES
 from simulator import Fault, SimulatedFleet
 from simulator.braiins_rest import SPEC
 from simulator.modern import ModernMiner

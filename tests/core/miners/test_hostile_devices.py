@@ -28,10 +28,10 @@ from custom_components.net_stabilization.core.miners.firmware import (
     classify_version_reply,
     normalize_mac,
 )
+from custom_components.net_stabilization.core.miners.http_exchange import MAX_REPLY_BYTES
 from custom_components.net_stabilization.core.miners.identify import identify_miner
 from custom_components.net_stabilization.core.miners.vnish_web import (
     ANTMINER_REALM,
-    MAX_REPLY_BYTES,
     VnishWebClient,
 )
 

@@ -23,9 +23,9 @@ from custom_components.net_stabilization.core.miners.base import (
     MiningState,
 )
 from custom_components.net_stabilization.core.miners.endpoint import Credentials, Timeouts
+from custom_components.net_stabilization.core.miners.http_exchange import MAX_REPLY_BYTES
 from custom_components.net_stabilization.core.miners.vnish_rest import VnishRestDriver
 from custom_components.net_stabilization.core.miners.vnish_rest_client import VnishCommandError
-from custom_components.net_stabilization.core.miners.vnish_web import MAX_REPLY_BYTES
 
 FAST = Timeouts(connect_s=1.0, api_read_s=0.5, web_s=0.5, config_write_s=1.0, fire_and_forget_s=0.3)
 type Reply = tuple[int, bytes]

@@ -24,8 +24,9 @@ from .base import (
 from .cgminer import CgminerClient, CgminerCommandError, JsonDict, number
 from .endpoint import DEFAULT_API_PORT, DEFAULT_WEB_PORT, Credentials, MinerEndpoint, Timeouts
 from .firmware import FirmwareInfo, FirmwareKind, classify_type, normalize_mac
+from .http_exchange import ConnectionLostError
 from .vnish_config import FREQUENCY_CONFIG_KEY, FREQUENCY_FIELD, encode_form, form_from_config
-from .vnish_web import VnishWebClient, WebConnectionLostError
+from .vnish_web import VnishWebClient
 
 
 class AntminerS9Driver:
@@ -214,7 +215,7 @@ class AntminerS9Driver:
                 await self._web.get_text(script, timeout_s=timeout)
         except MinerTimeoutError:
             return
-        except WebConnectionLostError:
+        except ConnectionLostError:
             return
 
     def _require_control(self, action: str) -> None:

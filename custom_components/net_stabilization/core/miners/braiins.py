@@ -42,14 +42,10 @@ from .braiins_parse import (
     parse_watt,
 )
 from .braiins_reading import build_reading, operating_points
-from .braiins_rest import (
-    BraiinsRestClient,
-    MiningSoftwareDownError,
-    RestConnectionLostError,
-    RestStatusError,
-)
+from .braiins_rest import BraiinsRestClient, MiningSoftwareDownError, RestStatusError
 from .endpoint import DEFAULT_WEB_PORT, Credentials, MinerEndpoint, Timeouts
 from .firmware import FirmwareKind
+from .http_exchange import ConnectionLostError
 
 DETAILS = "/api/v1/miner/details"
 STATS = "/api/v1/miner/stats"
@@ -154,7 +150,7 @@ class BraiinsDriver:
         """Poll once. Nothing answering (refused, no route) is an offline reading."""
         try:
             reply = await self._rest.get(DETAILS)
-        except RestConnectionLostError:
+        except ConnectionLostError:
             raise
         except MinerUnreachableError:
             return MinerReading(online=False, state=MiningState.OFFLINE)
@@ -214,7 +210,7 @@ class BraiinsDriver:
     async def reboot(self) -> None:
         """Reboot the whole miner. Once the request is out, a timeout or a dropped connection
         means it is being acted on; the next call logs in anew."""
-        with contextlib.suppress(MinerTimeoutError, RestConnectionLostError):
+        with contextlib.suppress(MinerTimeoutError, ConnectionLostError):
             await self._rest.put(REBOOT, timeout_s=self.timeouts.fire_and_forget_s)
         self._rest.forget_token()
 

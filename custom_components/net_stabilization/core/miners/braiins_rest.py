@@ -18,31 +18,23 @@ import aiohttp
 from .base import (
     MinerAuthError,
     MinerProtocolError,
-    MinerTimeoutError,
-    MinerUnreachableError,
     MinerUnsupportedError,
 )
 from .cgminer import JsonDict, number
 from .endpoint import DEFAULT_WEB_PORT, Credentials
+from .http_exchange import exchange
 
 LOGIN_PATH = "/api/v1/auth/login"
-# The largest documented reply (the hash boards of a four-board miner) is a few kB.
-MAX_REPLY_BYTES = 256 * 1024
 MAX_TOKEN_CHARS = 512
 DEFAULT_TOKEN_S = 3600.0  # the documented session lifetime, for a login reply naming none
 _TOKEN_S_RANGE = (10.0, 7 * 86400.0)
 # Log in anew this long before an idle token would lapse (slow replies, clocks that drift).
 _TOKEN_MARGIN_S = 30.0
-_CHUNK = 16 * 1024
 _HTTP_OK_MIN, _HTTP_OK_MAX = 200, 299
 _HTTP_UNAUTHORIZED, _HTTP_FORBIDDEN, _HTTP_NOT_FOUND = 401, 403, 404
 # The API answers, but the mining software behind the endpoint does not run.
 _SOFTWARE_DOWN = frozenset({412, 503})
 _DETAIL_CHARS = 80
-
-
-class RestConnectionLostError(MinerUnreachableError):
-    """The web server dropped the connection after taking the request (e.g. it reboots)."""
 
 
 class RestStatusError(MinerProtocolError):
@@ -157,12 +149,6 @@ class BraiinsRestClient:
         timeout_s: float | None,
     ) -> tuple[int, bytes]:
         url = f"{self._base}{path}"
-        read_s = self.timeout_s if timeout_s is None else timeout_s
-        # Bound the socket phases, not the whole call: waiting for a free connection of a shared
-        # session says nothing about the miner. The overall cap stops a miner that trickles.
-        timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=self.connect_timeout_s, sock_read=read_s
-        )
         headers = {"Accept": "application/json"}
         data = None
         if body is not None:
@@ -170,48 +156,16 @@ class BraiinsRestClient:
             data = json.dumps(body).encode()
         if token is not None:
             headers["authorization"] = token
-        try:
-            async with (
-                asyncio.timeout(self.connect_timeout_s + 2 * read_s),
-                self._session.request(
-                    method,
-                    url,
-                    data=data,
-                    headers=headers,
-                    timeout=timeout,
-                    allow_redirects=False,
-                    middlewares=(),
-                ) as response,
-            ):
-                return response.status, await read_bounded(response, url)
-        except aiohttp.ConnectionTimeoutError:
-            raise MinerUnreachableError(f"{url}: connect timed out") from None
-        except aiohttp.ClientConnectorError as err:
-            raise MinerUnreachableError(f"{url}: {err.os_error.strerror or err}") from None
-        except TimeoutError:
-            raise MinerTimeoutError(f"{url}: no answer within {read_s} s") from None
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as err:
-            raise RestConnectionLostError(f"{url}: connection lost ({err})") from None
-        except aiohttp.InvalidURL as err:
-            raise MinerUnreachableError(f"{url}: unusable address ({err})") from None
-        except aiohttp.ClientError as err:
-            raise MinerProtocolError(f"{url}: bad HTTP answer ({err})") from None
-        except ValueError as err:  # e.g. a host name that makes no URL
-            raise MinerUnreachableError(f"{url}: {err}") from None
-
-
-async def read_bounded(response: aiohttp.ClientResponse, url: str) -> bytes:
-    """The whole body, refused once it passes MAX_REPLY_BYTES (announced or sent)."""
-    if response.content_length is not None and response.content_length > MAX_REPLY_BYTES:
-        raise MinerProtocolError(f"{url}: reply of {response.content_length} bytes refused")
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await response.content.read(_CHUNK):
-        size += len(chunk)
-        if size > MAX_REPLY_BYTES:
-            raise MinerProtocolError(f"{url}: reply larger than {MAX_REPLY_BYTES} bytes refused")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        reply = await exchange(
+            self._session,
+            method,
+            url,
+            data=data,
+            headers=headers,
+            connect_timeout_s=self.connect_timeout_s,
+            read_s=self.timeout_s if timeout_s is None else timeout_s,
+        )
+        return reply.status, reply.body
 
 
 def parse_json(raw: bytes, url: str) -> Any:

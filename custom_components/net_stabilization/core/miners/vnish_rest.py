@@ -31,6 +31,7 @@ from .base import (
 )
 from .endpoint import DEFAULT_WEB_PORT, Credentials, MinerEndpoint, Timeouts
 from .firmware import FirmwareKind
+from .http_exchange import ConnectionLostError
 from .vnish_rest_client import DEFAULT_PASSWORD, VnishCommandError, VnishRestClient
 from .vnish_rest_detect import is_anthill_web_root, is_vnish_rest_type
 from .vnish_rest_parse import (
@@ -41,7 +42,6 @@ from .vnish_rest_parse import (
     preset_watts,
 )
 from .vnish_rest_presets import Preset, operating_points, parse_presets
-from .vnish_web import WebConnectionLostError
 
 __all__ = ["VnishRestDriver", "is_anthill_web_root", "is_vnish_rest_type"]
 
@@ -195,7 +195,7 @@ class VnishRestDriver:
         """Reboot the whole miner; the web API goes away before or after it answers."""
         try:
             await self._api.post("system/reboot", timeout_s=self.timeouts.fire_and_forget_s)
-        except MinerTimeoutError, WebConnectionLostError:
+        except MinerTimeoutError, ConnectionLostError:
             return  # the request arrived; the box is going down
         finally:
             self._api.forget_token()  # a rebooted firmware knows no token

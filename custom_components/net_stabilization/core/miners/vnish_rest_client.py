@@ -18,12 +18,10 @@ import aiohttp
 from .base import (
     MinerAuthError,
     MinerProtocolError,
-    MinerTimeoutError,
-    MinerUnreachableError,
     MinerUnsupportedError,
 )
 from .endpoint import DEFAULT_WEB_PORT
-from .vnish_web import WebConnectionLostError, _read_bounded
+from .http_exchange import exchange
 
 API_PREFIX = "/api/v1/"
 # The firmware's factory password (its login has no user name).
@@ -158,44 +156,21 @@ class VnishRestClient:
         token: str | None,
     ) -> tuple[int, bytes]:
         url = f"{self._base}{path}"
-        read_s = self.timeout_s if timeout_s is None else timeout_s
-        # Bound the socket phases, not the whole call: waiting for a free slot in a shared
-        # session's pool says nothing about the miner and must not read as a timeout.
-        timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=self.connect_timeout_s, sock_read=read_s
-        )
-        overall_s = self.connect_timeout_s + 2 * read_s  # a miner that trickles bytes
         headers = {"Accept": "application/json"}
         if data is not None:
             headers["Content-Type"] = "application/json"
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        try:
-            async with (
-                asyncio.timeout(overall_s),
-                self._session.request(
-                    method,
-                    url,
-                    data=data,
-                    headers=headers,
-                    timeout=timeout,
-                    allow_redirects=False,
-                    middlewares=(),
-                ) as response,
-            ):
-                return response.status, await _read_bounded(response, url)
-        except aiohttp.ConnectionTimeoutError:
-            raise MinerUnreachableError(f"{url}: connect timed out") from None
-        except aiohttp.ClientConnectorError as err:
-            raise MinerUnreachableError(f"{url}: {err.os_error.strerror or err}") from None
-        except TimeoutError:
-            raise MinerTimeoutError(f"{url}: no answer within {read_s} s") from None
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as err:
-            raise WebConnectionLostError(f"{url}: connection lost ({err})") from None
-        except aiohttp.ClientError as err:
-            raise MinerProtocolError(f"{url}: bad HTTP answer ({err})") from None
-        except ValueError as err:  # e.g. an unusable host name in the URL
-            raise MinerUnreachableError(f"{url}: {err}") from None
+        reply = await exchange(
+            self._session,
+            method,
+            url,
+            data=data,
+            headers=headers,
+            connect_timeout_s=self.connect_timeout_s,
+            read_s=self.timeout_s if timeout_s is None else timeout_s,
+        )
+        return reply.status, reply.body
 
 
 def decode_json(body: bytes, where: str) -> Any:

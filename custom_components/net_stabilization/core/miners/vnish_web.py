@@ -8,7 +8,6 @@ injected (in Home Assistant it is HA's shared one); this client never creates on
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 import aiohttp
@@ -16,26 +15,18 @@ import aiohttp
 from .base import (
     MinerAuthError,
     MinerProtocolError,
-    MinerTimeoutError,
-    MinerUnreachableError,
     MinerUnsupportedError,
 )
 from .cgminer import JsonDict, parse_reply
 from .digest import DigestSigner, challenge_realm, parse_challenge
 from .endpoint import DEFAULT_WEB_PORT, Credentials
+from .http_exchange import exchange
 
 ANTMINER_REALM = "antMiner Configuration"
 _FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 _HTTP_OK_MIN, _HTTP_OK_MAX = 200, 299
 _HTTP_UNAUTHORIZED = 401
 _HTTP_NOT_FOUND = 404
-# The largest CGI reply (the miner status) is a few kB; the config about 2 kB.
-MAX_REPLY_BYTES = 256 * 1024
-_CHUNK = 16 * 1024
-
-
-class WebConnectionLostError(MinerUnreachableError):
-    """The web server dropped the connection after taking the request (e.g. it is rebooting)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,58 +133,18 @@ class VnishWebClient:
         authorization: str | None,
     ) -> tuple[int, dict[str, str], bytes]:
         url = f"{self._base}{path}"
-        read_s = self.timeout_s if timeout_s is None else timeout_s
-        # Bound the socket phases, not the whole call: time spent waiting for a free slot in a
-        # shared session's pool says nothing about the miner and must not read as a timeout.
-        timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=self.connect_timeout_s, sock_read=read_s
-        )
-        # A generous cap for a miner that trickles bytes.
-        overall_s = self.connect_timeout_s + 2 * read_s
         headers: dict[str, str] = {}
         if data is not None:
             headers["Content-Type"] = _FORM_CONTENT_TYPE
         if authorization is not None:
             headers["Authorization"] = authorization
-        try:
-            async with (
-                asyncio.timeout(overall_s),
-                self._session.request(
-                    method,
-                    url,
-                    data=data,
-                    headers=headers,
-                    timeout=timeout,
-                    allow_redirects=False,
-                    # No session-wide middlewares: the login is ours to answer, or not.
-                    middlewares=(),
-                ) as response,
-            ):
-                body = await _read_bounded(response, url)
-                return response.status, dict(response.headers), body
-        except aiohttp.ConnectionTimeoutError:
-            raise MinerUnreachableError(f"{url}: connect timed out") from None
-        except aiohttp.ClientConnectorError as err:
-            raise MinerUnreachableError(f"{url}: {err.os_error.strerror or err}") from None
-        except TimeoutError:
-            raise MinerTimeoutError(f"{url}: no answer within {read_s} s") from None
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as err:
-            raise WebConnectionLostError(f"{url}: connection lost ({err})") from None
-        except aiohttp.ClientError as err:
-            raise MinerProtocolError(f"{url}: bad HTTP answer ({err})") from None
-        except ValueError as err:  # e.g. an unusable host name in the URL
-            raise MinerUnreachableError(f"{url}: {err}") from None
-
-
-async def _read_bounded(response: aiohttp.ClientResponse, url: str) -> bytes:
-    """The whole body, refused once it passes MAX_REPLY_BYTES (announced or sent)."""
-    if response.content_length is not None and response.content_length > MAX_REPLY_BYTES:
-        raise MinerProtocolError(f"{url}: reply of {response.content_length} bytes refused")
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await response.content.read(_CHUNK):
-        size += len(chunk)
-        if size > MAX_REPLY_BYTES:
-            raise MinerProtocolError(f"{url}: reply larger than {MAX_REPLY_BYTES} bytes refused")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        reply = await exchange(
+            self._session,
+            method,
+            url,
+            data=data,
+            headers=headers,
+            connect_timeout_s=self.connect_timeout_s,
+            read_s=self.timeout_s if timeout_s is None else timeout_s,
+        )
+        return reply.status, reply.headers, reply.body
