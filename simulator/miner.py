@@ -26,6 +26,7 @@ from . import physics
 from .clock import Clock
 from .faults import Fault, FaultOptions
 from .identity import MinerIdentity
+from .machine import MinerMachine
 from .physics import CHAINS, Variation
 from .vnish_conf import (
     BmminerSettings,
@@ -46,7 +47,7 @@ _MAX_THERMAL_STEP_S = 5.0
 _SHARE_DIFFICULTY = 65536
 
 
-class SimulatedMiner:
+class SimulatedMiner(MinerMachine):
     """One Antminer S9 on Vnish 3.9.0; networking lives in `listener.MinerEndpoints`."""
 
     def __init__(
@@ -127,32 +128,6 @@ class SimulatedMiner:
         return self.identity.hostname
 
     @property
-    def machine_state(self) -> str:
-        """State of the hardware and bmminer, ignoring network reachability."""
-        self.advance_to(self.clock.now())
-        return self._state
-
-    @property
-    def state(self) -> str:
-        """Lifecycle state as the issue defines it ("offline" while unreachable)."""
-        machine = self.machine_state
-        return "offline" if Fault.OFFLINE in self.faults else machine
-
-    @property
-    def power_w(self) -> float:
-        """True instantaneous wall power (ground truth)."""
-        now = self.clock.now()
-        self.advance_to(now)
-        return self._power_at(now)
-
-    @property
-    def hashrate_ths(self) -> float:
-        """True instantaneous hashrate in TH/s."""
-        now = self.clock.now()
-        self.advance_to(now)
-        return self._hashrate_at(now)
-
-    @property
     def chip_temp_c(self) -> float:
         """Hottest chip temperature across the working chains."""
         self.advance_to(self.clock.now())
@@ -203,11 +178,6 @@ class SimulatedMiner:
         return max(0, int(self.clock.now() - self._booted_at))
 
     @property
-    def next_deadline(self) -> float | None:
-        """Simulated time of the next scheduled transition, if any."""
-        return self._deadline
-
-    @property
     def accepted_shares(self) -> int:
         """Shares accepted by the pool since bmminer started."""
         self.advance_to(self.clock.now())
@@ -244,55 +214,10 @@ class SimulatedMiner:
 
     # ----------------------------------------------------------------- faults
 
-    def set_fault(
-        self,
-        fault: Fault | str,
-        *,
-        delay_s: float | None = None,
-        powered: bool | None = None,
-        hang: bool | None = None,
-        dead_chain: int | None = None,
-    ) -> None:
-        """Switch a fault on (parameters apply to SLOW, OFFLINE and DEAD_BOARD)."""
-        fault = Fault(fault)
-        now = self.clock.now()
-        self.advance_to(now)
-        if delay_s is not None:
-            self.faults.delay_s = delay_s
-        if powered is not None:
-            self.faults.powered = powered
-        if hang is not None:
-            self.faults.hang = hang
-        if dead_chain is not None:
-            if dead_chain not in CHAINS:
-                raise ValueError(f"dead_chain must be one of {CHAINS}")
-            self.faults.dead_chain = dead_chain
-        self.faults.active.add(fault)
-        if fault is Fault.OFFLINE and not (self.faults.powered or self.faults.hang):
-            self._enter("off", now)
-        self._changed()
-
-    def clear_fault(self, fault: Fault | str) -> None:
-        """Switch a fault off; clearing a power-loss OFFLINE boots the miner."""
-        fault = Fault(fault)
-        now = self.clock.now()
-        self.advance_to(now)
-        self.faults.active.discard(fault)
-        if fault is Fault.OFFLINE and self._state == "off":
-            self._enter("booting", now)
-        self._changed()
-
-    def clear_faults(self) -> None:
-        """Switch all faults off."""
-        for fault in list(self.faults.active):
-            self.clear_fault(fault)
-
-    @property
-    def effective_password(self) -> str:
-        """The password the miner really accepts (differs under WRONG_PASSWORD)."""
-        if Fault.WRONG_PASSWORD in self.faults:
-            return self.faults.wrong_password
-        return self.password
+    def _set_dead_chain(self, chain: int) -> None:
+        if chain not in CHAINS:
+            raise ValueError(f"dead_chain must be one of {CHAINS}")
+        self.faults.dead_chain = chain
 
     # ----------------------------------------------------------------- actions
 
@@ -343,24 +268,7 @@ class SimulatedMiner:
         """`volt|N`: change chain voltage without a restart."""
         self.voltage_override = voltage
 
-    async def wait_state_change(self) -> None:
-        """Resolve at the next state transition (used to hold slow CGI replies)."""
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(fut)
-        await fut
-
     # ----------------------------------------------------------------- time
-
-    def advance_to(self, now: float) -> None:
-        """Apply due transitions at their deadlines and integrate physics up to `now`."""
-        while self._deadline is not None and self._deadline <= now:
-            t = self._deadline
-            self._integrate(t)
-            self._on_deadline(t)
-        self._integrate(now)
-
-    def _jittered(self, seconds: float) -> float:
-        return seconds * (1.0 + self.rng.uniform(-self.jitter, self.jitter))
 
     def _enter(self, state: str, t: float) -> None:
         """Switch state at simulated time `t` and schedule the follow-up transition."""
@@ -403,14 +311,6 @@ class SimulatedMiner:
             self._enter("mining", t)
         else:
             self._deadline = None
-
-    def _changed(self) -> None:
-        if self.on_change is not None:
-            self.on_change()
-        waiters, self._waiters = self._waiters, []
-        for fut in waiters:
-            if not fut.done():
-                fut.set_result(None)
 
     # ----------------------------------------------------------------- physics
 

@@ -26,6 +26,7 @@ from random import Random
 from . import physics
 from .clock import Clock
 from .faults import Fault, FaultOptions
+from .machine import MinerMachine
 from .physics import Variation
 
 MODERN_STATES = ("mining", "starting", "paused", "booting", "off")
@@ -81,7 +82,7 @@ def modern_mac(seed: int, index: int, prefix: tuple[int, int, int]) -> str:
     return ":".join(f"{o:02X}" for o in octets)
 
 
-class ModernMiner:
+class ModernMiner(MinerMachine):
     """One current-generation miner; networking lives in the personality's servers."""
 
     def __init__(
@@ -139,32 +140,6 @@ class ModernMiner:
     # ----------------------------------------------------------------- public state
 
     @property
-    def machine_state(self) -> str:
-        """State of the hardware, ignoring network reachability."""
-        self.advance_to(self.clock.now())
-        return self._state
-
-    @property
-    def state(self) -> str:
-        """ "offline" while unreachable, else the machine state."""
-        machine = self.machine_state
-        return "offline" if Fault.OFFLINE in self.faults else machine
-
-    @property
-    def power_w(self) -> float:
-        """True instantaneous wall power (ground truth)."""
-        now = self.clock.now()
-        self.advance_to(now)
-        return self._power_at(now)
-
-    @property
-    def hashrate_ths(self) -> float:
-        """True instantaneous hashrate."""
-        now = self.clock.now()
-        self.advance_to(now)
-        return self._hashrate_at(now)
-
-    @property
     def chip_temp_c(self) -> float:
         """Hottest chip."""
         self.advance_to(self.clock.now())
@@ -195,11 +170,6 @@ class ModernMiner:
         if not self.hashing:
             return 0
         return max(0, int(self.clock.now() - self._mining_since))
-
-    @property
-    def next_deadline(self) -> float | None:
-        """Simulated time of the next scheduled transition."""
-        return self._deadline
 
     @property
     def total_th(self) -> float:
@@ -233,15 +203,6 @@ class ModernMiner:
             return hung, hung
         up = self._state not in _WEB_DOWN_STATES
         return up, up
-
-    @property
-    def effective_password(self) -> str:
-        """The password the miner really accepts (differs under WRONG_PASSWORD)."""
-        if Fault.WRONG_PASSWORD in self.faults:
-            return self.faults.wrong_password
-        return self.password
-
-    # ----------------------------------------------------------------- actions
 
     def pause(self) -> bool:
         """Hash boards off at once (standby draw); the control plane stays up."""
@@ -286,66 +247,7 @@ class ModernMiner:
         if self._state != "off":
             self._enter("booting", now)
 
-    # ----------------------------------------------------------------- faults
-
-    def set_fault(
-        self,
-        fault: Fault | str,
-        *,
-        delay_s: float | None = None,
-        powered: bool | None = None,
-        hang: bool | None = None,
-        dead_chain: int | None = None,
-    ) -> None:
-        """Switch a fault on (same parameters as the S9 model; `dead_chain` is ignored)."""
-        del dead_chain
-        fault = Fault(fault)
-        now = self.clock.now()
-        self.advance_to(now)
-        if delay_s is not None:
-            self.faults.delay_s = delay_s
-        if powered is not None:
-            self.faults.powered = powered
-        if hang is not None:
-            self.faults.hang = hang
-        self.faults.active.add(fault)
-        if fault is Fault.OFFLINE and not (self.faults.powered or self.faults.hang):
-            self._enter("off", now)
-        self._changed()
-
-    def clear_fault(self, fault: Fault | str) -> None:
-        """Switch a fault off; clearing a power-loss OFFLINE boots the miner."""
-        fault = Fault(fault)
-        now = self.clock.now()
-        self.advance_to(now)
-        self.faults.active.discard(fault)
-        if fault is Fault.OFFLINE and self._state == "off":
-            self._enter("booting", now)
-        self._changed()
-
-    def clear_faults(self) -> None:
-        """Switch all faults off."""
-        for fault in list(self.faults.active):
-            self.clear_fault(fault)
-
-    async def wait_state_change(self) -> None:
-        """Resolve at the next state transition."""
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(fut)
-        await fut
-
     # ----------------------------------------------------------------- time
-
-    def advance_to(self, now: float) -> None:
-        """Apply due transitions at their deadlines and integrate up to `now`."""
-        while self._deadline is not None and self._deadline <= now:
-            t = self._deadline
-            self._integrate(t)
-            self._on_deadline(t)
-        self._integrate(now)
-
-    def _jittered(self, seconds: float) -> float:
-        return seconds * (1.0 + self.rng.uniform(-self.jitter, self.jitter))
 
     def _enter(self, state: str, t: float) -> None:
         self._integrate(t)
@@ -380,14 +282,6 @@ class ModernMiner:
             self._enter("mining", t)
         else:
             self._deadline = None  # the end of a ramp or change: steady from here
-
-    def _changed(self) -> None:
-        if self.on_change is not None:
-            self.on_change()
-        waiters, self._waiters = self._waiters, []
-        for fut in waiters:
-            if not fut.done():
-                fut.set_result(None)
 
     # ----------------------------------------------------------------- physics
 
