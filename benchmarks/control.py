@@ -719,6 +719,7 @@ async def main() -> int:
                             figures = await scenario_profile(run, seed, args.profile_s)
                     finally:
                         await stop_run(run)
+                    figures.setdefault("transitions", dict(run.counter))
                     figures["real_s"] = round(time.perf_counter() - t0, 1)
                     results[f"{scenario}/{mode_name}"] = figures
                     print(
