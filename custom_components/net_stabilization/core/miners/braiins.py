@@ -13,6 +13,7 @@ answer, and its `firmware` says "Braiins OS+" when the details report `bos_plus`
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 from itertools import islice
@@ -155,10 +156,19 @@ class BraiinsDriver:
         except MinerUnreachableError:
             return MinerReading(online=False, state=MiningState.OFFLINE)
         details = parse_details(reply)
-        stats = await self._optional(STATS)
-        tuner = await self._optional(TUNER_STATE)
-        cooling = await self._optional(COOLING)
-        boards = await self._optional(HASHBOARDS)
+        # The rest at once: one round trip of waiting, not four (the boards carry the chip
+        # temperatures safety needs, so they are read every poll).
+        replies = await asyncio.gather(
+            self._optional(STATS),
+            self._optional(TUNER_STATE),
+            self._optional(COOLING),
+            self._optional(HASHBOARDS),
+            return_exceptions=True,  # each ends within its own limits; the first error counts
+        )
+        for reply_or_error in replies:
+            if isinstance(reply_or_error, BaseException):
+                raise reply_or_error
+        stats, tuner, cooling, boards = replies
         return build_reading(
             details,
             stats=parse_stats(stats) if stats is not None else None,
