@@ -60,6 +60,21 @@ class FleetScanning:
         for move in changes.moved:
             LOGGER.info("Miner %s moved from %s to %s", move.mac, move.old, move.new.endpoint)
             self._controller.add_miner(move.new.driver)
+        for mac in changes.displaced:
+            endpoint = known[mac]
+            LOGGER.warning(
+                "Miner %s is no longer at %s: another miner answers there; it leaves the fleet "
+                "until a scan finds it again",
+                mac,
+                endpoint,
+            )
+            self._controller.remove_miner(mac)
+            await self._controller.note(
+                "miner_displaced",
+                {"mac": mac, "host": endpoint.host},
+                f"{mac} is no longer at {endpoint.host}: another miner answers there",
+                source=CommandSource.SCAN,
+            )
         moved = {move.mac for move in changes.moved}
         for seen in result.miners.values():
             mac = seen.identity.mac

@@ -236,6 +236,39 @@ async def test_rescan_notices_moved_new_and_missing_miners(
     assert all(move.old.host.startswith("127.0.4.") for move in changes.moved)
     assert [m.identity.mac for m in changes.new] == [second.miners[3].mac]
     assert changes.unchanged == ()
+    assert changes.displaced == ()
+
+
+async def test_an_address_handed_to_another_miner_displaces_the_one_known_there(
+    start_fleet: FleetFactory, session: aiohttp.ClientSession, ports: tuple[int, int]
+) -> None:
+    """DHCP gives a known miner's address to another box (here: a miner of another firmware):
+    what answers there is not the known miner, which must not be read or driven there."""
+    api_port, web_port = ports
+    fleet = await start_fleet(
+        2,
+        network="127.0.6.0/29",
+        api_port=api_port,
+        web_port=web_port,
+        kinds=["braiins", "vnish_s9"],
+    )
+    scanner = Scanner(
+        session,
+        networks=["127.0.6.0/29"],
+        api_port=api_port,
+        web_port=web_port,
+        probe_timeouts=FAST,
+    )
+    found = (await scanner.scan()).miners
+    ghost = "02:00:00:00:00:01"
+    known = {
+        ghost: found[fleet.miners[0].mac].endpoint,  # known here from before
+        fleet.miners[1].mac: found[fleet.miners[1].mac].endpoint,
+    }
+    changes = diff_miners(known, found)
+    assert changes.displaced == (ghost,)
+    assert changes.missing == (ghost,)
+    assert [m.identity.mac for m in changes.new] == [fleet.miners[0].mac]
 
 
 async def test_concurrency_bound_and_credentials(

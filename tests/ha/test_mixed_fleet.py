@@ -8,9 +8,12 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.net_stabilization.const import DOMAIN
+from custom_components.net_stabilization.core.miners.antminer_s9 import AntminerS9Driver
+from custom_components.net_stabilization.core.miners.base import MinerIdentity
 from simulator import SimulatedFleet
 
 MIX = ["vnish_s9", "braiins", "luxos", "vnish_rest", "cgminer"]
@@ -96,3 +99,32 @@ async def test_a_restart_rebuilds_each_miner_with_its_own_driver(
     # What each can do came back from its identification, not a default.
     luxos = controller.driver(_mac_of(sim, "luxos"))
     assert luxos is not None and len(luxos.capabilities.points.levels) > 1
+
+
+async def test_a_miner_whose_address_another_miner_took_leaves_the_fleet(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, sim: SimulatedFleet
+) -> None:
+    """A miner known at an address now held by another (DHCP handed it on) is not read or
+    driven there: the next scan takes it out and says so in the history."""
+    runtime = loaded_entry.runtime_data
+    taken = sim.miners[MIX.index("luxos")]
+    ghost = AntminerS9Driver(
+        taken.host,
+        async_get_clientsession(hass),
+        api_port=taken.api_port,
+        web_port=taken.web_port,
+        identity=MinerIdentity(
+            mac="02:00:00:00:00:01",
+            host=taken.host,
+            model="Antminer S9",
+            firmware="Vnish 3.9.0",
+            firmware_version="3.9.0",
+        ),
+    )
+    runtime.controller.add_miner(ghost)
+    assert "02:00:00:00:00:01" in runtime.controller.macs
+    await runtime.scanning.async_scan()
+    assert "02:00:00:00:00:01" not in runtime.controller.macs
+    assert taken.mac in runtime.controller.macs
+    history = await runtime.store.recent_commands(5)
+    assert any(c.command == "miner_displaced" for c in history)

@@ -81,6 +81,9 @@ class MinerChanges:
     moved: tuple[MinerMove, ...] = ()
     missing: tuple[str, ...] = ()  # MACs known but not found this time
     unchanged: tuple[str, ...] = field(default=())
+    # Missing ones whose address now answers as another miner (an address handed on): what
+    # is read there is not theirs any more.
+    displaced: tuple[str, ...] = field(default=())
 
 
 def diff_miners(
@@ -96,7 +99,11 @@ def diff_miners(
     )
     unchanged = tuple(mac for mac, m in miners.items() if known.get(mac) == m.endpoint)
     missing = tuple(mac for mac in known if mac not in miners)
-    return MinerChanges(new=new, moved=moved, missing=missing, unchanged=unchanged)
+    at = {m.endpoint: mac for mac, m in miners.items()}
+    displaced = tuple(mac for mac in missing if at.get(known[mac], mac) != mac)
+    return MinerChanges(
+        new=new, moved=moved, missing=missing, unchanged=unchanged, displaced=displaced
+    )
 
 
 def scan_targets(
