@@ -24,6 +24,9 @@ PARALLEL_UPDATES = 0
 AVAILABLE_FOR_DISPATCH = BinarySensorEntityDescription(
     key="available_for_dispatch", translation_key="available_for_dispatch"
 )
+SAFETY_TRIP = BinarySensorEntityDescription(
+    key="safety_trip", translation_key="safety_trip", device_class=BinarySensorDeviceClass.SAFETY
+)
 ONLINE = BinarySensorEntityDescription(
     key="online",
     translation_key="online",
@@ -41,7 +44,12 @@ async def async_setup_entry(
 ) -> None:
     """The fleet's availability and each miner's connectivity."""
     coordinator = entry.runtime_data.coordinator
-    async_add_entities([AvailableForDispatch(coordinator, AVAILABLE_FOR_DISPATCH)])
+    async_add_entities(
+        [
+            AvailableForDispatch(coordinator, AVAILABLE_FOR_DISPATCH),
+            SafetyTrip(coordinator, SAFETY_TRIP),
+        ]
+    )
     async_add_miner_entities(
         entry, async_add_entities, lambda miner: [MinerOnline(coordinator, miner, ONLINE)]
     )
@@ -54,6 +62,19 @@ class AvailableForDispatch(FleetEntity, BinarySensorEntity):
     @override
     def is_on(self) -> bool:
         return self.snapshot.available
+
+    @override
+    def _state_key(self) -> Hashable:
+        return self.is_on
+
+
+class SafetyTrip(FleetEntity, BinarySensorEntity):
+    """On while the site's safety trip holds the fleet off (a safety problem: on is unsafe)."""
+
+    @property
+    @override
+    def is_on(self) -> bool:
+        return self.snapshot.tripped
 
     @override
     def _state_key(self) -> Hashable:

@@ -43,6 +43,7 @@ from .const import (
     CONF_HOSTS,
     CONF_HOT_RESERVE,
     CONF_HOT_STANDBY_W,
+    CONF_LIMIT_ENTITY,
     CONF_MAX_MINERS,
     CONF_METER_ENTITY,
     CONF_MINER_ENTITIES,
@@ -55,6 +56,7 @@ from .const import (
     CONF_SNAPSHOT_INTERVAL,
     CONF_TARGET_POLICY,
     CONF_TEMP_LIMIT,
+    CONF_TRIP_ENTITY,
     CONF_WEB_PORT,
     DEFAULT_API_PORT,
     DEFAULT_POWER_MODE,
@@ -376,8 +378,9 @@ def _checked_options(user_input: Mapping[str, Any]) -> tuple[dict[str, Any], dic
     if new.get(CONF_HOT_RESERVE) and not new.get(CONF_HOT_STANDBY_W) and not errors:
         # A reserve draws what a stopped S9 draws: without a measured figure it is not held.
         errors[CONF_HOT_STANDBY_W] = "hot_standby_unknown"
-    if not new.get(CONF_METER_ENTITY):
-        new.pop(CONF_METER_ENTITY, None)
+    for key in (CONF_METER_ENTITY, CONF_TRIP_ENTITY, CONF_LIMIT_ENTITY):
+        if not new.get(key):
+            new.pop(key, None)
     if new.get(CONF_EMS_USER) in (None, "", _NO_USER):
         new.pop(CONF_EMS_USER, None)
     return new, errors
@@ -426,6 +429,16 @@ def _options_schema(options: Mapping[str, Any], users: list[User]) -> probatio.S
             CONF_METER_ENTITY, description={"suggested_value": meter} if meter else None
         )
     ] = EntitySelector(EntitySelectorConfig(domain="sensor", device_class="power"))
+    trip = options.get(CONF_TRIP_ENTITY)
+    schema[
+        probatio.Optional(CONF_TRIP_ENTITY, description={"suggested_value": trip} if trip else None)
+    ] = EntitySelector(EntitySelectorConfig(domain=["binary_sensor", "switch", "input_boolean"]))
+    limit = options.get(CONF_LIMIT_ENTITY)
+    schema[
+        probatio.Optional(
+            CONF_LIMIT_ENTITY, description={"suggested_value": limit} if limit else None
+        )
+    ] = EntitySelector(EntitySelectorConfig(domain=["sensor", "number", "input_number"]))
     schema[probatio.Required(CONF_MINER_ENTITIES, default=options[CONF_MINER_ENTITIES])] = (
         BooleanSelector()
     )

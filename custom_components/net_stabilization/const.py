@@ -28,6 +28,8 @@ CONF_MINER_ENTITIES: Final = "miner_entities"
 CONF_EMS_USER: Final = "ems_user"  # a non-admin user that may control the fleet over the EMS API
 CONF_MAX_MINERS: Final = "max_miners"
 CONF_RESTORE_MAX_AGE: Final = "restore_max_age"  # minutes
+CONF_TRIP_ENTITY: Final = "safety_trip_entity"  # off: the fleet is held at 0 W
+CONF_LIMIT_ENTITY: Final = "site_limit_entity"  # a cap in W, kW, MW or % of rated power
 CONF_HOT_RESERVE: Final = "hot_reserve"  # S9s held with their mining software stopped
 CONF_HOT_STANDBY_W: Final = "hot_standby_w"  # what a stopped S9 draws, measured; 0: unknown
 

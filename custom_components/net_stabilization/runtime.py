@@ -19,6 +19,7 @@ from homeassistant.helpers.event import async_track_time_interval
 from . import repairs
 from .builder import build_scanner, control_config, known_driver
 from .const import (
+    CONF_LIMIT_ENTITY,
     CONF_MAX_MINERS,
     CONF_METER_ENTITY,
     CONF_POLL_INTERVAL,
@@ -27,6 +28,7 @@ from .const import (
     CONF_RESTORE_MAX_AGE,
     CONF_RETENTION_HOURS,
     CONF_SNAPSHOT_INTERVAL,
+    CONF_TRIP_ENTITY,
     DOMAIN,
     LOGGER,
 )
@@ -36,6 +38,7 @@ from .core.store import FleetStore, StoreProblem
 from .history import CommandEvents, FleetHistory
 from .options import effective_options
 from .scanning import FleetScanning
+from .site_limits import SiteLimitsWatcher
 from .site_meter import SiteMeter
 
 PURGE_INTERVAL = timedelta(hours=1)
@@ -184,6 +187,15 @@ async def async_start(
         await runtime.controller.set_mode(
             runtime.options[CONF_POWER_MODE], source=CommandSource.SETUP
         )
+    limits = SiteLimitsWatcher(
+        hass,
+        runtime.controller,
+        runtime.coordinator,
+        trip_entity=runtime.options.get(CONF_TRIP_ENTITY),
+        limit_entity=runtime.options.get(CONF_LIMIT_ENTITY),
+    )
+    await limits.async_apply()
+    runtime.timers.append(limits.start())
     _schedule_timers(hass, entry, runtime)
 
 

@@ -27,7 +27,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .coordinator import FleetCoordinator
-from .core.fleet import FleetSnapshot, FleetState, MinerSnapshot, MinerState
+from .core.fleet import FleetSnapshot, FleetState, MinerSnapshot, MinerState, TargetSource
 from .entity import FleetEntity, MinerEntity
 from .platform import async_add_miner_entities
 from .runtime import NetStabilizationConfigEntry
@@ -99,6 +99,21 @@ FLEET_SENSORS: tuple[FleetSensorDescription, ...] = (
         native_unit_of_measurement=UNIT_TERAHASH,
         suggested_display_precision=1,
         value_fn=lambda s: s.hashrate_ths,
+    ),
+    FleetSensorDescription(
+        key="target_source",
+        translation_key="target_source",
+        device_class=SensorDeviceClass.ENUM,
+        options=[s.value for s in TargetSource],
+        value_fn=lambda s: s.target_source,
+    ),
+    FleetSensorDescription(
+        key="site_limit",
+        translation_key="site_limit",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        suggested_display_precision=2,
+        value_fn=lambda s: s.limit_kw,
     ),
     FleetSensorDescription(
         key="hot_reserve",

@@ -15,6 +15,7 @@ from .commands import (
 )
 from .config import ControlConfig
 from .controller import SOURCE_EMS, FleetController, SiteMeter
+from .limits import SiteLimits, TargetSource
 from .model import (
     FleetSnapshot,
     FleetState,
@@ -62,9 +63,11 @@ __all__ = [
     "PlanMiner",
     "PowerMode",
     "RunningStatus",
+    "SiteLimits",
     "SiteMeter",
     "SystemClock",
     "TargetPolicy",
+    "TargetSource",
     "parse_power_kw",
     "plan_dispatch",
 ]

@@ -23,6 +23,7 @@ class CommandSource(StrEnum):
     OPTIONS = "options"  # the integration's options
     SETUP = "setup"  # the integration's own start-up
     SCAN = "scan"  # a network scan (miners joining)
+    LIMITS = "limits"  # the site's limits (a safety trip, a grid operator's cap)
 
 
 class CommandReason(StrEnum):

@@ -35,6 +35,7 @@ from .commands import (
 )
 from .config import ControlConfig
 from .dispatch import Dispatcher
+from .limits import SiteLimits
 from .miner_commands import MinerCommands
 from .model import FleetSnapshot, MinerOverride, MinerState, PowerMode
 from .regulation import Regulator
@@ -88,6 +89,7 @@ class FleetController:
         self._ems_target_w: float | None = None
         self._override_enabled = False
         self._override_target_w: float | None = None
+        self._limits = SiteLimits()
         self._last_poll_at: float | None = None
         self._structural_change = False  # a miner of the plan was lost: re-plan without delay
         self._keep_asleep = False  # deactivated: miners coming up on their own go back to sleep
@@ -265,10 +267,54 @@ class FleetController:
 
     @property
     def target_w(self) -> float | None:
-        """The target in force (the override's while it is on), None when there is none."""
+        """The target in force: the override's while it is on, else the EMS's, capped by the
+        site's limits (0 while a safety trip holds); None when there is none."""
+        return self._limits.effective_w(self._commanded_w())
+
+    def _commanded_w(self) -> float | None:
         if self._override_enabled:
             return self._override_target_w
         return self._ems_target_w
+
+    @property
+    def limits(self) -> SiteLimits:
+        """The site's limits in force."""
+        return self._limits
+
+    @property
+    def nominal_rated_kw(self) -> float:
+        """Rated power before the site's limits (what a limit in % is a share of)."""
+        return self._roster.rated_kw(self._clock.monotonic(), self._mode)
+
+    def _rated_kw(self, now: float) -> float:
+        """Rated power as far as the site's limits leave it."""
+        return self._limits.rated_kw(self._roster.rated_kw(now, self._mode))
+
+    async def set_limits(
+        self, limits: SiteLimits, source: CommandSource | str = CommandSource.LIMITS
+    ) -> CommandResult | None:
+        """Take the site's limits. A safety trip sheds every miner at once and holds them
+        asleep; a cap below the target re-plans at once; the commanded target is kept and
+        comes back when the limits allow. None when nothing changed."""
+        async with self._command_lock:
+            if limits == self._limits:
+                return None
+            now = self._clock.monotonic()
+            before = self.target_w
+            self._limits = limits
+            params: dict[str, ParameterValue] = {
+                "tripped": limits.tripped,
+                "capKw": None if limits.cap_w is None else round(limits.cap_w / 1000.0, 3),
+            }
+            if limits.tripped:
+                message = "safety trip: " + self._act_on_target(now)
+            elif self.target_w != before and self.target_w is not None:
+                message = "site limits changed: " + self._act_on_target(now)
+            elif limits.cap_w is not None:
+                message = f"site limit {limits.cap_w / 1000.0:g} kW"
+            else:
+                message = "no site limit"
+            return await self._done("site_limits", source, params, CommandResult.ok(message))
 
     async def recent_commands(self, limit: int = 50) -> list[CommandRecord]:
         """Command history, newest first."""
@@ -316,7 +362,7 @@ class FleetController:
                     m.count_runtime(elapsed, now, roster.offline_after)
                 self._read_meter()
                 self._structural_change |= self._supervisor.supervise(now)
-                if self._keep_asleep and not self.target_w:
+                if (self._keep_asleep or self._limits.tripped) and not self.target_w:
                     self._put_strays_to_sleep(now)
                 for m in roster:
                     m.learn_power(roster.curve_of(m), self._config.calibration)
@@ -426,7 +472,7 @@ class FleetController:
                 return await self._done("activate", source, params, refusal)
             if kw == 0:
                 return await self._deactivate_now("activate", source, params, now)
-            rated = self._roster.rated_kw(now, self._mode)
+            rated = self._rated_kw(now)
             if exceeds_rated(kw, rated):
                 message = f"{kw:g} kW exceeds rated power {rated:.2f} kW"
                 refused = CommandResult.refused(
@@ -443,10 +489,12 @@ class FleetController:
                 kw = rated
             self._ems_target_w = kw * 1000.0
             self._keep_asleep = False
+            target_w = self.target_w
+            assert target_w is not None
             plan = self._dispatch.make_plan(
-                self._ems_target_w, self._mode, now, self._regulator.correction_w, lock=False
+                target_w, self._mode, now, self._regulator.correction_w, lock=False
             )
-            message = prefix + self._describe_plan(plan.summary, plan.planned_w, self._ems_target_w)
+            message = prefix + self._describe_plan(plan.summary, plan.planned_w, target_w)
             result = CommandResult.ok(message, plan.summary)
             await self._recorder.record("activate", source, params, result)  # durable first
             self._dispatch.apply(plan, self._mode, now)
@@ -627,6 +675,10 @@ class FleetController:
             )
         if deactivating:
             return None
+        if self._limits.tripped:
+            return CommandResult.refused(
+                CommandReason.CONFLICT, "the site's safety trip holds the fleet off", "safety_trip"
+            )
         if not self._dispatch_enabled:
             return CommandResult.refused(
                 CommandReason.CONFLICT, "EMS dispatch is disabled", "dispatch_disabled"
@@ -679,6 +731,8 @@ class FleetController:
             override_target_w=self._override_target_w,
             plan=self._dispatch.plan,
             last_command=self._recorder.last,
+            limits=self._limits,
+            source=self._limits.source(self._commanded_w(), override=self._override_enabled),
         )
         return build_snapshot(
             self._roster,

@@ -111,6 +111,9 @@ class FleetSnapshot:
     miners: tuple[MinerSnapshot, ...] = ()
     faults: tuple[str, ...] = field(default=())
     last_command: CommandRecord | None = None
+    target_source: str = "none"  # what decides the target in force (`TargetSource`)
+    limit_kw: float | None = None  # the site's cap in force, None when there is none
+    tripped: bool = False  # the site's safety trip holds the fleet off
     hot_reserve_miners: int = 0  # S9s held with their mining software stopped
     hot_reserve_w: float = 0.0  # what they draw
     # The miners by MAC (derived from `miners`; for O(1) look-ups by entities and the API).

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .command_log import CommandRecord
+from .limits import NO_LIMITS, SiteLimits, TargetSource
 from .model import (
     FleetSnapshot,
     PowerMode,
@@ -29,6 +30,8 @@ class Commanded:
     override_target_w: float | None
     plan: DispatchPlan | None
     last_command: CommandRecord | None
+    limits: SiteLimits = NO_LIMITS
+    source: TargetSource = TargetSource.NONE
 
 
 def fault_lines(roster: Roster) -> list[str]:
@@ -86,10 +89,10 @@ def build_snapshot(
             dispatch_enabled=commanded.dispatch_enabled,
             override_enabled=commanded.override_enabled,
             fault=bool(faults),
-            dispatchable_miners=good,
+            dispatchable_miners=good if not commanded.limits.tripped else 0,
         ),
         running_status=running_status(target_kw=target_kw, dispatched_mining=dispatched_mining),
-        rated_power_kw=roster.rated_kw(now, commanded.mode),
+        rated_power_kw=commanded.limits.rated_kw(roster.rated_kw(now, commanded.mode)),
         active_power_kw=active_power_kw((s.consumption_w for s in miners), meter_kw),
         target_kw=target_kw,
         dispatch_enabled=commanded.dispatch_enabled,
@@ -102,6 +105,11 @@ def build_snapshot(
         miners=miners,
         faults=tuple(faults),
         last_command=commanded.last_command,
+        target_source=commanded.source.value,
+        limit_kw=None
+        if commanded.limits.cap_w is None
+        else round(commanded.limits.cap_w / 1000.0, 3),
+        tripped=commanded.limits.tripped,
         hot_reserve_miners=sum(1 for s in miners if s.hot),
         hot_reserve_w=round(sum(s.consumption_w for s in miners if s.hot), 1),
     )
