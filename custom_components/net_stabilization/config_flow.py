@@ -40,6 +40,8 @@ from .const import (
     CONF_API_PORT,
     CONF_EMS_NETWORKS,
     CONF_EMS_USER,
+    CONF_GRID_IMPORT_ENTITY,
+    CONF_GRID_LIMIT_KW,
     CONF_HOSTS,
     CONF_HOT_RESERVE,
     CONF_HOT_STANDBY_W,
@@ -323,6 +325,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     CONF_MAX_MINERS: (1, 5000),
     CONF_RESTORE_MAX_AGE: (0, 24 * 60),
     CONF_HOT_RESERVE: (0, 1000),
+    CONF_GRID_LIMIT_KW: (0, 100_000),
     CONF_HOT_STANDBY_W: (0, 1000),
 }
 _UNITS = {
@@ -333,6 +336,7 @@ _UNITS = {
     CONF_TEMP_LIMIT: "°C",
     CONF_RESTORE_MAX_AGE: "min",
     CONF_HOT_STANDBY_W: "W",
+    CONF_GRID_LIMIT_KW: "kW",
 }
 _NO_USER = "none"
 
@@ -378,7 +382,7 @@ def _checked_options(user_input: Mapping[str, Any]) -> tuple[dict[str, Any], dic
     if new.get(CONF_HOT_RESERVE) and not new.get(CONF_HOT_STANDBY_W) and not errors:
         # A reserve draws what a stopped S9 draws: without a measured figure it is not held.
         errors[CONF_HOT_STANDBY_W] = "hot_standby_unknown"
-    for key in (CONF_METER_ENTITY, CONF_TRIP_ENTITY, CONF_LIMIT_ENTITY):
+    for key in (CONF_METER_ENTITY, CONF_TRIP_ENTITY, CONF_LIMIT_ENTITY, CONF_GRID_IMPORT_ENTITY):
         if not new.get(key):
             new.pop(key, None)
     if new.get(CONF_EMS_USER) in (None, "", _NO_USER):
@@ -439,6 +443,15 @@ def _options_schema(options: Mapping[str, Any], users: list[User]) -> probatio.S
             CONF_LIMIT_ENTITY, description={"suggested_value": limit} if limit else None
         )
     ] = EntitySelector(EntitySelectorConfig(domain=["sensor", "number", "input_number"]))
+    grid = options.get(CONF_GRID_IMPORT_ENTITY)
+    schema[
+        probatio.Optional(
+            CONF_GRID_IMPORT_ENTITY, description={"suggested_value": grid} if grid else None
+        )
+    ] = EntitySelector(EntitySelectorConfig(domain="sensor", device_class="power"))
+    schema[probatio.Required(CONF_GRID_LIMIT_KW, default=options[CONF_GRID_LIMIT_KW])] = number(
+        CONF_GRID_LIMIT_KW
+    )
     schema[probatio.Required(CONF_MINER_ENTITIES, default=options[CONF_MINER_ENTITIES])] = (
         BooleanSelector()
     )

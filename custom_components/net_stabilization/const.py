@@ -30,6 +30,8 @@ CONF_MAX_MINERS: Final = "max_miners"
 CONF_RESTORE_MAX_AGE: Final = "restore_max_age"  # minutes
 CONF_TRIP_ENTITY: Final = "safety_trip_entity"  # off: the fleet is held at 0 W
 CONF_LIMIT_ENTITY: Final = "site_limit_entity"  # a cap in W, kW, MW or % of rated power
+CONF_GRID_IMPORT_ENTITY: Final = "grid_import_entity"  # the site's import at its connection
+CONF_GRID_LIMIT_KW: Final = "grid_limit_kw"  # what the connection may import; 0: no limit
 CONF_HOT_RESERVE: Final = "hot_reserve"  # S9s held with their mining software stopped
 CONF_HOT_STANDBY_W: Final = "hot_standby_w"  # what a stopped S9 draws, measured; 0: unknown
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from .const import (
     CONF_EMS_NETWORKS,
+    CONF_GRID_LIMIT_KW,
     CONF_HOT_RESERVE,
     CONF_HOT_STANDBY_W,
     CONF_MAX_MINERS,
@@ -49,6 +50,7 @@ def default_options() -> dict[str, Any]:
         CONF_MINER_ENTITIES: True,
         CONF_RESTORE_MAX_AGE: DEFAULT_RESTORE_MAX_AGE,
         CONF_MAX_MINERS: DEFAULT_MAX_MINERS,
+        CONF_GRID_LIMIT_KW: 0,
         CONF_HOT_RESERVE: 0,
         CONF_HOT_STANDBY_W: 0,
     }

@@ -19,6 +19,8 @@ from homeassistant.helpers.event import async_track_time_interval
 from . import repairs
 from .builder import build_scanner, control_config, known_driver
 from .const import (
+    CONF_GRID_IMPORT_ENTITY,
+    CONF_GRID_LIMIT_KW,
     CONF_LIMIT_ENTITY,
     CONF_MAX_MINERS,
     CONF_METER_ENTITY,
@@ -193,6 +195,8 @@ async def async_start(
         runtime.coordinator,
         trip_entity=runtime.options.get(CONF_TRIP_ENTITY),
         limit_entity=runtime.options.get(CONF_LIMIT_ENTITY),
+        grid_entity=runtime.options.get(CONF_GRID_IMPORT_ENTITY),
+        grid_limit_kw=float(runtime.options.get(CONF_GRID_LIMIT_KW) or 0) or None,
     )
     await limits.async_apply()
     runtime.timers.append(limits.start())

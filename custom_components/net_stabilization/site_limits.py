@@ -2,9 +2,11 @@
 
 A safety-trip entity (a binary sensor, switch or input boolean) that turns off holds the fleet
 at 0 W at once. A limit entity gives a cap in W, kW or MW, or in % of the fleet's nominal rated
-power. Each change reaches the fleet as it happens, not at the next poll. An entity that is
-unavailable, unknown or makes no sense keeps the last value that did (safe: a trip stays
-tripped, a cap stays in force).
+power. A grid-connection limit with the site's import sensor caps the fleet at what the
+connection has left beside the rest of the site (the import less the fleet's own draw); the
+lower of the two caps holds. Each change reaches the fleet as it happens, not at the next poll.
+An entity that is unavailable, unknown or makes no sense keeps the last value that did (safe:
+a trip stays tripped, a cap stays in force).
 """
 
 from __future__ import annotations
@@ -35,15 +37,16 @@ _W_PER_UNIT: dict[str, float] = {
 _NOT_A_VALUE = (STATE_UNAVAILABLE, STATE_UNKNOWN)
 
 
-def cap_w(state: State | None, nominal_kw: float) -> float | None:
-    """The cap a limit entity's state gives, in W; None when it gives none that makes sense."""
+def cap_w(state: State | None, nominal_kw: float, *, signed: bool = False) -> float | None:
+    """The power a limit (or, `signed`, an import: negative is export) entity's state gives,
+    in W; None when it gives none that makes sense."""
     if state is None or state.state in _NOT_A_VALUE:
         return None
     try:
         value = float(state.state)
     except ValueError:
         return None
-    if not math.isfinite(value) or value < 0:
+    if not math.isfinite(value) or (value < 0 and not signed):
         return None
     unit = str(state.attributes.get("unit_of_measurement", ""))
     if unit == PERCENTAGE:
@@ -70,15 +73,20 @@ class SiteLimitsWatcher:
         *,
         trip_entity: str | None,
         limit_entity: str | None,
+        grid_entity: str | None = None,
+        grid_limit_kw: float | None = None,
     ) -> None:
-        """Watch the configured entities (either may be None)."""
+        """Watch the configured entities (any may be None)."""
         self._hass = hass
         self._controller = controller
         self._coordinator = coordinator
         self._trip_entity = trip_entity
         self._limit_entity = limit_entity
+        self._grid_entity = grid_entity if grid_limit_kw else None
+        self._grid_limit_w = grid_limit_kw * 1000.0 if grid_limit_kw else None
         self._tripped = False
         self._cap_w: float | None = None
+        self._grid_cap_w: float | None = None
 
     def current(self) -> SiteLimits:
         """The limits the entities say now; what they cannot say stays as it was."""
@@ -95,7 +103,15 @@ class SiteLimitsWatcher:
                 LOGGER.debug("%s says no usable limit: last one kept", self._limit_entity)
             else:
                 self._cap_w = said_w
-        return SiteLimits(tripped=self._tripped, cap_w=self._cap_w)
+        if self._grid_entity is not None and self._grid_limit_w is not None:
+            import_w = cap_w(self._hass.states.get(self._grid_entity), 0.0, signed=True)
+            if import_w is not None:
+                # The miners' own draw (active power may be a site meter's figure).
+                fleet_w = sum(m.consumption_w for m in self._controller.snapshot.miners)
+                other_w = import_w - fleet_w  # the rest of the site
+                self._grid_cap_w = max(0.0, self._grid_limit_w - other_w)
+        caps = [c for c in (self._cap_w, self._grid_cap_w) if c is not None]
+        return SiteLimits(tripped=self._tripped, cap_w=min(caps) if caps else None)
 
     async def async_apply(self) -> None:
         """Hand the fleet the limits in force now."""
@@ -106,7 +122,9 @@ class SiteLimitsWatcher:
 
     def start(self) -> Callable[[], None]:
         """Follow the entities; returns what stops following them."""
-        watched = [e for e in (self._trip_entity, self._limit_entity) if e is not None]
+        watched = [
+            e for e in (self._trip_entity, self._limit_entity, self._grid_entity) if e is not None
+        ]
         if not watched:
             return lambda: None
 

@@ -101,3 +101,35 @@ def test_units_of_a_limit(hass: HomeAssistant) -> None:
     assert tripped(State(TRIP, "off")) is True
     assert tripped(State(TRIP, "on")) is False
     assert tripped(State(TRIP, "unavailable")) is None
+
+
+GRID = "sensor.grid_import"
+
+
+@pytest.fixture
+def grid_options(options: dict[str, Any]) -> dict[str, Any]:
+    return {**options, "grid_import_entity": GRID, "grid_limit_kw": 5.0}
+
+
+@pytest.mark.usefixtures("limits_entities")
+async def test_a_grid_connection_limit_leaves_the_fleet_what_the_rest_of_the_site_does_not_use(
+    hass: HomeAssistant, config_entry: MockConfigEntry, grid_options: dict[str, Any]
+) -> None:
+    config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(config_entry, options=grid_options)
+    hass.states.async_set(GRID, "0.5", {"unit_of_measurement": "kW"})
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await settle(hass)
+    controller = config_entry.runtime_data.controller
+    fleet_kw = sum(m.consumption_w for m in controller.snapshot.miners) / 1000.0
+    # 5 kW connection; the site imports 0.5 kW of which the (sleeping) fleet is part.
+    expected = 5.0 - (0.5 - fleet_kw)
+    assert controller.snapshot.limit_kw == pytest.approx(min(expected, 100.0), abs=0.01)
+    # The rest of the site takes 4 kW more: the fleet is left that much less.
+    hass.states.async_set(GRID, "4500", {"unit_of_measurement": "W"})
+    await settle(hass)
+    assert controller.snapshot.limit_kw == pytest.approx(5.0 - (4.5 - fleet_kw), abs=0.01)
+    # An exporting site leaves the fleet more than the connection alone.
+    hass.states.async_set(GRID, "-2", {"unit_of_measurement": "kW"})
+    await settle(hass)
+    assert controller.snapshot.limit_kw == pytest.approx(5.0 + 2.0 + fleet_kw, abs=0.01)
