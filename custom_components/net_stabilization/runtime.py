@@ -181,14 +181,7 @@ async def async_start(
         raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="no_miners")
     # One poll first, so the restored target is planned against what miners really do.
     await runtime.controller.poll()
-    max_age_min = float(runtime.options[CONF_RESTORE_MAX_AGE])
-    resumed = await runtime.history.restore(max_age_min * 60 if max_age_min > 0 else None)
-    if resumed is not None:
-        LOGGER.info("Fleet resumed its last commanded state: %s", resumed)
-    elif runtime.controller.mode is not PowerMode(runtime.options[CONF_POWER_MODE]):
-        await runtime.controller.set_mode(
-            runtime.options[CONF_POWER_MODE], source=CommandSource.SETUP
-        )
+    # The site's limits before anything is resumed: a trip holds from the first moment.
     limits = SiteLimitsWatcher(
         hass,
         runtime.controller,
@@ -200,6 +193,14 @@ async def async_start(
     )
     await limits.async_apply()
     runtime.timers.append(limits.start())
+    max_age_min = float(runtime.options[CONF_RESTORE_MAX_AGE])
+    resumed = await runtime.history.restore(max_age_min * 60 if max_age_min > 0 else None)
+    if resumed is not None:
+        LOGGER.info("Fleet resumed its last commanded state: %s", resumed)
+    elif runtime.controller.mode is not PowerMode(runtime.options[CONF_POWER_MODE]):
+        await runtime.controller.set_mode(
+            runtime.options[CONF_POWER_MODE], source=CommandSource.SETUP
+        )
     _schedule_timers(hass, entry, runtime)
 
 
