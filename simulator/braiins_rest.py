@@ -35,6 +35,7 @@ from .faults import Fault
 from .modern import ModernMiner, ModernSpec
 from .personality import BRAIINS, Personality
 from .runtime import Runtime
+from .web_faults import drop, mangle
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -110,13 +111,6 @@ def _error(status: int, message: str) -> web.Response:
     return _json({"message": message}, status)
 
 
-def _drop(request: web.Request) -> web.Response:
-    """Close the connection without answering (the server is gone)."""
-    if request.transport is not None:
-        request.transport.close()
-    raise web.HTTPServiceUnavailable  # never reaches the client: the socket is closed
-
-
 async def _json_body(request: web.Request) -> object:
     try:
         return json.loads(await request.text())
@@ -161,17 +155,17 @@ class BraiinsRest:
             sockname = transport.get_extra_info("sockname") if transport else None
             miner = self.resolve(sockname[0], sockname[1]) if sockname else None
             if not isinstance(miner, ModernMiner) or not miner.wanted_listeners()[1]:
-                return _drop(request)
+                return drop(request)
             if Fault.OFFLINE in miner.faults:  # the port is open only in the hanging variant
                 await self.runtime.hang()
-                return _drop(request)
+                return drop(request)
             if Fault.SLOW in miner.faults and not await self.runtime.pause(miner.faults.delay_s):
-                return _drop(request)
+                return drop(request)
             if request.path not in _OPEN_PATHS and not self._authorized(request, miner):
-                return await self._mangle(request, miner, _error(401, "Unauthenticated"))
+                return await mangle(request, miner, _error(401, "Unauthenticated"))
             request[MINER_KEY] = miner
             response = await handler(request)
-            return await self._mangle(request, miner, response)
+            return await mangle(request, miner, response)
 
     def _authorized(self, request: web.Request, miner: ModernMiner) -> bool:
         token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
@@ -187,25 +181,6 @@ class BraiinsRest:
             return False
         session.expires_at = now + reports.TOKEN_TIMEOUT_S
         return True
-
-    async def _mangle(
-        self, request: web.Request, miner: ModernMiner, response: web.StreamResponse
-    ) -> web.StreamResponse:
-        """Apply GARBAGE / TRUNCATED to a finished response."""
-        if not isinstance(response, web.Response) or not isinstance(response.body, bytes):
-            return response
-        body = response.body
-        if Fault.GARBAGE in miner.faults:
-            response.body = miner.rng.randbytes(max(16, len(body) // 2))
-            return response
-        if Fault.TRUNCATED in miner.faults:
-            partial = web.StreamResponse(status=response.status)
-            partial.content_type = response.content_type
-            partial.content_length = len(body)
-            await partial.prepare(request)
-            await partial.write(body[: len(body) // 2])
-            return _drop(request)
-        return response
 
     def _reader(self, report: Callable[[ModernMiner], dict[str, Any]]) -> Handler:
         async def handle(request: web.Request) -> web.StreamResponse:
@@ -263,7 +238,7 @@ class BraiinsRest:
         miner: ModernMiner = request[MINER_KEY]
         if Fault.GARBAGE in miner.faults or Fault.TRUNCATED in miner.faults:
             miner.reboot()
-            return _drop(request)
+            return drop(request)
         response = web.StreamResponse(status=204)
         response.force_close()
         await response.prepare(request)

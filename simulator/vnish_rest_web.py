@@ -27,6 +27,7 @@ from .vnish_rest_miner import (
     MODEL_ID,
     VnishRestMiner,
 )
+from .web_faults import drop, mangle
 
 MINER_KEY = web.RequestKey("vnish_rest_miner", VnishRestMiner)
 Resolver = Callable[[str, int], Any]
@@ -55,13 +56,6 @@ def _empty() -> web.Response:
 
 def _refused(message: str) -> web.Response:
     return _json({"err": message}, status=500)
-
-
-def _drop(request: web.Request) -> web.Response:
-    """Close the connection without answering (daemon gone)."""
-    if request.transport is not None:
-        request.transport.close()
-    raise web.HTTPServiceUnavailable  # never reaches the client: the socket is closed
 
 
 def _range(values: list[float]) -> dict[str, int]:
@@ -255,10 +249,10 @@ class VnishRestWeb:
             sockname = transport.get_extra_info("sockname") if transport else None
             miner = self.resolve(sockname[0], sockname[1]) if sockname else None
             if not isinstance(miner, VnishRestMiner) or not miner.wanted_listeners()[1]:
-                return _drop(request)
+                return drop(request)
             if Fault.OFFLINE in miner.faults:  # web up implies the hanging variant
                 await self.runtime.hang()
-                return _drop(request)
+                return drop(request)
             path = request.path
             if (
                 path.startswith(f"{API}/")
@@ -267,29 +261,10 @@ class VnishRestWeb:
             ):
                 return _json({"err": "Unauthorized"}, status=401)
             if Fault.SLOW in miner.faults and not await self.runtime.pause(miner.faults.delay_s):
-                return _drop(request)
+                return drop(request)
             request[MINER_KEY] = miner
             response = await handler(request)
-            return await self._mangle(request, miner, response)
-
-    async def _mangle(
-        self, request: web.Request, miner: VnishRestMiner, response: web.StreamResponse
-    ) -> web.StreamResponse:
-        """Apply GARBAGE / TRUNCATED to a finished response."""
-        if not isinstance(response, web.Response) or not isinstance(response.body, bytes):
-            return response
-        body = response.body
-        if Fault.GARBAGE in miner.faults:
-            response.body = miner.rng.randbytes(max(16, len(body) // 2))
-            return response
-        if Fault.TRUNCATED in miner.faults:
-            partial = web.StreamResponse(status=response.status)
-            partial.content_type = response.content_type
-            partial.content_length = len(body)
-            await partial.prepare(request)
-            await partial.write(body[: len(body) // 2])
-            return _drop(request)
-        return response
+            return await mangle(request, miner, response)
 
     @staticmethod
     def get(build: Callable[[VnishRestMiner], Any]) -> Handler:
@@ -344,7 +319,7 @@ class VnishRestWeb:
         miner: VnishRestMiner = request[MINER_KEY]
         if Fault.GARBAGE in miner.faults or Fault.TRUNCATED in miner.faults:
             miner.fw_reboot()
-            return _drop(request)
+            return drop(request)
         response = web.StreamResponse()
         response.content_length = 0
         response.force_close()

@@ -31,6 +31,7 @@ from .miner import SimulatedMiner
 from .physics import CHAINS, CHIPS_PER_CHAIN
 from .reports import MinerReport
 from .runtime import Runtime
+from .web_faults import drop, mangle
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -62,13 +63,6 @@ def _jq(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return json.dumps(value)
-
-
-def _drop(request: web.Request) -> web.Response:
-    """Close the connection without answering (daemon gone)."""
-    if request.transport is not None:
-        request.transport.close()
-    raise web.HTTPServiceUnavailable  # never reaches the client: the socket is closed
 
 
 # ------------------------------------------------------------------ page builders
@@ -299,10 +293,10 @@ class VnishWeb:
             sockname = transport.get_extra_info("sockname") if transport else None
             miner = self.resolve(sockname[0], sockname[1]) if sockname else None
             if miner is None or not miner.web_up:
-                return _drop(request)
+                return drop(request)
             if Fault.OFFLINE in miner.faults:  # web_up implies the hanging variant
                 await self.runtime.hang()
-                return _drop(request)
+                return drop(request)
             auth_header = request.headers.get("Authorization")
             if not self.auth.verify(
                 request.method, request.raw_path, auth_header, USER, miner.effective_password
@@ -314,29 +308,10 @@ class VnishWeb:
                     headers={"WWW-Authenticate": self.auth.challenge()},
                 )
             if Fault.SLOW in miner.faults and not await self.runtime.pause(miner.faults.delay_s):
-                return _drop(request)
+                return drop(request)
             request[MINER_KEY] = miner
             response = await handler(request)
-            return await self._mangle(request, miner, response)
-
-    async def _mangle(
-        self, request: web.Request, miner: SimulatedMiner, response: web.StreamResponse
-    ) -> web.StreamResponse:
-        """Apply GARBAGE / TRUNCATED to a finished response."""
-        if not isinstance(response, web.Response) or not isinstance(response.body, bytes):
-            return response
-        body = response.body
-        if Fault.GARBAGE in miner.faults:
-            response.body = miner.rng.randbytes(max(16, len(body) // 2))
-            return response
-        if Fault.TRUNCATED in miner.faults:
-            partial = web.StreamResponse(status=response.status)
-            partial.content_type = response.content_type
-            partial.content_length = len(body)
-            await partial.prepare(request)
-            await partial.write(body[: len(body) // 2])
-            return _drop(request)
-        return response
+            return await mangle(request, miner, response)
 
     # ------------------------------------------------------------ CGI handlers
 
@@ -430,7 +405,7 @@ class VnishWeb:
         payload = body.encode()
         if Fault.GARBAGE in miner.faults or Fault.TRUNCATED in miner.faults:
             action()
-            return _drop(request)
+            return drop(request)
         response = web.StreamResponse()
         response.content_type = CONTENT_TYPE
         response.content_length = len(payload)
