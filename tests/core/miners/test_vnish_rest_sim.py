@@ -94,7 +94,8 @@ async def test_the_web_root_tells_anthillos_without_a_login(
     other = VnishRestDriver(s9.host, session, web_port=s9.web_port, timeouts=FAST)
     assert not await other.web_root_is_anthill()
     assert rest.unlocks == 0
-    assert repr(other) == f"VnishRestDriver({s9.host}:{s9.web_port})"
+    assert repr(other) == f"VnishRestDriver({other.endpoint})"
+    assert other.host == s9.host and other.kind == "vnish_rest"
 
 
 async def test_one_login_serves_every_call(

@@ -44,6 +44,7 @@ from .braiins_parse import (
 )
 from .braiins_reading import build_reading, operating_points
 from .braiins_rest import BraiinsRestClient, MiningSoftwareDownError, RestStatusError
+from .driver_base import DriverBase
 from .endpoint import DEFAULT_WEB_PORT, Credentials, MinerEndpoint, Timeouts
 from .firmware import FirmwareKind
 from .http_exchange import ConnectionLostError
@@ -76,8 +77,10 @@ def is_braiins_version(version_entry: object) -> bool:
     )
 
 
-class BraiinsDriver:
+class BraiinsDriver(DriverBase):
     """One miner on Braiins OS+. Never raises anything but `MinerError` subclasses."""
+
+    KIND = FirmwareKind.BRAIINS
 
     def __init__(
         self,
@@ -107,24 +110,6 @@ class BraiinsDriver:
         )
         # Endpoints this firmware does not have (404): asked once, then skipped.
         self.missing_endpoints: set[str] = set()
-
-    def __repr__(self) -> str:
-        return f"BraiinsDriver({self.endpoint})"
-
-    @property
-    def host(self) -> str:
-        """Address the driver talks to."""
-        return self.endpoint.host
-
-    @property
-    def kind(self) -> str:
-        """The driver kind, stored with the miner."""
-        return FirmwareKind.BRAIINS.value
-
-    @property
-    def identity(self) -> MinerIdentity | None:
-        """Identity learnt by `identify()` (or given at construction)."""
-        return self._identity
 
     @property
     def capabilities(self) -> Capabilities:

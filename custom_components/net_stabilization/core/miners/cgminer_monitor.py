@@ -44,6 +44,7 @@ from .cgminer_models import (
     whatsminer_firmware_version,
 )
 from .cgminer_reading import CgminerReplies, find_hostname, find_mac, parse_cgminer_reading
+from .driver_base import DriverBase
 from .endpoint import DEFAULT_API_PORT, DEFAULT_WEB_PORT, Credentials, MinerEndpoint, Timeouts
 from .firmware import FirmwareKind, normalize_mac
 from .vnish_web import VnishWebClient
@@ -123,8 +124,10 @@ async def joined_command(api: CgminerClient, commands: Sequence[str]) -> dict[st
     return sections
 
 
-class CgminerMonitorDriver:
+class CgminerMonitorDriver(DriverBase):
     """One miner read over the cgminer API. Never raises anything but `MinerError` subclasses."""
+
+    KIND = FirmwareKind.MONITOR
 
     def __init__(
         self,
@@ -160,24 +163,6 @@ class CgminerMonitorDriver:
         # None: not tried yet. A firmware without joined commands costs one failed attempt.
         self.multi_command_supported: bool | None = None
         self._refused: set[str] = set()
-
-    def __repr__(self) -> str:
-        return f"CgminerMonitorDriver({self.endpoint})"
-
-    @property
-    def host(self) -> str:
-        """Address the driver talks to."""
-        return self.endpoint.host
-
-    @property
-    def kind(self) -> str:
-        """The driver kind, stored with the miner."""
-        return FirmwareKind.MONITOR.value
-
-    @property
-    def identity(self) -> MinerIdentity | None:
-        """Identity learnt by `identify()` (or given at construction)."""
-        return self._identity
 
     @property
     def description(self) -> tuple[str, str, str] | None:

@@ -37,6 +37,7 @@ from .base import (
     SettingUnit,
 )
 from .cgminer import CgminerClient, CgminerCommandError, JsonDict
+from .driver_base import DriverBase
 from .endpoint import DEFAULT_API_PORT, Credentials, MinerEndpoint, Timeouts
 from .firmware import FirmwareKind, normalize_mac
 from .luxos_reading import LuxosPoll, parse_reading
@@ -123,8 +124,10 @@ _PLACEHOLDER_POINTS = _points(
 )
 
 
-class LuxosDriver:
+class LuxosDriver(DriverBase):
     """One miner on LuxOS. Never raises anything but `MinerError` subclasses."""
+
+    KIND = FirmwareKind.LUXOS
 
     def __init__(
         self,
@@ -153,24 +156,6 @@ class LuxosDriver:
         self._profiles: tuple[LuxosProfile, ...] | None = None  # None: not read yet
         self._capabilities = Capabilities.from_points(_PLACEHOLDER_POINTS, controllable=True)
         self._plan = 0  # index into _PLANS of the poll the firmware accepts
-
-    def __repr__(self) -> str:
-        return f"LuxosDriver({self.endpoint})"
-
-    @property
-    def host(self) -> str:
-        """Address the driver talks to."""
-        return self.endpoint.host
-
-    @property
-    def kind(self) -> str:
-        """The driver kind, stored with the miner."""
-        return FirmwareKind.LUXOS.value
-
-    @property
-    def identity(self) -> MinerIdentity | None:
-        """Identity learnt by `identify()` (or given at construction)."""
-        return self._identity
 
     @property
     def capabilities(self) -> Capabilities:

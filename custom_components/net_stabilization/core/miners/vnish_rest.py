@@ -29,6 +29,7 @@ from .base import (
     MinerUnsupportedError,
     MiningState,
 )
+from .driver_base import DriverBase
 from .endpoint import DEFAULT_WEB_PORT, Credentials, MinerEndpoint, Timeouts
 from .firmware import FirmwareKind
 from .http_exchange import ConnectionLostError
@@ -50,8 +51,10 @@ _LOGGER = logging.getLogger(__name__)
 _SETTING_TOLERANCE_W = 0.5
 
 
-class VnishRestDriver:
+class VnishRestDriver(DriverBase):
     """One miner on Vnish's REST firmware. Never raises anything but `MinerError` subclasses."""
+
+    KIND = FirmwareKind.VNISH_REST
 
     def __init__(
         self,
@@ -81,24 +84,6 @@ class VnishRestDriver:
         self._capabilities = self._build_capabilities()
         # The firmware's description of its failure state, while it is in one.
         self.last_failure: str | None = None
-
-    def __repr__(self) -> str:
-        return f"VnishRestDriver({self.endpoint.host}:{self.endpoint.web_port})"
-
-    @property
-    def host(self) -> str:
-        """Address the driver talks to."""
-        return self.endpoint.host
-
-    @property
-    def kind(self) -> str:
-        """The driver kind, stored with the miner."""
-        return FirmwareKind.VNISH_REST.value
-
-    @property
-    def identity(self) -> MinerIdentity | None:
-        """Identity learnt by `identify()` (or given at construction)."""
-        return self._identity
 
     @property
     def presets(self) -> tuple[Preset, ...]:
