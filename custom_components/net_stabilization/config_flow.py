@@ -56,6 +56,7 @@ from .const import (
     CONF_RESTORE_MAX_AGE,
     CONF_RETENTION_HOURS,
     CONF_SNAPSHOT_INTERVAL,
+    CONF_STRATEGY,
     CONF_TARGET_POLICY,
     CONF_TEMP_LIMIT,
     CONF_TRIP_ENTITY,
@@ -67,6 +68,7 @@ from .const import (
     DOMAIN,
     MINER_ENTITIES_UP_TO,
     POWER_MODES,
+    STRATEGIES,
     TARGET_POLICIES,
 )
 from .core.discovery import ScanResult, parse_host
@@ -379,6 +381,8 @@ def _checked_options(user_input: Mapping[str, Any]) -> tuple[dict[str, Any], dic
             new[key] = int(value)
         else:
             new[key] = float(value)
+    if new.get(CONF_STRATEGY) == "pv_surplus" and not new.get(CONF_GRID_IMPORT_ENTITY):
+        errors[CONF_GRID_IMPORT_ENTITY] = "strategy_needs_grid_sensor"
     if new.get(CONF_HOT_RESERVE) and not new.get(CONF_HOT_STANDBY_W) and not errors:
         # A reserve draws what a stopped S9 draws: without a measured figure it is not held.
         errors[CONF_HOT_STANDBY_W] = "hot_standby_unknown"
@@ -409,6 +413,9 @@ def _options_schema(options: Mapping[str, Any], users: list[User]) -> probatio.S
         ),
         probatio.Required(CONF_TARGET_POLICY, default=options[CONF_TARGET_POLICY]): SelectSelector(
             SelectSelectorConfig(options=list(TARGET_POLICIES), translation_key=CONF_TARGET_POLICY)
+        ),
+        probatio.Required(CONF_STRATEGY, default=options[CONF_STRATEGY]): SelectSelector(
+            SelectSelectorConfig(options=list(STRATEGIES), translation_key=CONF_STRATEGY)
         ),
     }
     for key in (

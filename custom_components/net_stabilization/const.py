@@ -32,6 +32,7 @@ CONF_TRIP_ENTITY: Final = "safety_trip_entity"  # off: the fleet is held at 0 W
 CONF_LIMIT_ENTITY: Final = "site_limit_entity"  # a cap in W, kW, MW or % of rated power
 CONF_GRID_IMPORT_ENTITY: Final = "grid_import_entity"  # the site's import at its connection
 CONF_GRID_LIMIT_KW: Final = "grid_limit_kw"  # what the connection may import; 0: no limit
+CONF_STRATEGY: Final = "strategy"  # what the fleet follows while the EMS is idle
 CONF_HOT_RESERVE: Final = "hot_reserve"  # S9s held with their mining software stopped
 CONF_HOT_STANDBY_W: Final = "hot_standby_w"  # what a stopped S9 draws, measured; 0: unknown
 
@@ -54,6 +55,7 @@ MINER_ENTITIES_UP_TO: Final = 100
 
 POWER_MODES: Final = ("on_off", "frequency")
 TARGET_POLICIES: Final = ("nearest", "never_above")
+STRATEGIES: Final = ("none", "pv_surplus")
 
 # Entities go unavailable only after this many failed polls in a row.
 FAILED_POLLS_BEFORE_UNAVAILABLE: Final = 3

@@ -20,6 +20,7 @@ from .const import (
     CONF_RESTORE_MAX_AGE,
     CONF_RETENTION_HOURS,
     CONF_SNAPSHOT_INTERVAL,
+    CONF_STRATEGY,
     CONF_TARGET_POLICY,
     CONF_TEMP_LIMIT,
     DEFAULT_MAX_MINERS,
@@ -51,6 +52,7 @@ def default_options() -> dict[str, Any]:
         CONF_RESTORE_MAX_AGE: DEFAULT_RESTORE_MAX_AGE,
         CONF_MAX_MINERS: DEFAULT_MAX_MINERS,
         CONF_GRID_LIMIT_KW: 0,
+        CONF_STRATEGY: "none",
         CONF_HOT_RESERVE: 0,
         CONF_HOT_STANDBY_W: 0,
     }

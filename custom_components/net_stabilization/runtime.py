@@ -30,12 +30,14 @@ from .const import (
     CONF_RESTORE_MAX_AGE,
     CONF_RETENTION_HOURS,
     CONF_SNAPSHOT_INTERVAL,
+    CONF_STRATEGY,
     CONF_TRIP_ENTITY,
     DOMAIN,
     LOGGER,
 )
 from .coordinator import FleetCoordinator
 from .core.fleet import CommandRecord, CommandSource, FleetController, PowerMode
+from .core.fleet.strategy import SurplusFollower
 from .core.store import FleetStore, StoreProblem
 from .history import CommandEvents, FleetHistory
 from .options import effective_options
@@ -125,11 +127,15 @@ def build_runtime(hass: HomeAssistant, entry: NetStabilizationConfigEntry) -> Fl
     store = FleetStore(path, on_problem=store_problem)
     events = CommandEvents(hass, store)
     meter = options.get(CONF_METER_ENTITY)
+    grid = options.get(CONF_GRID_IMPORT_ENTITY)
+    surplus = options.get(CONF_STRATEGY) == "pv_surplus" and grid
     controller = FleetController(
         config=control_config(options),
         command_log=events,
         site_meter=SiteMeter(hass, meter) if meter else None,
         mode=PowerMode(options[CONF_POWER_MODE]),
+        strategy=SurplusFollower() if surplus else None,
+        grid_meter=SiteMeter(hass, grid) if surplus and grid else None,
     )
     scanning = FleetScanning(
         hass,

@@ -133,3 +133,35 @@ async def test_a_grid_connection_limit_leaves_the_fleet_what_the_rest_of_the_sit
     hass.states.async_set(GRID, "-2", {"unit_of_measurement": "kW"})
     await settle(hass)
     assert controller.snapshot.limit_kw == pytest.approx(5.0 + 2.0 + fleet_kw, abs=0.01)
+
+
+async def test_pv_surplus_is_followed_while_the_ems_is_idle(
+    hass: HomeAssistant, config_entry: MockConfigEntry, options: dict[str, Any]
+) -> None:
+    config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        config_entry,
+        options={**options, "grid_import_entity": GRID, "strategy": "pv_surplus"},
+    )
+    hass.states.async_set(TRIP, "on")
+    hass.states.async_set(LIMIT, "100", {"unit_of_measurement": "kW"})
+    hass.states.async_set(GRID, "-2.0", {"unit_of_measurement": "kW"})
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await settle(hass)
+    runtime = config_entry.runtime_data
+    await runtime.coordinator.async_poll_now()
+    snapshot = runtime.controller.snapshot
+    assert snapshot.target_source == "strategy"
+    assert snapshot.target_kw is not None and snapshot.target_kw > 1.0
+    history = [c.command for c in await runtime.controller.recent_commands(10)]
+    assert "strategy_target" in history
+
+
+async def test_pv_surplus_needs_the_site_import_sensor(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"strategy": "pv_surplus"}
+    )
+    assert result["errors"] == {"grid_import_entity": "strategy_needs_grid_sensor"}

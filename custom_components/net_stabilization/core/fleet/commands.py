@@ -24,6 +24,7 @@ class CommandSource(StrEnum):
     SETUP = "setup"  # the integration's own start-up
     SCAN = "scan"  # a network scan (miners joining)
     LIMITS = "limits"  # the site's limits (a safety trip, a grid operator's cap)
+    STRATEGY = "strategy"  # the local strategy (PV surplus)
 
 
 class CommandReason(StrEnum):

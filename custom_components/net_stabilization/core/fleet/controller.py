@@ -42,6 +42,7 @@ from .regulation import Regulator
 from .roster import Roster
 from .settings import FleetSettings
 from .snapshot import Commanded, build_snapshot, fault_lines
+from .strategy import SurplusFollower
 from .supervision import Supervisor
 
 _LOGGER = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ class FleetController:
         site_meter: SiteMeter | None = None,
         mode: PowerMode = PowerMode.ON_OFF,
         dispatch_enabled: bool = True,
+        strategy: SurplusFollower | None = None,
+        grid_meter: SiteMeter | None = None,
     ) -> None:
         self._clock = clock or SystemClock()
         self._config = config or ControlConfig()
@@ -90,6 +93,10 @@ class FleetController:
         self._override_enabled = False
         self._override_target_w: float | None = None
         self._limits = SiteLimits()
+        # The local strategy: it decides only while neither the EMS nor the override does.
+        self._strategy = strategy
+        self._grid_meter = grid_meter  # kW at the grid connection, import positive
+        self._strategy_target_w: float | None = None
         self._last_poll_at: float | None = None
         self._structural_change = False  # a miner of the plan was lost: re-plan without delay
         self._keep_asleep = False  # deactivated: miners coming up on their own go back to sleep
@@ -274,7 +281,37 @@ class FleetController:
     def _commanded_w(self) -> float | None:
         if self._override_enabled:
             return self._override_target_w
+        if self._ems_target_w is None and self._strategy is not None:
+            return self._strategy_target_w
         return self._ems_target_w
+
+    async def _follow_strategy(self, now: float) -> None:
+        """The strategy's target, while the EMS is idle and no override holds."""
+        if self._strategy is None or self._override_enabled or self._ems_target_w is not None:
+            return
+        grid_kw = self._grid_meter() if self._grid_meter is not None else None
+        fleet_w = sum(
+            m.consumption_w(self._roster.curve_of(m), self._roster.offline_after)
+            for m in self._roster
+        )
+        wanted = self._strategy.follow(
+            now,
+            None if grid_kw is None else grid_kw * 1000.0,
+            fleet_w,
+            self._limits.rated_kw(self._roster.rated_kw(now, self._mode)) * 1000.0,
+        )
+        if wanted == (self._strategy_target_w or 0.0) and self._strategy_target_w is not None:
+            return
+        self._strategy_target_w = wanted
+        self._keep_asleep = wanted == 0.0
+        summary = self._act_on_target(now)
+        params: dict[str, ParameterValue] = {"targetKw": round(wanted / 1000.0, 3)}
+        await self._recorder.record(
+            "strategy_target",
+            CommandSource.STRATEGY,
+            params,
+            CommandResult.ok(f"PV surplus: {wanted / 1000.0:.2f} kW ({summary})", summary),
+        )
 
     @property
     def limits(self) -> SiteLimits:
@@ -368,6 +405,7 @@ class FleetController:
                     m.learn_power(roster.curve_of(m), self._config.calibration)
                 roster.update_prior()
                 self._regulator.learn_meter_gap(now, self._mode)
+                await self._follow_strategy(now)
                 structural, self._structural_change = self._structural_change, False
                 self._regulator.regulate(self.target_w, self._mode, now, structural=structural)
                 self._last_poll_at = now
@@ -732,7 +770,11 @@ class FleetController:
             plan=self._dispatch.plan,
             last_command=self._recorder.last,
             limits=self._limits,
-            source=self._limits.source(self._commanded_w(), override=self._override_enabled),
+            source=self._limits.source(
+                self._commanded_w(),
+                override=self._override_enabled,
+                strategy=self._ems_target_w is None and self._strategy is not None,
+            ),
         )
         return build_snapshot(
             self._roster,

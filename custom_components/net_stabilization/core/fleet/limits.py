@@ -1,7 +1,8 @@
 """Site limits over the commanded target, and which source decides the target in force.
 
 Precedence, highest first: safety (a safety trip: 0 W at once) > hard limits (a cap such as a
-grid operator's limit) > the manual override > the EMS. A limit never raises a target: it caps
+grid operator's limit) > the manual override > the EMS > a local strategy (while the EMS is
+idle). A limit never raises a target: it caps
 it, and it caps what the fleet reports as rated power, so an EMS plans with what is left.
 """
 
@@ -19,6 +20,7 @@ class TargetSource(StrEnum):
     LIMIT = "limit"  # a hard limit caps the commanded target
     OVERRIDE = "override"  # the operator's manual override
     EMS = "ems"  # the EMS's activation
+    STRATEGY = "strategy"  # the local strategy, while the EMS is idle
     NONE = "none"  # no target: standby
 
 
@@ -51,7 +53,9 @@ class SiteLimits:
             return round(min(rated_kw, self.cap_w / 1000.0), 3)
         return rated_kw
 
-    def source(self, commanded_w: float | None, *, override: bool) -> TargetSource:
+    def source(
+        self, commanded_w: float | None, *, override: bool, strategy: bool = False
+    ) -> TargetSource:
         """Who decides the target in force."""
         if self.tripped:
             return TargetSource.SAFETY
@@ -59,7 +63,9 @@ class SiteLimits:
             return TargetSource.NONE
         if self.cap_w is not None and self.cap_w < commanded_w:
             return TargetSource.LIMIT
-        return TargetSource.OVERRIDE if override else TargetSource.EMS
+        if override:
+            return TargetSource.OVERRIDE
+        return TargetSource.STRATEGY if strategy else TargetSource.EMS
 
 
 NO_LIMITS = SiteLimits()
