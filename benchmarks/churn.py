@@ -161,7 +161,8 @@ class ChurnRun:
                 next_poll = due + profile.poll_s
         await self.controller.wait_idle()
         if self.log is not None:
-            self.figures.commands_recorded = len(await self.log.recent(1_000_000))
+            history = await self.log.recent(1_000_000)
+            self.figures.commands_recorded = sum(1 for c in history if not c.is_note)
         self.figures.real_s = time.perf_counter() - started
         return self.figures
 

@@ -33,6 +33,27 @@ CONF_LIMIT_ENTITY: Final = "site_limit_entity"  # a cap in W, kW, MW or % of rat
 CONF_GRID_IMPORT_ENTITY: Final = "grid_import_entity"  # the site's import at its connection
 CONF_GRID_LIMIT_KW: Final = "grid_limit_kw"  # what the connection may import; 0: no limit
 CONF_STRATEGY: Final = "strategy"  # what the fleet follows while the EMS is idle
+CONF_STRATEGY_POLICY: Final = "strategy_policy"  # while the EMS is idle, or never with one
+CONF_STRATEGY_BAND_W: Final = "strategy_band_w"  # a smaller change of target is not followed
+CONF_STRATEGY_MIN_ON_S: Final = "strategy_min_on_s"  # once started, the fleet runs this long
+CONF_STRATEGY_MIN_OFF_S: Final = "strategy_min_off_s"  # once stopped, it rests this long
+CONF_PV_RESERVE_W: Final = "pv_reserve_w"  # export left unabsorbed
+CONF_FEED_IN_LIMIT_KW: Final = "feed_in_limit_kw"  # the most the site may export; 0: no limit
+CONF_PRICE_ENTITY: Final = "price_entity"  # the energy price now (per kWh or MWh)
+CONF_PRICE_THRESHOLD: Final = "price_threshold"  # per kWh; empty: the break-even decides
+CONF_PRICE_HYSTERESIS: Final = "price_hysteresis"  # per kWh below the limit to start
+CONF_HASHPRICE_ENTITY: Final = "hashprice_entity"  # e.g. USD/PH/day
+CONF_HASHPRICE: Final = "hashprice"  # per TH/s and day, when no entity says it
+CONF_PEAK_LIMIT_KW: Final = "peak_import_limit_kw"  # site import to stay under
+CONF_FREQUENCY_ENTITY: Final = "frequency_entity"  # the grid's frequency
+CONF_DROOP_BASE_KW: Final = "droop_base_kw"  # the fleet's draw at 50 Hz
+CONF_DROOP_GAIN: Final = "droop_gain_kw_per_hz"  # change per Hz beyond the deadband
+CONF_DROOP_DEADBAND_HZ: Final = "droop_deadband_hz"
+CONF_TRIP_HZ: Final = "frequency_trip_hz"  # at or below: everything shed
+CONF_TEMPERATURE_ENTITY: Final = "heat_temperature_entity"  # the heated room or tank
+CONF_HEAT_SETPOINT_C: Final = "heat_setpoint_c"
+CONF_HEAT_BAND_K: Final = "heat_band_k"  # full power this far below the setpoint
+CONF_HEAT_LIMIT_C: Final = "heat_limit_c"  # never heat at or above; 0: no limit
 CONF_HOT_RESERVE: Final = "hot_reserve"  # S9s held with their mining software stopped
 CONF_HOT_STANDBY_W: Final = "hot_standby_w"  # what a stopped S9 draws, measured; 0: unknown
 
@@ -55,7 +76,8 @@ MINER_ENTITIES_UP_TO: Final = 100
 
 POWER_MODES: Final = ("on_off", "frequency")
 TARGET_POLICIES: Final = ("nearest", "never_above")
-STRATEGIES: Final = ("none", "pv_surplus")
+STRATEGIES: Final = ("none", "pv_surplus", "price", "peak_shaving", "frequency", "heat")
+STRATEGY_POLICIES: Final = ("while_ems_idle", "never_with_ems")
 
 # Entities go unavailable only after this many failed polls in a row.
 FAILED_POLLS_BEFORE_UNAVAILABLE: Final = 3

@@ -30,16 +30,15 @@ from .const import (
     CONF_RESTORE_MAX_AGE,
     CONF_RETENTION_HOURS,
     CONF_SNAPSHOT_INTERVAL,
-    CONF_STRATEGY,
     CONF_TRIP_ENTITY,
     DOMAIN,
     LOGGER,
 )
 from .coordinator import FleetCoordinator
 from .core.fleet import CommandRecord, CommandSource, FleetController, PowerMode
-from .core.fleet.strategy import SurplusFollower
 from .core.store import FleetStore, StoreProblem
 from .history import CommandEvents, FleetHistory
+from .local_strategy import build_seat, watch_inputs
 from .options import effective_options
 from .scanning import FleetScanning
 from .site_limits import SiteLimitsWatcher
@@ -127,15 +126,12 @@ def build_runtime(hass: HomeAssistant, entry: NetStabilizationConfigEntry) -> Fl
     store = FleetStore(path, on_problem=store_problem)
     events = CommandEvents(hass, store)
     meter = options.get(CONF_METER_ENTITY)
-    grid = options.get(CONF_GRID_IMPORT_ENTITY)
-    surplus = options.get(CONF_STRATEGY) == "pv_surplus" and grid
     controller = FleetController(
         config=control_config(options),
         command_log=events,
         site_meter=SiteMeter(hass, meter) if meter else None,
         mode=PowerMode(options[CONF_POWER_MODE]),
-        strategy=SurplusFollower() if surplus else None,
-        grid_meter=SiteMeter(hass, grid) if surplus and grid else None,
+        strategy=build_seat(hass, options),
     )
     scanning = FleetScanning(
         hass,
@@ -199,6 +195,9 @@ async def async_start(
     )
     await limits.async_apply()
     runtime.timers.append(limits.start())
+    seat = runtime.controller.strategy_seat
+    if seat is not None:
+        runtime.timers.append(watch_inputs(hass, runtime.controller, seat))
     max_age_min = float(runtime.options[CONF_RESTORE_MAX_AGE])
     resumed = await runtime.history.restore(max_age_min * 60 if max_age_min > 0 else None)
     if resumed is not None:

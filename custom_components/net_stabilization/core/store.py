@@ -278,9 +278,11 @@ class FleetStore:
         return merged[:limit]
 
     async def last_command(self) -> CommandRecord | None:
-        """The newest command, if any."""
-        commands = await self.recent_commands(1)
-        return commands[0] if commands else None
+        """The newest command, if any (notes of the fleet's own are no commands)."""
+        for command in await self.recent_commands(20):
+            if not command.is_note:
+                return command
+        return None
 
     # Miners -----------------------------------------------------------------------------------
 

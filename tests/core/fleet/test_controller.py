@@ -260,7 +260,13 @@ async def test_every_command_is_recorded(rig2: Rig) -> None:
     await rig2.controller.activate(-1, source="ems")
     await rig2.controller.deactivate(source="ems")
     await rig2.controller.set_mode("frequency", source="service")
-    history = await rig2.controller.recent_commands()
+    everything = await rig2.controller.recent_commands()
+    # Between the commands, the fleet notes each change of the source in force.
+    assert [(h.command, h.parameters) for h in everything if h.is_note] == [
+        ("target_source", {"from": "ems", "to": "none"}),
+        ("target_source", {"from": "none", "to": "ems"}),
+    ]
+    history = [h for h in everything if not h.is_note]
     assert [(h.command, h.accepted) for h in history] == [
         ("set_mode", True),
         ("deactivate", True),

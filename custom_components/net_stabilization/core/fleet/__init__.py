@@ -35,6 +35,7 @@ from .planner import (
     plan_dispatch,
 )
 from .settings import FleetSettings
+from .strategy import StrategyPolicy, StrategySeat, StrategyStatus
 
 __all__ = [
     "SOURCE_EMS",
@@ -65,6 +66,9 @@ __all__ = [
     "RunningStatus",
     "SiteLimits",
     "SiteMeter",
+    "StrategyPolicy",
+    "StrategySeat",
+    "StrategyStatus",
     "SystemClock",
     "TargetPolicy",
     "TargetSource",

@@ -20,6 +20,10 @@ _LOGGER = logging.getLogger(__name__)
 type ParameterValue = str | float | int | bool | None
 
 
+SOURCE_CHANGE = "target_source"
+"""The history's note of a change of the source in force (from, to)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CommandRecord:
     """One command as received and answered."""
@@ -33,6 +37,11 @@ class CommandRecord:
     message: str
     plan_summary: str | None = None
     extra: Mapping[str, ParameterValue] = field(default_factory=dict)
+
+    @property
+    def is_note(self) -> bool:
+        """A note of the fleet's own (a change of source in force), not a command."""
+        return self.command == SOURCE_CHANGE
 
     @property
     def caller(self) -> str | None:
@@ -140,9 +149,12 @@ class CommandRecorder:
         source: str,
         params: Mapping[str, ParameterValue],
         result: CommandResult,
+        *,
+        as_last: bool = True,
     ) -> CommandResult:
         """Store the command and its result; returns the result. A failing history never
-        refuses or stalls dispatch: the failure is logged and the command stands."""
+        refuses or stalls dispatch: the failure is logged and the command stands. A note
+        that is no command (`as_last` false) does not replace the last command shown."""
         caller = _CALLER.get()
         entry = CommandRecord(
             timestamp=self._now(),
@@ -155,7 +167,8 @@ class CommandRecorder:
             plan_summary=result.plan_summary,
             extra={"caller": _text(caller)} if caller else {},
         )
-        self.last = entry
+        if as_last:
+            self.last = entry
         try:
             await self._log.record(entry)
         except Exception:

@@ -24,7 +24,8 @@ class CommandSource(StrEnum):
     SETUP = "setup"  # the integration's own start-up
     SCAN = "scan"  # a network scan (miners joining)
     LIMITS = "limits"  # the site's limits (a safety trip, a grid operator's cap)
-    STRATEGY = "strategy"  # the local strategy (PV surplus)
+    STRATEGY = "strategy"  # the local strategy (PV surplus, price, frequency, ...)
+    SYSTEM = "system"  # the fleet itself (a change of the source in force)
 
 
 class CommandReason(StrEnum):

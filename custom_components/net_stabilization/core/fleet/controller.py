@@ -14,9 +14,11 @@ import logging
 from collections.abc import Callable, Mapping
 
 from ..miners.base import MinerDriver, MinerError, MinerReading
+from ..strategies import SiteInputs
 from .actuator import Actuator, Order, OrderKind
 from .clock import Clock, SystemClock
 from .command_log import (
+    SOURCE_CHANGE,
     CommandLog,
     CommandRecord,
     CommandRecorder,
@@ -35,14 +37,14 @@ from .commands import (
 )
 from .config import ControlConfig
 from .dispatch import Dispatcher
-from .limits import SiteLimits
+from .limits import SiteLimits, TargetSource
 from .miner_commands import MinerCommands
 from .model import FleetSnapshot, MinerOverride, MinerState, PowerMode
 from .regulation import Regulator
 from .roster import Roster
 from .settings import FleetSettings
 from .snapshot import Commanded, build_snapshot, fault_lines
-from .strategy import SurplusFollower
+from .strategy import StrategySeat, StrategyStatus, StrategyView
 from .supervision import Supervisor
 
 _LOGGER = logging.getLogger(__name__)
@@ -65,8 +67,7 @@ class FleetController:
         site_meter: SiteMeter | None = None,
         mode: PowerMode = PowerMode.ON_OFF,
         dispatch_enabled: bool = True,
-        strategy: SurplusFollower | None = None,
-        grid_meter: SiteMeter | None = None,
+        strategy: StrategySeat | None = None,
     ) -> None:
         self._clock = clock or SystemClock()
         self._config = config or ControlConfig()
@@ -95,8 +96,7 @@ class FleetController:
         self._limits = SiteLimits()
         # The local strategy: it decides only while neither the EMS nor the override does.
         self._strategy = strategy
-        self._grid_meter = grid_meter  # kW at the grid connection, import positive
-        self._strategy_target_w: float | None = None
+        self._source_seen = TargetSource.NONE  # the source last recorded in the history
         self._last_poll_at: float | None = None
         self._structural_change = False  # a miner of the plan was lost: re-plan without delay
         self._keep_asleep = False  # deactivated: miners coming up on their own go back to sleep
@@ -218,6 +218,8 @@ class FleetController:
             miner_pins={m.mac: m.pin_mhz for m in miners if m.pin_mhz is not None},
             keep_asleep=self._keep_asleep,
             dispatched=frozenset(m.mac for m in miners if m.dispatched),
+            strategy_enabled=self._strategy is None or self._strategy.enabled,
+            strategy_target_kw=self._strategy_view().target_kw,
         )
 
     def restore(self, settings: FleetSettings, *, resume_target: bool = True) -> None:
@@ -237,6 +239,10 @@ class FleetController:
             _watts(settings.override_target_kw) if settings.override_enabled else None
         )
         self._keep_asleep = settings.keep_asleep
+        if self._strategy is not None:
+            self._strategy.enabled = settings.strategy_enabled
+            if settings.strategy_target_kw is not None and self._strategy_decides():
+                self._strategy.strategy.resume(now, settings.strategy_target_kw * 1000.0)
         for m in self._roster:
             override = settings.miner_overrides.get(m.mac)
             pin = settings.miner_pins.get(m.mac) if override is MinerOverride.ON else None
@@ -281,36 +287,138 @@ class FleetController:
     def _commanded_w(self) -> float | None:
         if self._override_enabled:
             return self._override_target_w
-        if self._ems_target_w is None and self._strategy is not None:
-            return self._strategy_target_w
-        return self._ems_target_w
+        if self._ems_target_w is not None:
+            return self._ems_target_w
+        if self._strategy_decides():
+            assert self._strategy is not None
+            return self._strategy.strategy.target_w
+        return None
+
+    def _strategy_decides(self) -> bool:
+        seat = self._strategy
+        return seat is not None and seat.may_decide(
+            ems_active=self._ems_target_w is not None, override=self._override_enabled
+        )
+
+    @property
+    def strategy_seat(self) -> StrategySeat | None:
+        """The local strategy and its inputs, if one is configured."""
+        return self._strategy
+
+    @property
+    def strategy_status(self) -> StrategyStatus:
+        """What the local strategy is doing now."""
+        seat = self._strategy
+        if seat is None:
+            return StrategyStatus.NONE
+        return seat.status(
+            ems_active=self._ems_target_w is not None,
+            override=self._override_enabled,
+            holding=seat.strategy.holding,
+        )
 
     async def _follow_strategy(self, now: float) -> None:
-        """The strategy's target, while the EMS is idle and no override holds."""
-        if self._strategy is None or self._override_enabled or self._ems_target_w is not None:
+        """The strategy's target, while it may decide; a strategy switched off (or blocked)
+        while it ran the fleet stands the fleet down like a deactivation."""
+        seat = self._strategy
+        if seat is None:
             return
-        grid_kw = self._grid_meter() if self._grid_meter is not None else None
-        fleet_w = sum(
-            m.consumption_w(self._roster.curve_of(m), self._roster.offline_after)
-            for m in self._roster
-        )
-        wanted = self._strategy.follow(
-            now,
-            None if grid_kw is None else grid_kw * 1000.0,
-            fleet_w,
-            self._limits.rated_kw(self._roster.rated_kw(now, self._mode)) * 1000.0,
-        )
-        if wanted == (self._strategy_target_w or 0.0) and self._strategy_target_w is not None:
+        strategy = seat.strategy
+        if not self._strategy_decides():
+            ran = strategy.target_w
+            strategy.reset()
+            if ran and self._ems_target_w is None and not self._override_enabled:
+                self._keep_asleep = True
+                summary = self._act_on_target(now)
+                await self._record_strategy(0.0, f"strategy off ({summary})", summary)
             return
-        self._strategy_target_w = wanted
+        try:
+            inputs = seat.read_inputs()
+        except Exception:  # an unreadable input is a missing one
+            _LOGGER.exception("reading the strategy's inputs failed")
+            inputs = SiteInputs()
+        roster = self._roster
+        fleet_w = sum(m.consumption_w(roster.curve_of(m), roster.offline_after) for m in roster)
+        # Its wish is capped by the limits like any other source's (and shown as capped by them).
+        rated_w = roster.rated_kw(now, self._mode) * 1000.0
+        view = seat.fleet_view(fleet_w, rated_w, self._snapshot.miners)
+        before = strategy.target_w
+        wanted = strategy.decide(now, inputs, view)
+        if wanted == before:
+            return
         self._keep_asleep = wanted == 0.0
         summary = self._act_on_target(now)
-        params: dict[str, ParameterValue] = {"targetKw": round(wanted / 1000.0, 3)}
+        await self._record_strategy(
+            wanted,
+            f"{strategy.name} {wanted / 1000.0:.2f} kW: {strategy.reason} ({summary})",
+            summary,
+        )
+
+    async def _record_strategy(self, wanted_w: float, message: str, summary: str) -> None:
+        assert self._strategy is not None
+        params: dict[str, ParameterValue] = {
+            "strategy": self._strategy.strategy.name,
+            "targetKw": round(wanted_w / 1000.0, 3),
+        }
         await self._recorder.record(
-            "strategy_target",
-            CommandSource.STRATEGY,
-            params,
-            CommandResult.ok(f"PV surplus: {wanted / 1000.0:.2f} kW ({summary})", summary),
+            "strategy_target", CommandSource.STRATEGY, params, CommandResult.ok(message, summary)
+        )
+
+    async def follow_strategy_now(self) -> None:
+        """An input of the strategy changed: decide at once, not at the next poll (a frequency
+        excursion is answered within moments)."""
+        if self._strategy is None:
+            return
+        async with self._command_lock:
+            await self._follow_strategy(self._clock.monotonic())
+            self._publish()
+            await self._note_source()
+
+    async def set_strategy_enabled(
+        self, enabled: object, source: CommandSource | str = CommandSource.ACTION
+    ) -> CommandResult:
+        """Switch the local strategy on or off. Off, it stands down the miners it ran."""
+        params: dict[str, ParameterValue] = {"enabled": parameter(enabled)}
+        async with self._command_lock:
+            if not isinstance(enabled, bool):
+                result = CommandResult.refused(
+                    CommandReason.INVALID, "enabled must be true or false"
+                )
+                return await self._done("set_strategy_enabled", source, params, result)
+            seat = self._strategy
+            if seat is None:
+                result = CommandResult.refused(
+                    CommandReason.INVALID, "no local strategy is configured", "no_strategy"
+                )
+                return await self._done("set_strategy_enabled", source, params, result)
+            seat.enabled = enabled
+            await self._follow_strategy(self._clock.monotonic())
+            result = CommandResult.ok(f"local strategy {'on' if enabled else 'off'}")
+            return await self._done("set_strategy_enabled", source, params, result)
+
+    def _strategy_view(self) -> StrategyView:
+        seat = self._strategy
+        if seat is None:
+            return StrategyView()
+        deciding = self._strategy_decides()
+        target = seat.strategy.target_w if deciding else None
+        return StrategyView(
+            name=seat.strategy.name,
+            status=self.strategy_status,
+            target_kw=None if target is None else round(target / 1000.0, 3),
+            reason=seat.strategy.reason if deciding else "",
+        )
+
+    async def _note_source(self) -> None:
+        """A change of the source in force goes into the history (and so out as an event)."""
+        source = TargetSource(self._snapshot.target_source)
+        if source is self._source_seen:
+            return
+        previous, self._source_seen = self._source_seen, source
+        params: dict[str, ParameterValue] = {"from": previous.value, "to": source.value}
+        result = CommandResult.ok(f"target source {previous.value} -> {source.value}")
+        await self._recorder.record(
+            SOURCE_CHANGE, CommandSource.SYSTEM, params, result, as_last=False
         )
 
     @property
@@ -410,6 +518,7 @@ class FleetController:
                 self._regulator.regulate(self.target_w, self._mode, now, structural=structural)
                 self._last_poll_at = now
                 self._publish()
+                await self._note_source()
         return self._snapshot
 
     async def _read_all(
@@ -753,6 +862,7 @@ class FleetController:
     ) -> CommandResult:
         await self._recorder.record(command, source, params, result)
         self._publish()
+        await self._note_source()
         return result
 
     # --- snapshot ----------------------------------------------------------------------------
@@ -773,8 +883,9 @@ class FleetController:
             source=self._limits.source(
                 self._commanded_w(),
                 override=self._override_enabled,
-                strategy=self._ems_target_w is None and self._strategy is not None,
+                strategy=self._ems_target_w is None and self._strategy_decides(),
             ),
+            strategy=self._strategy_view(),
         )
         return build_snapshot(
             self._roster,

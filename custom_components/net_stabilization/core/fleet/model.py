@@ -116,6 +116,10 @@ class FleetSnapshot:
     tripped: bool = False  # the site's safety trip holds the fleet off
     hot_reserve_miners: int = 0  # S9s held with their mining software stopped
     hot_reserve_w: float = 0.0  # what they draw
+    strategy: str | None = None  # the local strategy configured (`pv_surplus`, ...), if any
+    strategy_status: str = "none"  # what it does now (`StrategyStatus`)
+    strategy_target_kw: float | None = None  # its target while it decides
+    strategy_reason: str = ""  # why it wants that target
     # The miners by MAC (derived from `miners`; for O(1) look-ups by entities and the API).
     by_mac: Mapping[str, MinerSnapshot] = field(
         default_factory=dict, compare=False, repr=False, init=False

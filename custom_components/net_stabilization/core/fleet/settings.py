@@ -29,6 +29,9 @@ class FleetSettings:
     # Miners the fleet ran or was bringing up: after a restart one that is still booting is
     # waited for like a wake, not taken for offline.
     dispatched: frozenset[str] = frozenset()
+    # The local strategy: whether the operator has it on, and the target it had decided.
+    strategy_enabled: bool = True
+    strategy_target_kw: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (pins only when there are any, so older readers see the same keys)."""
@@ -47,6 +50,10 @@ class FleetSettings:
             data["keep_asleep"] = True
         if self.dispatched:
             data["dispatched"] = sorted(self.dispatched)
+        if not self.strategy_enabled:
+            data["strategy_enabled"] = False
+        if self.strategy_target_kw is not None:
+            data["strategy_target_kw"] = self.strategy_target_kw
         return data
 
     @classmethod
@@ -88,6 +95,8 @@ class FleetSettings:
             dispatched=frozenset(str(m) for m in dispatched)
             if isinstance(dispatched, list)
             else frozenset(),
+            strategy_enabled=data.get("strategy_enabled") is not False,
+            strategy_target_kw=_power(data.get("strategy_target_kw")),
         )
 
     def describe(self) -> str:

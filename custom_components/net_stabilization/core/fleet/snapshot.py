@@ -17,6 +17,7 @@ from .model import (
 )
 from .planner import DispatchPlan
 from .roster import Roster
+from .strategy import NO_STRATEGY, StrategyView
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ class Commanded:
     last_command: CommandRecord | None
     limits: SiteLimits = NO_LIMITS
     source: TargetSource = TargetSource.NONE
+    strategy: StrategyView = NO_STRATEGY
 
 
 def fault_lines(roster: Roster) -> list[str]:
@@ -112,4 +114,8 @@ def build_snapshot(
         tripped=commanded.limits.tripped,
         hot_reserve_miners=sum(1 for s in miners if s.hot),
         hot_reserve_w=round(sum(s.consumption_w for s in miners if s.hot), 1),
+        strategy=commanded.strategy.name,
+        strategy_status=commanded.strategy.status.value,
+        strategy_target_kw=commanded.strategy.target_kw,
+        strategy_reason=commanded.strategy.reason,
     )

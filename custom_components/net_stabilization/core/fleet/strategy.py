@@ -1,57 +1,100 @@
-"""A local strategy the fleet follows while no EMS or override commands it: absorb PV surplus.
+"""The local strategy inside the fleet: when it may decide, and what it decides from.
 
-The input is the site's power at its grid connection (import positive, export negative, the
-fleet's own draw included). What the fleet may draw without importing is its present draw plus
-the export, less a small reserve. Miners that reboot to start (S9) must not chase every cloud,
-so a new target is taken only when it differs by more than a band, and the fleet keeps running
-(or resting) for a minimum time once it started (or stopped).
+It decides only while nothing above it does: no override, no EMS activation (and, by the
+policy "never with an EMS", not at all once an EMS is configured), and only while the operator
+has it switched on. Its target is capped by the site's limits like any other.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from enum import StrEnum
+
+from ..strategies import FleetView, LocalStrategy, SiteInputs
+from .model import MinerSnapshot, MinerState
+
+
+class StrategyPolicy(StrEnum):
+    """When a configured strategy may decide."""
+
+    WHILE_EMS_IDLE = "while_ems_idle"  # whenever the EMS has no activation in force
+    NEVER_WITH_EMS = "never_with_ems"  # not at all while an EMS is configured
+
+
+class StrategyStatus(StrEnum):
+    """What the strategy is doing now."""
+
+    NONE = "none"  # no strategy configured
+    OFF = "off"  # switched off by the operator
+    BLOCKED = "blocked"  # an EMS is configured and the policy says never with one
+    WAITING = "waiting"  # the EMS or the override decides
+    FOLLOWING = "following"  # it decides the target
+    HOLDING = "holding"  # its input is unavailable: it wakes nothing new
 
 
 @dataclass(frozen=True, slots=True)
-class SurplusSettings:
-    """How closely the fleet follows the surplus."""
+class StrategyView:
+    """The strategy as the snapshot shows it."""
 
-    reserve_w: float = 200.0  # export left unabsorbed, against importing on the next cloud
-    band_w: float = 500.0  # a change smaller than this is not followed
-    min_on_s: float = 600.0  # once started, the fleet runs at least this long
-    min_off_s: float = 600.0  # once stopped, it rests at least this long
+    name: str | None = None  # None: no strategy configured
+    status: StrategyStatus = StrategyStatus.NONE
+    target_kw: float | None = None  # its target while it decides
+    reason: str = ""  # why it wants what it wants
 
 
-class SurplusFollower:
-    """The target that absorbs the site's export."""
+NO_STRATEGY = StrategyView()
 
-    def __init__(self, settings: SurplusSettings | None = None) -> None:
-        self.settings = settings or SurplusSettings()
-        self.target_w: float | None = None  # None: never decided yet
-        self._since = -math.inf  # when the fleet last started or stopped
 
-    def follow(self, now: float, grid_w: float | None, fleet_w: float, rated_w: float) -> float:
-        """The target now. Without a reading the fleet wakes nothing new: it keeps at most
-        what it draws."""
-        s = self.settings
-        current = self.target_w or 0.0
-        if grid_w is None or not math.isfinite(grid_w):
-            kept = min(current, fleet_w)
-            self.target_w = kept
-            return kept
-        wanted = min(max(0.0, fleet_w - grid_w - s.reserve_w), rated_w)
-        if wanted < s.band_w:
-            wanted = 0.0  # not even one step's worth
-        if current == 0.0 and wanted > 0.0:
-            if now - self._since < s.min_off_s:
-                wanted = 0.0
-        elif current > 0.0 and wanted == 0.0:
-            if now - self._since < s.min_on_s:
-                wanted = current
-        elif abs(wanted - current) < s.band_w:
-            wanted = current
-        if (wanted > 0.0) != (current > 0.0):
-            self._since = now
-        self.target_w = wanted
-        return wanted
+type InputsReader = Callable[[], SiteInputs]
+
+
+class StrategySeat:
+    """A strategy, its inputs and whether it may decide."""
+
+    def __init__(
+        self,
+        strategy: LocalStrategy,
+        inputs: InputsReader,
+        *,
+        policy: StrategyPolicy = StrategyPolicy.WHILE_EMS_IDLE,
+        ems_configured: bool = False,
+    ) -> None:
+        self.strategy = strategy
+        self.read_inputs = inputs
+        self.policy = policy
+        self.ems_configured = ems_configured
+        self.enabled = True
+        self._joules_per_th: float | None = None  # last measured, kept while nothing mines
+
+    @property
+    def blocked(self) -> bool:
+        """The policy keeps it from deciding at all."""
+        return self.policy is StrategyPolicy.NEVER_WITH_EMS and self.ems_configured
+
+    def may_decide(self, *, ems_active: bool, override: bool) -> bool:
+        """Whether the strategy decides the target now."""
+        return self.enabled and not self.blocked and not ems_active and not override
+
+    def status(self, *, ems_active: bool, override: bool, holding: bool) -> StrategyStatus:
+        """What it is doing now."""
+        if not self.enabled:
+            return StrategyStatus.OFF
+        if self.blocked:
+            return StrategyStatus.BLOCKED
+        if ems_active or override:
+            return StrategyStatus.WAITING
+        return StrategyStatus.HOLDING if holding else StrategyStatus.FOLLOWING
+
+    def fleet_view(
+        self, fleet_w: float, rated_w: float, miners: Iterable[MinerSnapshot]
+    ) -> FleetView:
+        """The fleet as the rule sees it; efficiency from the miners mining at full rate."""
+        power = hashrate = 0.0
+        for m in miners:
+            if m.state is MinerState.MINING and not m.stale and m.power_w and m.hashrate_ths:
+                power += m.power_w
+                hashrate += m.hashrate_ths
+        if hashrate > 0:
+            self._joules_per_th = power / hashrate
+        return FleetView(fleet_w=fleet_w, rated_w=rated_w, joules_per_th=self._joules_per_th)
