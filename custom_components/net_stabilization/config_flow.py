@@ -73,6 +73,7 @@ from .const import (
 )
 from .core.discovery import ScanResult, parse_host
 from .options import default_options, parse_networks, split_list
+from .strategy_options import check_strategy, strategy_defaults, strategy_keys, strategy_schema
 
 _PORT = NumberSelector(NumberSelectorConfig(min=1, max=65535, mode=NumberSelectorMode.BOX))
 _MULTILINE = TextSelector(TextSelectorConfig(multiline=True))
@@ -344,16 +345,24 @@ _NO_USER = "none"
 
 
 class NetStabilizationOptionsFlow(OptionsFlow):
-    """How the fleet behaves: timing, retention, mode, EMS access, meter and safety."""
+    """How the fleet behaves: timing, retention, mode, EMS access, meter and safety; then, when
+    one is chosen, the local strategy."""
+
+    def __init__(self) -> None:
+        """Start with nothing taken."""
+        self._general: dict[str, Any] = {}
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """One form with every option."""
+        """One form with every general option."""
         errors: dict[str, str] = {}
         options = {**default_options(), **self.config_entry.options}
         if user_input is not None:
             new, errors = _checked_options(user_input)
             if not errors:
-                return self.async_create_entry(data=new)
+                self._general = new
+                if new.get(CONF_STRATEGY, "none") != "none":
+                    return await self.async_step_strategy()
+                return self.async_create_entry(data=_without_strategy(new))
             options = {**options, **user_input}
         users = [
             user
@@ -363,6 +372,39 @@ class NetStabilizationOptionsFlow(OptionsFlow):
         return self.async_show_form(
             step_id="init", data_schema=_options_schema(options, users), errors=errors
         )
+
+    async def async_step_strategy(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The chosen strategy's entities, numbers and pacing."""
+        strategy = str(self._general[CONF_STRATEGY])
+        errors: dict[str, str] = {}
+        shown: dict[str, Any] = {
+            **strategy_defaults(self._nominal_kw()),
+            **self.config_entry.options,
+            **self._general,
+        }
+        if user_input is not None:
+            new, errors = check_strategy(strategy, user_input)
+            if not errors:
+                return self.async_create_entry(data={**_without_strategy(self._general), **new})
+            shown = {**shown, **user_input}
+        return self.async_show_form(
+            step_id="strategy",
+            data_schema=strategy_schema(strategy, shown),
+            errors=errors,
+            description_placeholders={"strategy": strategy},
+        )
+
+    def _nominal_kw(self) -> float:
+        runtime = getattr(self.config_entry, "runtime_data", None)
+        return float(runtime.controller.nominal_rated_kw) if runtime is not None else 0.0
+
+
+def _without_strategy(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The general options without any strategy setting a previous choice left."""
+    keys = strategy_keys()
+    return {k: v for k, v in options.items() if k not in keys}
 
 
 def _checked_options(user_input: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -381,8 +423,6 @@ def _checked_options(user_input: Mapping[str, Any]) -> tuple[dict[str, Any], dic
             new[key] = int(value)
         else:
             new[key] = float(value)
-    if new.get(CONF_STRATEGY) == "pv_surplus" and not new.get(CONF_GRID_IMPORT_ENTITY):
-        errors[CONF_GRID_IMPORT_ENTITY] = "strategy_needs_grid_sensor"
     if new.get(CONF_HOT_RESERVE) and not new.get(CONF_HOT_STANDBY_W) and not errors:
         # A reserve draws what a stopped S9 draws: without a measured figure it is not held.
         errors[CONF_HOT_STANDBY_W] = "hot_standby_unknown"

@@ -82,3 +82,4 @@ STRATEGY_POLICIES: Final = ("while_ems_idle", "never_with_ems")
 # Entities go unavailable only after this many failed polls in a row.
 FAILED_POLLS_BEFORE_UNAVAILABLE: Final = 3
 EVENT_COMMAND: Final = f"{DOMAIN}_command"
+EVENT_SOURCE_CHANGED: Final = f"{DOMAIN}_source_changed"  # the source in force changed

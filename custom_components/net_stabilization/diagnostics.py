@@ -11,6 +11,7 @@ from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_EMS_NETWORKS, CONF_HOSTS, CONF_METER_ENTITY, CONF_NETWORKS
+from .local_strategy import StrategyInputs
 from .runtime import FleetRuntime, NetStabilizationConfigEntry
 from .wire import command_json, fleet_summary_json
 
@@ -57,6 +58,18 @@ def redact_text(value: Any, names: frozenset[str] = frozenset()) -> Any:
     return value
 
 
+def strategy_inputs(runtime: FleetRuntime) -> dict[str, Any]:
+    """What the local strategy reads now: each input's entity and its value in the rule's unit."""
+    seat = runtime.controller.strategy_seat
+    reader = seat.read_inputs if seat is not None else None
+    if not isinstance(reader, StrategyInputs):
+        return {}
+    return {
+        field: {"entity_id": entity_id, "value": reader.read(field)}
+        for field, entity_id in reader.entities.items()
+    }
+
+
 def fleet_diagnostics(runtime: FleetRuntime) -> dict[str, Any]:
     """Everything worth attaching to a bug report (before redaction). Miners are numbered, not
     keyed by MAC: MACs and addresses identify a site."""
@@ -72,6 +85,7 @@ def fleet_diagnostics(runtime: FleetRuntime) -> dict[str, Any]:
         "fleet": fleet_summary_json(snapshot),
         "miners": miners,
         "settings": runtime.controller.settings().to_dict(),
+        "strategy_inputs": strategy_inputs(runtime),
         "last_scan": None
         if scan is None
         else {

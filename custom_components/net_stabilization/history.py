@@ -9,7 +9,7 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 
-from .const import EVENT_COMMAND
+from .const import EVENT_COMMAND, EVENT_SOURCE_CHANGED
 from .core.fleet import CommandRecord, FleetController, FleetSettings, FleetSnapshot
 from .core.store import FleetSnapshot as StoredFleetSnapshot
 from .core.store import FleetStore, MinerRecord
@@ -41,6 +41,12 @@ class CommandEvents:
         if self.after_record is not None:
             await self.after_record(entry)
         self._hass.bus.async_fire(EVENT_COMMAND, command_event(entry))
+        if entry.is_note:
+            # For automations on a change of who decides (EMS -> limit, strategy -> EMS, ...).
+            params = entry.parameters
+            self._hass.bus.async_fire(
+                EVENT_SOURCE_CHANGED, {"from": params.get("from"), "to": params.get("to")}
+            )
 
     async def recent(self, limit: int = 50) -> list[CommandRecord]:
         """Newest first, from the database."""

@@ -45,6 +45,7 @@ from .const import (
     CONF_TRIP_HZ,
     LOGGER,
 )
+from .coordinator import FleetCoordinator
 from .core.fleet import FleetController, StrategyPolicy, StrategySeat
 from .core.strategies import (
     FrequencyDroop,
@@ -203,15 +204,17 @@ def build_seat(hass: HomeAssistant, options: Mapping[str, Any]) -> StrategySeat 
         StrategyInputs(hass, options),
         policy=policy,
         ems_configured=ems_configured(options),
+        started=False,  # once the commanded state is restored
     )
 
 
 def watch_inputs(
-    hass: HomeAssistant, controller: FleetController, seat: StrategySeat
+    hass: HomeAssistant, controller: FleetController, coordinator: FleetCoordinator
 ) -> Callable[[], None]:
     """Decide at once when an input changes (one decision at a time; changes meanwhile are
     taken by the next). Returns what stops watching."""
-    reader = seat.read_inputs
+    seat = controller.strategy_seat
+    reader = seat.read_inputs if seat is not None else None
     entities = list(reader.entities.values()) if isinstance(reader, StrategyInputs) else []
     if not entities:
         return lambda: None
@@ -224,6 +227,7 @@ def watch_inputs(
             while True:
                 again = False
                 await controller.follow_strategy_now()
+                coordinator.publish()
                 if not again:
                     return
         finally:

@@ -195,9 +195,6 @@ async def async_start(
     )
     await limits.async_apply()
     runtime.timers.append(limits.start())
-    seat = runtime.controller.strategy_seat
-    if seat is not None:
-        runtime.timers.append(watch_inputs(hass, runtime.controller, seat))
     max_age_min = float(runtime.options[CONF_RESTORE_MAX_AGE])
     resumed = await runtime.history.restore(max_age_min * 60 if max_age_min > 0 else None)
     if resumed is not None:
@@ -206,6 +203,9 @@ async def async_start(
         await runtime.controller.set_mode(
             runtime.options[CONF_POWER_MODE], source=CommandSource.SETUP
         )
+    # The local strategy last: it decides from what was resumed (or was switched off).
+    runtime.controller.start_strategy()
+    runtime.timers.append(watch_inputs(hass, runtime.controller, runtime.coordinator))
     _schedule_timers(hass, entry, runtime)
 
 

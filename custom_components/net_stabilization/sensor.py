@@ -27,7 +27,14 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .coordinator import FleetCoordinator
-from .core.fleet import FleetSnapshot, FleetState, MinerSnapshot, MinerState, TargetSource
+from .core.fleet import (
+    FleetSnapshot,
+    FleetState,
+    MinerSnapshot,
+    MinerState,
+    StrategyStatus,
+    TargetSource,
+)
 from .entity import FleetEntity, MinerEntity
 from .platform import async_add_miner_entities
 from .runtime import NetStabilizationConfigEntry
@@ -43,6 +50,7 @@ class FleetSensorDescription(SensorEntityDescription):
     """A fleet sensor and how to read it from a snapshot."""
 
     value_fn: Callable[[FleetSnapshot], float | int | str | datetime | None]
+    exists_fn: Callable[[FleetSnapshot], bool] = lambda _s: True  # e.g. only with a strategy
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,6 +122,24 @@ FLEET_SENSORS: tuple[FleetSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfPower.KILO_WATT,
         suggested_display_precision=2,
         value_fn=lambda s: s.limit_kw,
+    ),
+    FleetSensorDescription(
+        key="strategy_target",
+        translation_key="strategy_target",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        suggested_display_precision=2,
+        value_fn=lambda s: s.strategy_target_kw,
+        exists_fn=lambda s: s.strategy is not None,
+    ),
+    FleetSensorDescription(
+        key="strategy_status",
+        translation_key="strategy_status",
+        device_class=SensorDeviceClass.ENUM,
+        options=[s.value for s in StrategyStatus],
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda s: s.strategy_status,
+        exists_fn=lambda s: s.strategy is not None,
     ),
     FleetSensorDescription(
         key="hot_reserve",
@@ -244,7 +270,8 @@ async def async_setup_entry(
     """Fleet sensors now; miner sensors for every miner, including ones found later."""
     coordinator = entry.runtime_data.coordinator
     async_add_entities(
-        [FleetSensor(coordinator, d) for d in FLEET_SENSORS] + [FleetEnergySensor(coordinator)]
+        [FleetSensor(coordinator, d) for d in FLEET_SENSORS if d.exists_fn(coordinator.snapshot)]
+        + [FleetEnergySensor(coordinator)]
     )
     async_add_miner_entities(
         entry,

@@ -34,6 +34,7 @@ class FleetSwitchDescription(SwitchEntityDescription):
 
     is_on_fn: Callable[[FleetSnapshot], bool]
     set_fn: Callable[[FleetCoordinator, bool], Awaitable[CommandResult]]
+    exists_fn: Callable[[FleetSnapshot], bool] = lambda _s: True  # e.g. only with a strategy
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,6 +61,12 @@ async def _set_dispatch(coordinator: FleetCoordinator, enabled: bool) -> Command
 
 async def _set_override(coordinator: FleetCoordinator, enabled: bool) -> CommandResult:
     return await coordinator.async_set_override(enabled, None, SOURCE)
+
+
+async def _set_strategy(coordinator: FleetCoordinator, enabled: bool) -> CommandResult:
+    return await coordinator.async_command(
+        lambda fleet: fleet.set_strategy_enabled(enabled, source=SOURCE)
+    )
 
 
 async def _set_mining(coordinator: FleetCoordinator, mac: str, on: bool) -> CommandResult:
@@ -96,6 +103,13 @@ FLEET_SWITCHES: tuple[FleetSwitchDescription, ...] = (
         is_on_fn=lambda s: s.override_enabled,
         set_fn=_set_override,
     ),
+    FleetSwitchDescription(
+        key="local_strategy",
+        translation_key="local_strategy",
+        is_on_fn=lambda s: s.strategy_status != "off",
+        set_fn=_set_strategy,
+        exists_fn=lambda s: s.strategy is not None,
+    ),
 )
 
 MINER_SWITCHES: tuple[MinerSwitchDescription, ...] = (
@@ -125,7 +139,9 @@ async def async_setup_entry(
 ) -> None:
     """Fleet switches and, for every miner, its mining and dispatch switches."""
     coordinator = entry.runtime_data.coordinator
-    async_add_entities([FleetSwitch(coordinator, d) for d in FLEET_SWITCHES])
+    async_add_entities(
+        [FleetSwitch(coordinator, d) for d in FLEET_SWITCHES if d.exists_fn(coordinator.snapshot)]
+    )
     async_add_miner_entities(
         entry,
         async_add_entities,

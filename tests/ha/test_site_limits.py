@@ -155,13 +155,3 @@ async def test_pv_surplus_is_followed_while_the_ems_is_idle(
     assert snapshot.target_kw is not None and snapshot.target_kw > 1.0
     history = [c.command for c in await runtime.controller.recent_commands(10)]
     assert "strategy_target" in history
-
-
-async def test_pv_surplus_needs_the_site_import_sensor(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry
-) -> None:
-    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"strategy": "pv_surplus"}
-    )
-    assert result["errors"] == {"grid_import_entity": "strategy_needs_grid_sensor"}

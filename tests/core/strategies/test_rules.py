@@ -162,3 +162,20 @@ def test_non_finite_inputs_count_as_missing() -> None:
     inputs = SiteInputs(grid_w=math.inf, price_per_kwh=math.nan, frequency_hz=-math.inf)
     assert inputs.grid_w is None and inputs.price_per_kwh is None
     assert inputs.frequency_hz is None
+
+
+def test_between_polls_a_rule_on_the_fleets_draw_takes_only_urgent_wishes() -> None:
+    rule = SurplusFollower(SurplusSettings(reserve_w=200.0, feed_in_limit_w=5000.0))
+    s = LocalStrategy(rule, PACING)
+    assert s.decide(0.0, SiteInputs(grid_w=-3000.0), view(100.0)) == pytest.approx(2900.0)
+    # A miner was just put to sleep: the grid shows the export, the last poll still shows the
+    # miner. Taking both would wake it again.
+    assert s.decide(5.0, SiteInputs(grid_w=-2000.0), view(2900.0), between_polls=True) == 2900.0
+    # An export over the feed-in limit cannot wait for the poll.
+    got = s.decide(6.0, SiteInputs(grid_w=-6000.0), view(2900.0), between_polls=True)
+    assert got == pytest.approx(8700.0)
+    # A rule on other inputs decides between polls as at a poll.
+    droop = LocalStrategy(
+        FrequencyDroop(FrequencySettings(base_w=5000.0, gain_w_per_hz=10_000.0)), PACING
+    )
+    assert droop.decide(0.0, SiteInputs(frequency_hz=50.0), FLEET, between_polls=True) == 5000.0

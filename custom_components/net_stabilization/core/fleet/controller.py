@@ -317,7 +317,7 @@ class FleetController:
             holding=seat.strategy.holding,
         )
 
-    async def _follow_strategy(self, now: float) -> None:
+    async def _follow_strategy(self, now: float, *, between_polls: bool = False) -> None:
         """The strategy's target, while it may decide; a strategy switched off (or blocked)
         while it ran the fleet stands the fleet down like a deactivation."""
         seat = self._strategy
@@ -343,10 +343,16 @@ class FleetController:
         rated_w = roster.rated_kw(now, self._mode) * 1000.0
         view = seat.fleet_view(fleet_w, rated_w, self._snapshot.miners)
         before = strategy.target_w
-        wanted = strategy.decide(now, inputs, view)
+        if between_polls and before is None:
+            return  # it decides first at a poll, from fresh readings
+        wanted = strategy.decide(now, inputs, view, between_polls=between_polls)
         if wanted == before:
             return
         self._keep_asleep = wanted == 0.0
+        if before and wanted and abs(wanted - before) < roster.step_w():
+            # Less than a miner's worth (a noisy frequency, a passing cloud): the regulator
+            # meets it at the poll with its band and dwell, instead of a re-plan per wobble.
+            return
         summary = self._act_on_target(now)
         await self._record_strategy(
             wanted,
@@ -364,13 +370,19 @@ class FleetController:
             "strategy_target", CommandSource.STRATEGY, params, CommandResult.ok(message, summary)
         )
 
+    def start_strategy(self) -> None:
+        """Let the local strategy decide from the next poll on (after `restore`)."""
+        if self._strategy is not None:
+            self._strategy.started = True
+            self._publish()
+
     async def follow_strategy_now(self) -> None:
         """An input of the strategy changed: decide at once, not at the next poll (a frequency
         excursion is answered within moments)."""
         if self._strategy is None:
             return
         async with self._command_lock:
-            await self._follow_strategy(self._clock.monotonic())
+            await self._follow_strategy(self._clock.monotonic(), between_polls=True)
             self._publish()
             await self._note_source()
 
@@ -647,6 +659,7 @@ class FleetController:
             self._dispatch.apply(plan, self._mode, now)
             self._regulator.acted()
             self._publish()
+            await self._note_source()  # after the orders are out: they do not wait for it
             return result
 
     async def deactivate(self, source: CommandSource | str = SOURCE_EMS) -> CommandResult:

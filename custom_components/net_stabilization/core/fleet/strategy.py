@@ -59,12 +59,16 @@ class StrategySeat:
         *,
         policy: StrategyPolicy = StrategyPolicy.WHILE_EMS_IDLE,
         ems_configured: bool = False,
+        started: bool = True,
     ) -> None:
         self.strategy = strategy
         self.read_inputs = inputs
         self.policy = policy
         self.ems_configured = ems_configured
         self.enabled = True
+        # Not started: it waits until the commanded state was restored after a restart (the
+        # operator may have switched it off), so the first poll decides nothing.
+        self.started = started
         self._joules_per_th: float | None = None  # last measured, kept while nothing mines
 
     @property
@@ -74,7 +78,9 @@ class StrategySeat:
 
     def may_decide(self, *, ems_active: bool, override: bool) -> bool:
         """Whether the strategy decides the target now."""
-        return self.enabled and not self.blocked and not ems_active and not override
+        return (
+            self.started and self.enabled and not self.blocked and not ems_active and not override
+        )
 
     def status(self, *, ems_active: bool, override: bool, holding: bool) -> StrategyStatus:
         """What it is doing now."""

@@ -41,6 +41,7 @@ class FrequencyDroop:
     """Load that follows the frequency."""
 
     name = "frequency"
+    reads_fleet_draw = False
 
     def __init__(self, settings: FrequencySettings) -> None:
         self.settings = settings

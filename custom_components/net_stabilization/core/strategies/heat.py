@@ -35,6 +35,7 @@ class HeatDemand:
     """Heats towards a setpoint, never above the limit."""
 
     name = "heat"
+    reads_fleet_draw = False
 
     def __init__(self, settings: HeatSettings) -> None:
         self.settings = settings

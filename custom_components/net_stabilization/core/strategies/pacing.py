@@ -25,6 +25,9 @@ class StrategyRule(Protocol):
     """Turns the site's inputs into the power the fleet should draw."""
 
     name: str
+    # Whether it reckons with the fleet's draw as last read (against a site meter): between
+    # polls that figure lags the orders just given, so only urgent wishes are taken then.
+    reads_fleet_draw: bool
 
     def want(self, inputs: SiteInputs, fleet: FleetView) -> Want | None:
         """The wish now; None when an input it needs is missing."""
@@ -72,12 +75,17 @@ class LocalStrategy:
         self.target_w = target_w
         self._since = now
 
-    def decide(self, now: float, inputs: SiteInputs, fleet: FleetView) -> float:
+    def decide(
+        self, now: float, inputs: SiteInputs, fleet: FleetView, *, between_polls: bool = False
+    ) -> float:
         """The target now. A rule without its input wakes nothing new: the fleet keeps at most
-        what it draws."""
+        what it draws. Between polls a rule that reads the fleet's draw takes only urgent
+        wishes (that draw is as old as the last poll)."""
         p = self.pacing
         current = self.target_w or 0.0
         want = self.rule.want(inputs, fleet)
+        if between_polls and self.rule.reads_fleet_draw and (want is None or not want.urgent):
+            return current
         self.holding = want is None
         if want is None:
             kept = min(current, max(0.0, fleet.fleet_w))

@@ -31,6 +31,7 @@ class PeakShaving:
     """Fills the headroom under an import limit."""
 
     name = "peak_shaving"
+    reads_fleet_draw = True
 
     def __init__(self, settings: PeakSettings) -> None:
         self.settings = settings

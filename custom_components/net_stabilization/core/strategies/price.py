@@ -47,6 +47,7 @@ class PriceFollower:
     """All the fleet can while the price is below the limit, nothing above it."""
 
     name = "price"
+    reads_fleet_draw = False
 
     def __init__(self, settings: PriceSettings) -> None:
         self.settings = settings

@@ -33,6 +33,7 @@ class SurplusFollower:
     """Absorbs the site's export."""
 
     name = "pv_surplus"
+    reads_fleet_draw = True
 
     def __init__(self, settings: SurplusSettings | None = None) -> None:
         self.settings = settings or SurplusSettings()
