@@ -46,6 +46,7 @@ from custom_components.net_stabilization.core.fleet import (
     FunctionClock,
     InMemoryCommandLog,
     PowerMode,
+    StrategySeat,
 )
 from custom_components.net_stabilization.core.miners.antminer_s9 import (
     AntminerS9Driver,
@@ -254,6 +255,7 @@ async def start_run(
     command_log: InMemoryCommandLog | None = None,
     kinds: list[str] | None = None,
     reserve: bool = False,
+    strategy: StrategySeat | None = None,
 ) -> Run:
     clock = ManualClock()
     fleet = SimulatedFleet(
@@ -289,6 +291,7 @@ async def start_run(
         # A site meter on the fleet's feed: here the simulator's ground truth.
         site_meter=(lambda: fleet.power_w / 1000.0) if meter else None,
         command_log=command_log,
+        strategy=strategy,
     )
     by_kind: dict[str, dict[str, int]] = {}
     if kinds is None:
