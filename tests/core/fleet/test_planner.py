@@ -191,6 +191,19 @@ def test_on_off_rotates_by_runtime() -> None:
     assert {a.mac for a in plan.assignments if a.action is Action.STOP} == {"M0", "M2"}
 
 
+def test_a_falling_target_stops_miners_still_starting_before_ones_that_deliver() -> None:
+    # Two S9 mine (long runtimes, first in line to stop by wear), two were just woken.
+    miners = [
+        PlanMiner("M0", True, 650.0, runtime_s=5000),
+        PlanMiner("M1", True, 650.0, runtime_s=4000),
+        PlanMiner("M2", True, 650.0, runtime_s=10, starting=True),
+        PlanMiner("M3", True, 650.0, runtime_s=20, starting=True),
+    ]
+    plan = plan_dispatch(2 * NOMINAL_W + 2 * STANDBY_W, PowerMode.ON_OFF, miners)
+    # Stopping the mining ones would leave the site short until the others arrive (if they do).
+    assert {a.mac for a in plan.assignments if a.action is Action.STOP} == {"M2", "M3"}
+
+
 def test_contract_example_two_s9() -> None:
     plan = plan_dispatch(2920.0, PowerMode.ON_OFF, idle_fleet(2))
     assert plan.summary == "2 miners at 650 MHz ≈ 2.92 kW"

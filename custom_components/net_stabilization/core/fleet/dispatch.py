@@ -74,6 +74,7 @@ class Dispatcher:
                     if m.capabilities.points.unit is SettingUnit.WATT
                     else None,
                     hot=m.hot,
+                    starting=running and m.stage is Stage.WAKING and not m.hashing(),
                 )
             )
         return inputs

@@ -97,6 +97,9 @@ class PlanMiner:
     # In the hot reserve: its mining software is stopped, not asleep, so a start is a restart
     # of it (`PlanLimits.hot_start_cost_s`), not a reboot.
     hot: bool = False
+    # Running, but its start is still under way (not hashing yet): it draws little and may
+    # fail, so when the target falls it stops before miners already delivering.
+    starting: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,7 +455,14 @@ def _choose(
     # The kinds that follow targets least cheaply stop first and start last, so the swing
     # miners (any power while hashing) stay in; then efficiency; within a kind, wear.
     stop_order = sorted(
-        on, key=lambda u: (-u.kind.agility, -u.kind.rank, -u.miner.runtime_s, u.miner.mac)
+        on,
+        key=lambda u: (
+            -u.kind.agility,
+            -u.kind.rank,
+            not u.miner.starting,
+            -u.miner.runtime_s,
+            u.miner.mac,
+        ),
     )
     # Healthy miners before ones whose last wake failed: a retry happens only without spares;
     # ones that come back without a new wake before any that need one.
