@@ -40,13 +40,14 @@ class CommandEvents:
         await self._store.record_command(entry)
         if self.after_record is not None:
             await self.after_record(entry)
-        self._hass.bus.async_fire(EVENT_COMMAND, command_event(entry))
         if entry.is_note:
-            # For automations on a change of who decides (EMS -> limit, strategy -> EMS, ...).
+            # Not a command: its own event, for automations on a change of who decides.
             params = entry.parameters
             self._hass.bus.async_fire(
                 EVENT_SOURCE_CHANGED, {"from": params.get("from"), "to": params.get("to")}
             )
+        else:
+            self._hass.bus.async_fire(EVENT_COMMAND, command_event(entry))
 
     async def recent(self, limit: int = 50) -> list[CommandRecord]:
         """Newest first, from the database."""

@@ -57,8 +57,11 @@ async def test_history_api_and_snapshots(
     await runtime.async_write_snapshot()
     client = await hass_client()
     body = await (await client.get("/api/net_stabilization/history?limit=5")).json()
-    assert body[0]["command"] == "activate"
-    assert body[0]["parameters"] == {"activationPowerInKw": 1.0}
+    # The change of source the activation made is noted after it.
+    assert body[0]["command"] == "target_source"
+    assert body[0]["parameters"] == {"from": "none", "to": "ems"}
+    assert body[1]["command"] == "activate"
+    assert body[1]["parameters"] == {"activationPowerInKw": 1.0}
     assert (await client.get("/api/net_stabilization/history?limit=x")).status == 400
     history = await runtime.store.fleet_history(since=0)
     assert len(history) == 1
@@ -89,7 +92,7 @@ async def test_broken_database_raises_repair_and_control_goes_on(
     await hass.services.async_call(DOMAIN, "deactivate", {}, blocking=True)
     await hass.async_block_till_done()
     assert issue_registry.async_get_issue(DOMAIN, "database_problem") is None
-    commands = [c.command for c in await store.recent_commands()]
+    commands = [c.command for c in await store.recent_commands() if not c.is_note]
     assert commands[:2] == ["deactivate", "activate"]
 
 

@@ -72,7 +72,6 @@ async def test_the_fleet_follows_the_surplus_only_while_the_ems_is_idle() -> Non
     assert controller.snapshot.strategy_status == "waiting"
     assert controller.snapshot.strategy_target_kw is None
     # A site limit still stands above the strategy.
-    await controller.deactivate()
     await controller.set_limits(SiteLimits(cap_w=1600.0))
     await rig.run(700.0)
     assert rig.ground_truth_w <= 1600.0 + 200.0
@@ -87,6 +86,20 @@ async def test_the_fleet_follows_the_surplus_only_while_the_ems_is_idle() -> Non
     # A change of source is a note in the history, not the last command.
     assert controller.snapshot.last_command is not None
     assert controller.snapshot.last_command.command != "target_source"
+    await controller.close()
+
+
+async def test_handed_back_by_the_ems_it_takes_over_at_once() -> None:
+    rig, _site = await surplus_rig(4, 3500.0)
+    controller = rig.controller
+    await rig.run(300.0)  # the strategy started the fleet less than its minimum times ago
+    assert (await controller.activate(4 * FULL_W / 1000.0)).accepted
+    await rig.run(60.0)
+    await controller.deactivate()
+    await rig.run(5.0)
+    # Its minimum off time paces its own stops, not the EMS's deactivation.
+    assert controller.snapshot.target_source == "strategy"
+    assert (controller.snapshot.strategy_target_kw or 0.0) > 2.0
     await controller.close()
 
 

@@ -66,9 +66,11 @@ class LocalStrategy:
         return self.rule.name
 
     def reset(self) -> None:
-        """Forget the last decision (another source took over): the next one starts afresh,
-        still honouring the minimum times."""
+        """Forget the last decision (another source took over, or the operator switched it
+        off): the next one starts afresh. The minimum times pace its own starts and stops, so
+        they do not hold it back after the EMS hands the fleet back."""
         self.target_w = None
+        self._since = -math.inf
 
     def resume(self, now: float, target_w: float) -> None:
         """Take back a target it had before a restart; the minimum times count from now."""
