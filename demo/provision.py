@@ -15,7 +15,9 @@ Steps on a fresh configuration:
    it to <state>/token, the base URL to <state>/url,
 4. wait until Home Assistant is RUNNING,
 5. create the Net Stabilization config entry through the config-flow REST API unless one exists,
-   and wait until it is loaded and /api/status answers.
+   and wait until it is loaded and /api/status answers,
+6. with --strategy or --site-limit-entity: set them through the options flow (every other option
+   as the form shows it) unless they are set already, and wait until the entry is loaded again.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ DOMAIN = "net_stabilization"
 DEMO_USER = "demo"
 DEMO_NAME = "Demo Admin"
 SUGGESTED_BY_ONBOARDING = ("google_translate", "met", "radio_browser")
+# What a strategy reads, per strategy the demo sets up: option key -> the demo's entity.
+STRATEGY_INPUTS = {"pv_surplus": {"grid_import_entity": "sensor.demo_grid_import"}}
 
 
 def log(message: str) -> None:
@@ -301,6 +305,55 @@ class Provisioner:
             raise RuntimeError(f"config flow did not create the entry: {result}")
         log(f"config entry created: {result.get('title')}")
 
+    @staticmethod
+    def form_values(form: dict[str, Any]) -> dict[str, Any]:
+        """What a form would send untouched: each field's default or suggested value."""
+        values: dict[str, Any] = {}
+        for field in form.get("data_schema") or []:
+            suggested = (field.get("description") or {}).get("suggested_value")
+            if suggested is not None:
+                values[field["name"]] = suggested
+            elif "default" in field:
+                values[field["name"]] = field["default"]
+        return values
+
+    async def configure_options(self, entry_id: str) -> bool:
+        """Set the strategy and the site-limit entity in the options; False when they were set."""
+        args = self.args
+        base = "/api/config/config_entries/options/flow"
+        form = await self._json("POST", base, json={"handler": entry_id})
+        flow_id = form["flow_id"]
+        try:
+            if form.get("type") != "form" or form.get("step_id") != "init":
+                raise RuntimeError(f"options flow: unexpected {form}")
+            values = self.form_values(form)
+            wanted: dict[str, Any] = {}
+            if args.strategy:
+                wanted["strategy"] = args.strategy
+            if args.site_limit_entity:
+                wanted["site_limit_entity"] = args.site_limit_entity
+            changed = any(values.get(k) != v for k, v in wanted.items())
+            result = await self._json("POST", f"{base}/{flow_id}", json={**values, **wanted})
+            if result.get("type") == "form" and result.get("step_id") == "strategy":
+                inputs = STRATEGY_INPUTS.get(str(args.strategy), {})
+                values = self.form_values(result)
+                changed = changed or any(values.get(k) != v for k, v in inputs.items())
+                if not changed:
+                    await self._json("DELETE", f"{base}/{flow_id}")
+                    return False
+                result = await self._json("POST", f"{base}/{flow_id}", json={**values, **inputs})
+            elif not changed and result.get("type") == "create_entry":
+                return False  # nothing new: the same options again
+            if result.get("type") != "create_entry":
+                raise RuntimeError(
+                    f"options flow: step {result.get('step_id')}, errors {result.get('errors')}"
+                )
+        except BaseException:
+            await self._json("DELETE", f"{base}/{flow_id}", expect=(200, 404))
+            raise
+        log(f"options: {', '.join(f'{k} {v}' for k, v in wanted.items())}")
+        return True
+
     async def wait_loaded(self, limit_s: float) -> dict[str, Any]:
         """Until the entry is loaded and the EMS status answers; returns the status."""
         deadline = time.monotonic() + limit_s
@@ -357,6 +410,11 @@ class Provisioner:
         else:
             log("config entry exists: keeping it")
         status = await self.wait_loaded(self.args.timeout)
+        if self.args.strategy or self.args.site_limit_entity:
+            entry_id = (await self.entries())[0]["entry_id"]
+            if await self.configure_options(entry_id):
+                await asyncio.sleep(1.0)  # the entry reloads with the new options
+                status = await self.wait_loaded(self.args.timeout)
         await self.remove_onboarding_leftovers()
         return {
             "url": self.url,
@@ -386,6 +444,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="create the fleet without per-miner devices and entities",
     )
+    p.add_argument(
+        "--strategy",
+        choices=("none", *STRATEGY_INPUTS),
+        help="set this local strategy in the options, reading the demo's inputs",
+    )
+    p.add_argument("--site-limit-entity", help="set this entity as the site limit in the options")
     p.add_argument("--timeout", type=float, default=300.0, help="per wait, seconds")
     p.add_argument("--scan-timeout", type=float, default=600.0)
     return p

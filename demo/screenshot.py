@@ -256,7 +256,7 @@ def main() -> int:
     p.add_argument("--path", default="/net-stabilization/fleet", help="page to open")
     p.add_argument("--out", default="docs/dashboard.png")
     p.add_argument("--width", type=int, default=1440)
-    p.add_argument("--height", type=int, default=1300)
+    p.add_argument("--height", type=int, default=1400)
     p.add_argument("--scale", type=float, default=1.0, help="device pixel ratio")
     p.add_argument("--wait-for", default="ha-chart-base", help="element that means 'rendered'")
     p.add_argument("--timeout", type=float, default=60.0)
