@@ -4,6 +4,7 @@ change of source announced."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -11,8 +12,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
+from custom_components.net_stabilization import local_strategy
 from custom_components.net_stabilization.const import DOMAIN, EVENT_SOURCE_CHANGED
 from custom_components.net_stabilization.diagnostics import fleet_diagnostics
+from custom_components.net_stabilization.local_strategy import StrategyInputs
 from simulator import SimulatedFleet
 
 FREQUENCY = "sensor.grid_frequency"
@@ -241,3 +244,28 @@ async def test_a_price_in_eur_per_mwh_runs_the_fleet_below_the_threshold(
     hass.states.async_set(PRICE, "12", {"unit_of_measurement": "ct/kWh"})
     await hass.async_block_till_done()
     assert controller.snapshot.strategy_target_kw == 0.0
+
+
+async def test_a_grid_or_frequency_reading_two_minutes_old_counts_as_missing(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    options = {
+        "strategy": "pv_surplus",
+        "grid_import_entity": GRID,
+    }
+    reader = StrategyInputs(hass, options)
+    hass.states.async_set(GRID, "-3.5", {"unit_of_measurement": "kW"})
+    assert reader().grid_w == pytest.approx(-3500.0)
+    now = time.time()
+    monkeypatch.setattr(local_strategy.time, "time", lambda: now + 119.0)
+    assert reader().grid_w == pytest.approx(-3500.0)
+    monkeypatch.setattr(local_strategy.time, "time", lambda: now + 121.0)
+    assert reader().grid_w is None
+    # A price is written when it changes (hourly, quarter-hourly): its age does not matter.
+    price = StrategyInputs(hass, {"strategy": "price", "price_entity": PRICE})
+    hass.states.async_set(PRICE, "80", {"unit_of_measurement": "EUR/MWh"})
+    monkeypatch.setattr(local_strategy.time, "time", lambda: now + 7200.0)
+    assert price().price_per_kwh == pytest.approx(0.08)
+    # A unit that is not its own is no reading.
+    hass.states.async_set(PRICE, "80", {"unit_of_measurement": "kW"})
+    assert price().price_per_kwh is None
