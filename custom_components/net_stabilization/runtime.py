@@ -251,8 +251,8 @@ async def _after_command(
 ) -> None:
     # What the fleet was told, so a restart resumes it: committed before the answer (a
     # database problem is logged and raised as a repair issue by the store, never raised).
-    if runtime.closed:
-        return
+    if runtime.closed or record.is_note:
+        return  # a note of the fleet's own changes nothing a restart resumes
     await runtime.history.save_settings()
     if record.command in _PER_MINER_COMMANDS:
         runtime.settings_task = entry.async_create_background_task(
