@@ -52,6 +52,7 @@ from custom_components.net_stabilization.core.miners.antminer_s9 import (
     AntminerS9Driver,
 )
 from custom_components.net_stabilization.core.miners.base import (
+    S9_POINTS,
     Capabilities,
     MinerDriver,
     MinerIdentity,
@@ -75,6 +76,7 @@ WAKE_TIME_S = BOOT_S * (1 + JITTER) + RESTART_S * (1 + JITTER) + RAMP_S * (1 + J
 BANDS_W = {PowerMode.ON_OFF: S9_CURVE.nominal_w / 2, PowerMode.FREQUENCY: 100.0}
 SETTLE_TARGET_S = WAKE_TIME_S + POLL_S
 MIN_TH_VS_BEST = 0.95
+_S9_FINE_TOP = S9_POINTS.fine_range[1] if S9_POINTS.fine_range else S9_CURVE.nominal_w
 SEND_COMMANDS = ("wake", "sleep", "set_frequency", "restart")
 # "+reserve" modes hold a hot reserve of this share of the fleet. What a stopped S9 draws has
 # not been measured; the simulated S9s are given this figure, and the fleet is told the same.
@@ -355,11 +357,11 @@ def healthy_capacity_w(run: Run) -> float:
     planner's highest frequency) and the rest asleep."""
     mode = run.controller.mode
     if run.mixed:
-        max_mhz = ControlConfig().planner.max_mhz
+        max_mhz = _S9_FINE_TOP
         return sum(
             max(w for w, _ in options(m, mode, s9_max_mhz=max_mhz)) for m in run.fleet.miners
         )
-    mhz = 650.0 if mode is PowerMode.ON_OFF else ControlConfig().planner.max_mhz
+    mhz = 650.0 if mode is PowerMode.ON_OFF else _S9_FINE_TOP
     total = 0.0
     for m in run.fleet.miners:
         if Fault.NEVER_STARTS in m.faults:

@@ -176,7 +176,7 @@ class MinerFrequency(MinerEntity, NumberEntity):
         miner = self.miner
         if miner is None:
             return None
-        return miner.target_mhz if miner.target_mhz is not None else miner.frequency_mhz
+        return miner.target_setting if miner.target_setting is not None else miner.frequency_mhz
 
     @override
     def _state_key(self) -> Hashable:
@@ -200,7 +200,7 @@ class MinerPowerTarget(MinerFrequency):
     @override
     def native_value(self) -> float | None:
         miner = self.miner
-        return miner.target_mhz if miner is not None else None
+        return miner.target_setting if miner is not None else None
 
     @override
     async def async_set_native_value(self, value: float) -> None:

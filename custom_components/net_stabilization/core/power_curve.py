@@ -68,6 +68,28 @@ class PowerCurve:
         """Frequency whose wall power is `watts` (clamped; power rises monotonically)."""
         return _interpolate(self.points, 1, 0, watts)
 
+    # The same in a miner's own unit: the first column is a setting, a frequency on an S9 and
+    # watts of a power target or preset on miners set by power.
+
+    @property
+    def nominal_setting(self) -> float:
+        """The setting a miner runs at "full"."""
+        return self.nominal_mhz
+
+    @property
+    def lowest_setting(self) -> float:
+        """The lowest setting the curve covers."""
+        return self.points[0][0]
+
+    @property
+    def highest_setting(self) -> float:
+        """The highest setting the curve covers."""
+        return self.points[-1][0]
+
+    def setting_for_power(self, watts: float) -> float:
+        """The setting whose wall power is `watts` (clamped; power rises monotonically)."""
+        return _interpolate(self.points, 1, 0, watts)
+
 
 def _interpolate(
     points: tuple[tuple[float, float, float], ...], x_index: int, y_index: int, x: float

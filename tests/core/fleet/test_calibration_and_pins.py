@@ -139,7 +139,7 @@ async def test_pin_wakes_a_sleeping_miner_at_that_frequency() -> None:
         assert miner.calls[-2:] == ["set_frequency 500", "wake"]
         snap = rig.controller.snapshot.miner(miner.mac)
         assert snap is not None
-        assert (snap.override, snap.target_mhz) == (MinerOverride.ON, 500)
+        assert (snap.override, snap.target_setting) == (MinerOverride.ON, 500)
         assert not snap.dispatchable
         await rig.run(BOOT_S + RAMP_S + POLL_S)
         assert miner.state == "mining" and miner.mhz == 500
@@ -164,7 +164,7 @@ async def test_pin_retunes_a_running_miner_and_counts_as_fixed_power() -> None:
         assert running.mhz == 400
         assert rig.ground_truth_w == pytest.approx(1510, abs=100)
         snap = rig.controller.snapshot.miner(running.mac)
-        assert snap is not None and snap.target_mhz == 400 and not snap.dispatched
+        assert snap is not None and snap.target_setting == 400 and not snap.dispatched
         # An EMS target is planned around it: its power is counted as fixed.
         plan_target = 400 + S9_CURVE.power_w(400) + S9_CURVE.nominal_w + 50
         await rig.controller.activate(round(plan_target / 1000, 3))
@@ -222,11 +222,11 @@ async def test_releasing_or_switching_off_clears_the_pin() -> None:
         await rig.controller.set_miner_override(mac, "on", mhz=450)
         await rig.controller.set_miner_override(mac, "off")
         snap = rig.controller.snapshot.miners[0]
-        assert snap.target_mhz is None
+        assert snap.target_setting is None
         assert rig.controller.settings().miner_pins == {}
         await rig.controller.set_miner_override(mac, "on", mhz=450)
         await rig.controller.set_miner_override(mac, "on")
-        assert rig.controller.snapshot.miners[0].target_mhz is None
+        assert rig.controller.snapshot.miners[0].target_setting is None
         assert rig.controller.settings().miner_pins == {}
     finally:
         await rig.controller.close()
@@ -257,6 +257,6 @@ async def test_restore_re_pins_a_miner() -> None:
         await rig.controller.wait_idle()
         assert rig.miners[1].calls[-2:] == ["set_frequency 420", "wake"]
         assert rig.controller.settings().miner_pins == {mac: 420.0}
-        assert rig.controller.snapshot.miner(mac).target_mhz == 420  # type: ignore[union-attr]
+        assert rig.controller.snapshot.miner(mac).target_setting == 420  # type: ignore[union-attr]
     finally:
         await rig.controller.close()

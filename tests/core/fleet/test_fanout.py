@@ -94,7 +94,7 @@ async def test_newest_order_wins_and_one_call_per_miner() -> None:
     actuator.submit("m0", d, Order(OrderKind.WAKE))  # type: ignore[arg-type]
     await asyncio.sleep(0)  # the wake is in flight
     actuator.submit("m0", d, Order(OrderKind.SLEEP))  # type: ignore[arg-type]
-    actuator.submit("m0", d, Order(OrderKind.RETUNE, 500.0))  # type: ignore[arg-type]
+    actuator.submit("m0", d, Order(OrderKind.CHANGE, 500.0))  # type: ignore[arg-type]
     assert actuator.pending("m0")
     await asyncio.sleep(0)
     assert d.most_running == 1

@@ -19,7 +19,7 @@ from custom_components.net_stabilization.core.power_curve import S9_CURVE
 
 from .fakes import FakeMiner
 
-CONFIG = ControlConfig(wake_start_timeout_s=100.0, wake_timeout_s=200.0, retune_timeout_s=150.0)
+CONFIG = ControlConfig(wake_start_timeout_s=100.0, wake_timeout_s=200.0, change_timeout_s=150.0)
 ASLEEP = MinerReading(online=True, state=MiningState.SLEEPING, power_w=50.0)
 STARTING = MinerReading(online=True, state=MiningState.STARTING, frequency_mhz=650.0)
 MINING = MinerReading(online=True, state=MiningState.MINING, frequency_mhz=650.0, uptime_s=5)
@@ -92,7 +92,7 @@ def test_wake_and_change_deadlines() -> None:
     m.observe(STARTING, None, 50.0)
     assert m.check(201.0, CONFIG, 45.0) == "did not reach full hashrate after a wake"
     running = miner(MINING)
-    order = running.retune(0.0, 500.0)
+    order = running.change_setting(0.0, 500.0)
     assert order is not None and running.stage is Stage.CHANGING
     assert running.check(151.0, CONFIG, 45.0) == "did not come back after a frequency change"
 
@@ -100,15 +100,15 @@ def test_wake_and_change_deadlines() -> None:
 def test_a_change_is_done_on_a_restart_since_it_was_asked() -> None:
     m = miner(MINING)
     m.observe(MINING, None, 100.0)
-    done(m, m.retune(100.0, 500.0), 100.0)
+    done(m, m.change_setting(100.0, 500.0), 100.0)
     m.observe(MINING, None, 200.0)  # still 650 reported, but up for 5 s only: restarted
     assert m.stage is Stage.MINING
 
 
 def test_a_refused_change_leaves_the_miner_where_it_was() -> None:
     m = miner(MINING)
-    done(m, m.retune(0.0, 500.0), 0.0, MinerProtocolError("config says 650"))
-    assert m.stage is Stage.MINING and m.running_mhz() == 650.0
+    done(m, m.change_setting(0.0, 500.0), 0.0, MinerProtocolError("config says 650"))
+    assert m.stage is Stage.MINING and m.running_setting() == 650.0
 
 
 def test_something_seen_hashing_while_kept_asleep_is_told_again() -> None:
@@ -169,10 +169,10 @@ def test_a_frequency_asked_during_the_boot_waits_for_the_web() -> None:
     m = miner()
     done(m, m.wake(0.0, 650.0, None), 0.0)
     m.observe(None, "booting", 5.0)
-    assert m.retune(10.0, 500.0) is None  # booting: cannot be told
+    assert m.change_setting(10.0, 500.0) is None  # booting: cannot be told
     m.observe(ASLEEP, None, 60.0)
     order = m.follow_up(60.0, CONFIG)
-    assert order is not None and order.kind is OrderKind.RETUNE and order.mhz == 500.0
+    assert order is not None and order.kind is OrderKind.CHANGE and order.setting == 500.0
     assert m.stage is Stage.WAKING and m.rebooting_for_us() is False
 
 
@@ -181,7 +181,7 @@ def test_a_change_asked_of_a_running_miner_after_its_wake_is_a_change() -> None:
     done(m, m.wake(0.0, 650.0, None), 0.0)
     m.observe(MINING, None, 10.0)  # never seen down or starting: straight to mining
     assert m.stage is Stage.MINING
-    order = m.retune(20.0, 500.0)
+    order = m.change_setting(20.0, 500.0)
     assert order is not None and m.stage is Stage.CHANGING
 
 
@@ -212,7 +212,7 @@ def test_a_sleep_not_heard_by_a_hashing_miner_is_simply_called_off() -> None:
     m = miner(MINING)
     sleep = m.sleep(0.0, CONFIG)
     assert sleep is not None and m.sleep(0.5, CONFIG) is None  # already on its way
-    assert m.resume_mhz() == 650.0
+    assert m.resume_setting() == 650.0
     cancel = m.wake(1.0, 650.0, None)
     assert cancel is not None and cancel.kind is OrderKind.CANCEL and m.stage is Stage.MINING
 
@@ -229,9 +229,9 @@ def test_a_read_only_miner_gets_no_sleep_orders() -> None:
 def test_an_operators_pin_retunes_a_running_miner_and_a_release_adopts_it() -> None:
     m = miner(MINING)
     order = m.force_on(0.0, 500.0)
-    assert order is not None and order.kind is OrderKind.RETUNE and not m.dispatched
+    assert order is not None and order.kind is OrderKind.CHANGE and not m.dispatched
     done(m, order, 0.0)
-    assert m.pin_mhz == 500.0 and m.expected_mhz(S9_CURVE) == 500.0
+    assert m.pin_setting == 500.0 and m.expected_setting(S9_CURVE) == 500.0
     m.release_override(adopt=True)
     assert m.override is None and m.dispatched
 
@@ -240,6 +240,6 @@ def test_a_deferred_frequency_already_in_place_is_dropped() -> None:
     m = miner()
     done(m, m.wake(0.0, 650.0, 650.0), 0.0)  # the wake set 650 MHz first
     m.observe(None, "booting", 5.0)
-    assert m.retune(6.0, 650.0) is None
+    assert m.change_setting(6.0, 650.0) is None
     m.observe(ASLEEP, None, 60.0)
     assert m.follow_up(60.0, CONFIG) is None  # it boots at 650 MHz already

@@ -46,11 +46,11 @@ def apply(miners: list[PlanMiner], plan: DispatchPlan) -> list[PlanMiner]:
             out.append(
                 PlanMiner(
                     m.mac,
-                    running=a.mhz is not None,
-                    mhz=a.mhz,
+                    running=a.setting is not None,
+                    setting=a.setting,
                     runtime_s=m.runtime_s,
                     power_scale=m.power_scale,
-                    can_set_frequency=m.can_set_frequency,
+                    can_change=m.can_change,
                 )
             )
     return out
@@ -65,7 +65,7 @@ def random_fleet(rng: random.Random) -> list[PlanMiner]:
             PlanMiner(
                 mac=f"BB:00:00:00:00:{i:02X}",
                 running=running,
-                mhz=rng.choice([None, 350.0, 450.0, 575.0, 650.0]) if running else None,
+                setting=rng.choice([None, 350.0, 450.0, 575.0, 650.0]) if running else None,
                 runtime_s=rng.uniform(0, 1e6),
                 available=rng.random() < 0.8,
                 power_scale=rng.uniform(0.95, 1.05),
@@ -223,24 +223,24 @@ def test_locked_miners_keep_their_state() -> None:
         PlanMiner("C", False),
     ]
     plan = plan_dispatch(0.0, PowerMode.ON_OFF, miners)
-    assert plan.assignment("A") is not None and plan.assignment("A").mhz == 650.0
+    assert plan.assignment("A") is not None and plan.assignment("A").setting == 650.0
     plan = plan_dispatch(3 * NOMINAL_W, PowerMode.ON_OFF, miners)
-    assert plan.assignment("B") is not None and plan.assignment("B").mhz is None
+    assert plan.assignment("B") is not None and plan.assignment("B").setting is None
     assert plan.starts == 1
 
 
 def test_on_off_mode_brings_running_miners_to_nominal() -> None:
     miners = [PlanMiner("A", True, 450.0)]
     plan = plan_dispatch(NOMINAL_W, PowerMode.ON_OFF, miners)
-    assert plan.retunes == 1
-    assert plan.assignment("A") is not None and plan.assignment("A").mhz == 650.0
+    assert plan.changes == 1
+    assert plan.assignment("A") is not None and plan.assignment("A").setting == 650.0
 
 
 def test_miner_without_frequency_control_runs_where_it_is() -> None:
-    miners = [PlanMiner("A", False, can_set_frequency=False), PlanMiner("B", False)]
+    miners = [PlanMiner("A", False, can_change=False), PlanMiner("B", False)]
     plan = plan_dispatch(NOMINAL_W + 1000.0, PowerMode.FREQUENCY, miners)
     a = plan.assignment("A")
-    assert a is None or a.mhz in (None, S9_CURVE.nominal_mhz)
+    assert a is None or a.setting in (None, S9_CURVE.nominal_mhz)
 
 
 @pytest.mark.parametrize("fraction", [0.1, 0.2, 0.35, 0.5, 0.75, 0.9])
@@ -260,7 +260,7 @@ def test_frequency_mode_keeps_efficient_spread_when_cheap_enough() -> None:
     # Without a payback horizon or efficiency floor, hashrate buys no transitions.
     no_floor = PlanLimits(payback_horizon_s=0, efficiency_floor=0.0)
     frugal = plan_dispatch(29_200.0, PowerMode.FREQUENCY, full, no_floor)
-    assert frugal.retunes <= 2  # one miner cannot shed the whole surplus alone
+    assert frugal.changes <= 2  # one miner cannot shed the whole surplus alone
     assert frugal.transitions < plan.transitions
 
 

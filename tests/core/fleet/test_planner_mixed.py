@@ -54,15 +54,15 @@ PROFILE = OperatingPoints(
 )
 
 
-def s9(i: int, *, running: bool = False, mhz: float | None = None) -> PlanMiner:
-    return PlanMiner(f"AA:00:00:00:00:{i:02X}", running, mhz=mhz if running else None)
+def s9(i: int, *, running: bool = False, setting: float | None = None) -> PlanMiner:
+    return PlanMiner(f"AA:00:00:00:00:{i:02X}", running, setting=setting if running else None)
 
 
 def target_miner(i: int, *, running: bool = False, watts: float | None = None) -> PlanMiner:
     return PlanMiner(
         f"BB:00:00:00:00:{i:02X}",
         running,
-        mhz=watts if running else None,
+        setting=watts if running else None,
         standby_w=TARGET.curve.standby_w,
         points=TARGET,
     )
@@ -72,7 +72,7 @@ def profile_miner(i: int, *, running: bool = False, watts: float | None = None) 
     return PlanMiner(
         f"CC:00:00:00:00:{i:02X}",
         running,
-        mhz=watts if running else None,
+        setting=watts if running else None,
         standby_w=PROFILE.curve.standby_w,
         points=PROFILE,
     )
@@ -86,8 +86,8 @@ def apply(miners: list[PlanMiner], plan: DispatchPlan) -> list[PlanMiner]:
         out.append(
             PlanMiner(
                 m.mac,
-                a.mhz is not None,
-                mhz=a.mhz,
+                a.setting is not None,
+                setting=a.setting,
                 standby_w=m.standby_w,
                 points=m.points,
             )
@@ -110,13 +110,13 @@ def test_fine_mode_meets_a_target_with_power_targets_and_no_s9_reboot() -> None:
     assert actions(plan, "AA").get(Action.START, 0) == 0  # the S9s sleep on
     assert actions(plan, "BB")[Action.START] >= 3
     for a in plan.assignments:
-        if a.mac.startswith("BB") and a.mhz is not None:
-            assert 1200.0 <= a.mhz <= 3600.0
-            assert a.mhz % 10.0 == pytest.approx(0.0)
+        if a.mac.startswith("BB") and a.setting is not None:
+            assert 1200.0 <= a.setting <= 3600.0
+            assert a.setting % 10.0 == pytest.approx(0.0)
 
 
 def test_small_change_moves_power_targets_only() -> None:
-    fleet = [s9(i, running=True, mhz=650.0) for i in range(2)] + [
+    fleet = [s9(i, running=True, setting=650.0) for i in range(2)] + [
         target_miner(i, running=True, watts=2500.0) for i in range(4)
     ]
     before = plan_dispatch(12_920.0, PowerMode.FREQUENCY, fleet)
@@ -126,8 +126,8 @@ def test_small_change_moves_power_targets_only() -> None:
         assert abs(plan.planned_w - (before.planned_w + delta)) <= 50.0, delta
         s9_moves = actions(plan, "AA")
         assert s9_moves.get(Action.START, 0) == 0
-        assert s9_moves.get(Action.RETUNE, 0) == 0, (delta, plan.summary)
-        assert actions(plan, "BB").get(Action.RETUNE, 0) >= 1
+        assert s9_moves.get(Action.CHANGE, 0) == 0, (delta, plan.summary)
+        assert actions(plan, "BB").get(Action.CHANGE, 0) >= 1
 
 
 def test_beyond_the_targets_range_the_fewest_s9s_wake() -> None:
@@ -142,7 +142,7 @@ def test_beyond_the_targets_range_the_fewest_s9s_wake() -> None:
 
 
 def test_shedding_stops_the_least_efficient_kind_first() -> None:
-    fleet = [s9(i, running=True, mhz=650.0) for i in range(4)] + [
+    fleet = [s9(i, running=True, setting=650.0) for i in range(4)] + [
         target_miner(i, running=True, watts=3050.0) for i in range(2)
     ]
     full = plan_dispatch(1e9, PowerMode.ON_OFF, fleet).planned_w
@@ -154,7 +154,7 @@ def test_shedding_stops_the_least_efficient_kind_first() -> None:
 def test_on_off_runs_every_kind_at_its_nominal_setting() -> None:
     fleet = [s9(i) for i in range(2)] + [target_miner(i) for i in range(2)]
     plan = plan_dispatch(1e9, PowerMode.ON_OFF, fleet)
-    settings = {a.mac[:2]: a.mhz for a in plan.assignments}
+    settings = {a.mac[:2]: a.setting for a in plan.assignments}
     assert settings == {"AA": S9_CURVE.nominal_mhz, "BB": 3050.0}
     assert "2 miners at 650 MHz, 2 miners at 3050 W" in plan.summary
 
@@ -171,7 +171,7 @@ def test_profiles_are_only_ever_given_their_levels() -> None:
     for target in (4_300.0, 7_777.0, 12_000.0, 15_500.0):
         plan = plan_dispatch(target, PowerMode.FREQUENCY, fleet)
         for a in plan.assignments:
-            assert a.mhz is None or a.mhz in LEVELS, (target, a)
+            assert a.setting is None or a.setting in LEVELS, (target, a)
         assert abs(plan.planned_w - target) <= 400.0, (target, plan.summary)
 
 
@@ -184,7 +184,7 @@ def test_random_mixed_fleets_stay_within_each_kind(seed: int) -> None:
             running = rng.random() < 0.5
             kind = rng.choice(("s9", "target", "profile"))
             if kind == "s9":
-                fleet.append(s9(i, running=running, mhz=rng.choice([450.0, 650.0])))
+                fleet.append(s9(i, running=running, setting=rng.choice([450.0, 650.0])))
             elif kind == "target":
                 fleet.append(target_miner(i, running=running, watts=rng.uniform(1200, 3600)))
             else:
@@ -194,12 +194,12 @@ def test_random_mixed_fleets_stay_within_each_kind(seed: int) -> None:
         target = rng.uniform(0.0, reach)
         plan = plan_dispatch(target, mode, fleet)
         for a in plan.assignments:
-            if a.mhz is None:
+            if a.setting is None:
                 continue
             if a.mac.startswith("AA"):
-                assert 350.0 <= a.mhz <= 800.0
+                assert 350.0 <= a.setting <= 800.0
             elif a.mac.startswith("BB"):
-                assert 1200.0 <= a.mhz <= 3600.0
+                assert 1200.0 <= a.setting <= 3600.0
             else:
-                assert a.mhz in LEVELS
+                assert a.setting in LEVELS
         assert plan.planned_w <= reach + 1e-6

@@ -85,7 +85,7 @@ def test_deficit_is_met_by_expected_arrivals() -> None:
 
 
 def test_start_under_way_counts_at_its_expected_share() -> None:
-    waking = PlanMiner(mac="a", running=True, mhz=650.0, arrival=0.5)
+    waking = PlanMiner(mac="a", running=True, setting=650.0, arrival=0.5)
     assert present_power_w(PowerMode.ON_OFF, [waking]) == pytest.approx(
         S9_CURVE.standby_w + 0.5 * STEP_W
     )
@@ -97,7 +97,7 @@ def test_frequency_of_a_doubtful_start_is_set_for_when_it_runs() -> None:
     doubtful = PlanMiner(mac="a", running=False, arrival=0.5)
     plan = plan_dispatch(S9_CURVE.standby_w + increment / 2, PowerMode.FREQUENCY, [doubtful])
     assert plan.assignments[0].action is Action.START
-    assert plan.assignments[0].mhz == pytest.approx(500.0, abs=1.0)
+    assert plan.assignments[0].setting == pytest.approx(500.0, abs=1.0)
 
 
 # --- the controller: spares ------------------------------------------------------------------

@@ -34,7 +34,7 @@ class OrderKind(StrEnum):
     WAKE = "wake"  # optionally set the frequency first, then wake
     SLEEP = "sleep"  # sleep mode: the mining software stops hashing at once
     STOP = "stop"  # stop the mining software while it is still starting (it cannot hear sleep)
-    RETUNE = "retune"  # set the frequency of a running miner
+    CHANGE = "change"  # a new setting for a running miner
     RESTART = "restart"  # start a stopped mining software again (optionally at a frequency)
     REBOOT = "reboot"  # the operator's: restart the whole miner
     CANCEL = "cancel"  # drop whatever is still waiting for the miner
@@ -49,7 +49,7 @@ class Order:
     """One instruction for one miner. `seq` tells a result apart from a newer order's."""
 
     kind: OrderKind
-    mhz: float | None = None  # frequency to set (WAKE: only when it must change)
+    setting: float | None = None  # frequency to set (WAKE: only when it must change)
     seq: int = 0
 
 
@@ -225,20 +225,20 @@ async def _carry_out(driver: MinerDriver, order: Order) -> None:
             await driver.sleep()
         case OrderKind.STOP:
             await driver.stop_mining()
-        case OrderKind.RETUNE:
-            if order.mhz is not None:
-                await driver.apply_setting(order.mhz)
+        case OrderKind.CHANGE:
+            if order.setting is not None:
+                await driver.apply_setting(order.setting)
         case OrderKind.REBOOT:
             await driver.reboot()
         case OrderKind.WAKE:
             # The frequency is stored in the config, which the wake's reboot then uses.
-            if order.mhz is not None:
-                await driver.apply_setting(order.mhz)
+            if order.setting is not None:
+                await driver.apply_setting(order.setting)
             await driver.wake()
         case OrderKind.RESTART:
             # Writing a frequency restarts the mining software with it; else a plain restart.
-            if order.mhz is not None:
-                await driver.apply_setting(order.mhz)
+            if order.setting is not None:
+                await driver.apply_setting(order.setting)
             else:
                 await driver.restart_mining()
         case OrderKind.CANCEL:

@@ -31,13 +31,13 @@ class CalibrationLimits:
 class MinerCalibration:
     """One miner's learnt draw over the power curve's (1.0 until learnt)."""
 
-    __slots__ = ("_previous_mhz", "_previous_w", "_samples", "_scale")
+    __slots__ = ("_previous_setting", "_previous_w", "_samples", "_scale")
 
     def __init__(self) -> None:
         self._scale = 1.0
         self._samples = 0
         self._previous_w: float | None = None
-        self._previous_mhz: float | None = None
+        self._previous_setting: float | None = None
 
     @property
     def scale(self) -> float:
@@ -51,7 +51,7 @@ class MinerCalibration:
 
     def interrupt(self) -> None:
         """A read failed or a transition began: the next reading starts a new pair."""
-        self._previous_w = self._previous_mhz = None
+        self._previous_w = self._previous_setting = None
 
     def learn(
         self,
@@ -65,18 +65,18 @@ class MinerCalibration:
         """Take a fresh reading; learns from it if it is steady mining at a known frequency (the
         same frequency and power as the reading before, so a ramp is never taken for the
         miner's own draw). Returns whether a sample was taken."""
-        power, mhz = reading.power_w, setting
-        previous, previous_mhz = self._previous_w, self._previous_mhz
+        power = reading.power_w
+        previous, previous_setting = self._previous_w, self._previous_setting
         mining = steady_state and reading.state is MiningState.MINING
-        if not (mining and power is not None and mhz is not None and power > 0):
+        if not (mining and power is not None and setting is not None and power > 0):
             self.interrupt()
             return False
-        self._previous_w, self._previous_mhz = power, mhz
-        if previous is None or previous_mhz is None or abs(previous_mhz - mhz) > 0.5:
+        self._previous_w, self._previous_setting = power, setting
+        if previous is None or previous_setting is None or abs(previous_setting - setting) > 0.5:
             return False
         if abs(power - previous) > limits.steady_tolerance * power:
             return False
-        ratio = power / curve.power_w(mhz)
+        ratio = power / curve.power_w(setting)
         if not limits.lowest <= ratio <= limits.highest:
             return False
         if self._samples == 0:

@@ -29,7 +29,7 @@ class ControlConfig:
     # full hashrate by the second (boot + restart + ramp + margin), or the wake failed.
     wake_start_timeout_s: float = 180.0
     wake_timeout_s: float = 330.0
-    retune_timeout_s: float = 240.0
+    change_timeout_s: float = 240.0
     # Failed wakes: rest for back-off x 2^(n-1) before the miner may be tried again; after
     # `max_wake_failures` in a row it is `failed` for the cool-down.
     wake_backoff_s: float = 60.0

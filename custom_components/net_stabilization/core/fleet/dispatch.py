@@ -48,12 +48,12 @@ class Dispatcher:
             running = m.running()
             # A start, to come or under way and not yet seen mining, may fail like others did.
             unproven = not running or (m.stage is Stage.WAKING and not m.hashing())
-            resume = m.resume_mhz() if available and not running else None
+            resume = m.resume_setting() if available and not running else None
             inputs.append(
                 PlanMiner(
                     mac=m.mac,
                     running=running,
-                    mhz=m.running_mhz() if running else None,
+                    setting=m.running_setting() if running else None,
                     runtime_s=m.runtime_s,
                     available=available,
                     locked=lock
@@ -64,12 +64,12 @@ class Dispatcher:
                     if m.hot and m.hot_standby_w is not None
                     else m.capabilities.standby_w,
                     present_w=self._expected_w(m, now),
-                    can_set_frequency=m.capabilities.can_set_frequency,
+                    can_change=m.capabilities.can_set_frequency,
                     wake_failures=m.wake_failures,
                     arrival=1.0
                     if resume is not None and m.hashing()
                     else (start_rate if unproven else 1.0),
-                    resume_mhz=resume,
+                    resume_setting=resume,
                     points=m.capabilities.points
                     if m.capabilities.points.unit is SettingUnit.WATT
                     else None,
@@ -91,7 +91,7 @@ class Dispatcher:
         ):
             # Forced on: counted at the power it runs at once its wake or change is done.
             curve = roster.curve_of(m)
-            return roster.scale(m) * curve.power_w(m.expected_mhz(curve))
+            return roster.scale(m) * curve.power_w(m.expected_setting(curve))
         return m.consumption_w(roster.curve_of(m), roster.offline_after)
 
     def make_plan(
@@ -120,17 +120,17 @@ class Dispatcher:
                 continue
             match a.action:
                 case Action.START:
-                    self.submit(m, m.wake(now, a.mhz, self._wake_mhz(m, a.mhz, mode)))
+                    self.submit(m, m.wake(now, a.setting, self._wake_setting(m, a.setting, mode)))
                 case Action.STOP:
                     hot = reserve > 0 and self._may_be_hot(m)
                     reserve -= hot
                     self.submit(m, self._sleep(m, now, hot=hot))
-                case Action.RETUNE:
-                    if a.mhz is not None:
-                        self.submit(m, m.retune(now, a.mhz))
+                case Action.CHANGE:
+                    if a.setting is not None:
+                        self.submit(m, m.change_setting(now, a.setting))
                 case Action.KEEP:
-                    if a.mhz is not None:
-                        m.adopt(a.mhz)  # a miner that already runs
+                    if a.setting is not None:
+                        m.adopt(a.setting)  # a miner that already runs
         self.plan = plan
         if plan.transitions:
             self.last_action_at = now
@@ -153,15 +153,15 @@ class Dispatcher:
         return m.sleep(now, self._roster.config, hot=hot)
 
     @staticmethod
-    def _wake_mhz(m: FleetMiner, mhz: float | None, mode: PowerMode) -> float | None:
+    def _wake_setting(m: FleetMiner, setting: float | None, mode: PowerMode) -> float | None:
         """The frequency a wake must set first. On/off leaves an unknown frequency alone (it
         is nominal unless we changed it, and then we know it); frequency mode must be sure."""
-        if mhz is None or not m.capabilities.can_set_frequency:
+        if setting is None or not m.capabilities.can_set_frequency:
             return None
-        configured = m.configured_mhz
+        configured = m.configured_setting
         if configured is None:
-            return mhz if mode is PowerMode.FREQUENCY else None
-        return mhz if abs(configured - mhz) >= 0.5 else None
+            return setting if mode is PowerMode.FREQUENCY else None
+        return setting if abs(configured - setting) >= 0.5 else None
 
     def shed_all(self, now: float) -> int:
         """Deactivate's fast path: every miner the fleet runs or brings up goes to sleep (or,

@@ -170,8 +170,8 @@ class MinerCommands:
                 unit=points.unit.value,
             )
         curve = self._roster.curve_of(m)
-        lo = max(curve.min_mhz, m.capabilities.min_mhz)
-        hi = min(curve.max_mhz, m.capabilities.max_mhz)
+        lo = max(curve.lowest_setting, m.capabilities.min_mhz)
+        hi = min(curve.highest_setting, m.capabilities.max_mhz)
         if not lo <= value <= hi:
             return CommandResult.refused(
                 CommandReason.INVALID,

@@ -76,7 +76,8 @@ class MinerSnapshot:
     consumption_w: float = 0.0  # what the fleet counts: reported, else estimated from its state
     hashrate_ths: float | None = None
     frequency_mhz: float | None = None
-    target_mhz: float | None = None  # the operator's pin, else the fleet's order while dispatched
+    # The operator's pin, else the fleet's order while dispatched, in the miner's unit.
+    target_setting: float | None = None
     chip_temp_c: float | None = None
     runtime_s: float = 0.0  # mining time seen by this controller, for wear levelling
     wake_failures: int = 0  # consecutive wakes that did not produce mining
@@ -86,7 +87,7 @@ class MinerSnapshot:
     last_error: str | None = None
     driver: str = ""  # the driver kind (`FirmwareKind` value)
     hot: bool = False  # in the hot reserve: mining software stopped, restarts without a reboot
-    setting_unit: str = "MHz"  # what `frequency_mhz` pins and `target_mhz` are set in
+    setting_unit: str = "MHz"  # what `frequency_mhz` pins and `target_setting` are set in
     power_source: str = "reported"  # where `power_w` comes from (`PowerSource`)
 
 

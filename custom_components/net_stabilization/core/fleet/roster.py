@@ -16,6 +16,7 @@ from .calibration import fleet_bias
 from .config import ControlConfig
 from .lifecycle import FleetMiner
 from .model import MinerState, PowerMode, rated_power_kw
+from .plan_model import full_setting
 from .wakes import WakeStats
 
 _POLL_GAPS_KEPT: Final = 12  # recent poll intervals, for timing what is only seen at polls
@@ -63,9 +64,10 @@ class Roster:
     def full_w(self, m: FleetMiner, mode: PowerMode) -> float:
         """A miner's nominal full power: an S9 at the mode's full frequency, any other kind at
         its stock power target or profile."""
-        if m.capabilities.points.unit is SettingUnit.WATT:
-            return m.capabilities.points.curve.nominal_w
-        return self.curve.power_w(self.config.planner.full_mhz(mode))
+        points = m.capabilities.points
+        if points.unit is SettingUnit.WATT:
+            return points.curve.nominal_w
+        return self.curve.power_w(full_setting(points, mode))
 
     def step_w(self) -> float:
         """What a typical controllable miner adds at full power: the on/off resolution."""

@@ -81,6 +81,11 @@ class OperatingPoints:
     change_s: float = 100.0  # a change of setting while running
     change_stops_hashing: bool = True  # a change restarts the mining software
     stop_s: float = 10.0  # a stop loses no hashing the target allowed: wear, mostly
+    # The settings the fleet uses in its fine (frequency) mode, the top one being "full"
+    # there; None: the curve's ends, with the nominal setting as "full".
+    fine_range: tuple[float, float] | None = None
+    # A start from the hot reserve (mining software stopped, not asleep): no reboot.
+    hot_wake_s: float = 100.0
 
     @property
     def continuous(self) -> bool:
@@ -100,8 +105,9 @@ class OperatingPoints:
         return min(high, max(low, round(setting / self.step) * self.step))
 
 
-S9_POINTS = OperatingPoints()
-"""An S9 on Vnish 3.9: frequencies 350-800 MHz; a wake reboots, a change restarts bmminer."""
+S9_POINTS = OperatingPoints(fine_range=(350.0, 650.0))
+"""An S9 on Vnish 3.9: frequencies 350-800 MHz, 350-650 MHz in the fine mode (above that the
+chips run hot for little gain); a wake reboots, a change restarts bmminer."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,168 @@
+"""The watch over one miner's transition: whether it failed, what is still to send, and a
+miner that came up on its own."""
+
+from __future__ import annotations
+
+from ..miners.base import MiningState
+from .actuator import Order, OrderKind
+from .config import ControlConfig
+from .miner_state import Stage, WakeStep
+from .miner_transitions import MinerTransitions
+from .model import MinerOverride
+
+
+class MinerWatch(MinerTransitions):
+    """Deadlines and follow-ups of a miner's transitions."""
+
+    # --- supervision --------------------------------------------------------------------------
+
+    def check(self, now: float, config: ControlConfig, api_grace_s: float) -> str | None:
+        """Why the wake or frequency change under way failed, if it did (None: not failed)."""
+        if self._reply_error is not None:
+            return self._reply_error
+        if self._stage is Stage.CHANGING:
+            if now - self._since >= config.change_timeout_s:
+                return "did not come back after a frequency change"
+            return None
+        if self._stage is not Stage.WAKING:
+            return None
+        if not self._heard:
+            if now - self._since >= config.wake_start_timeout_s and self.fresh:
+                return "the wake could not be delivered"
+            return None
+        elapsed = now - self._heard_at
+        if self._step is not WakeStep.RAMPING:
+            back = self._web_back_at
+            if (
+                self.fresh
+                and back is not None
+                and self._reading is not None
+                and self._reading.state is MiningState.SLEEPING
+                and now - back >= api_grace_s
+            ):
+                return "web came back after the wake's reboot, mining did not"
+            if elapsed >= config.wake_start_timeout_s:
+                return "did not start mining after a wake"
+        if elapsed >= config.wake_timeout_s:
+            return "did not reach full hashrate after a wake"
+        return None
+
+    def unheard_and_gone(self, offline_after: int) -> bool:
+        """A wake that never reached the miner, which stopped answering: it is offline, not
+        a miner whose wake failed."""
+        return (
+            self._stage is Stage.WAKING
+            and not self._heard
+            and not self._awaiting
+            and self._read_failures >= offline_after
+        )
+
+    def end_cooldown(self, now: float, config: ControlConfig) -> None:
+        """After the failed cool-down it is back in rotation, as a last resort and not toward
+        rated power until it mines again; one more failed wake fails it again."""
+        if self._wake_failures >= config.max_wake_failures and now >= self._failed_until:
+            self._wake_failures = config.max_wake_failures - 1
+
+    def strays(self, now: float, offline_after: int) -> bool:
+        """Up on its own although the fleet keeps it asleep (a power cut or a reboot brought
+        it back): hashing, or just back and about to start (a Vnish S9 boots into mining).
+        Not the fleet's, not the operator's, in no transition."""
+        return (
+            self._stage in (Stage.MINING, Stage.SLEEPING)
+            and self.fresh
+            and (self.hashing() or self._back_from_offline)
+            and not self._dispatched
+            and self._override is None
+            and self.dispatchable(now, offline_after)
+        )
+
+    def keep_asleep(self, now: float, config: ControlConfig) -> Order | None:
+        """Put a stray back to sleep; one just back from a reboot has its starting mining
+        software stopped before it ramps."""
+        if not self.hashing() and self._back_from_offline:
+            self._back_from_offline = False
+            self._enter_stopping(now, config, rebooting=False)
+            self._stop_not_sleep = True
+            self._dispatched = False
+            return self._order(OrderKind.STOP)
+        return self.sleep(now, config)
+
+    def too_hot(self, limit_c: float) -> bool:
+        """Its hottest chip is at or over the limit while it hashes (fresh reading)."""
+        reading = self._reading
+        return (
+            self.fresh
+            and reading is not None
+            and reading.chip_temp_c is not None
+            and reading.chip_temp_c >= limit_c
+            and self.hashing()
+        )
+
+    def follow_up(self, now: float, config: ControlConfig) -> Order | None:
+        """What its stage needs sent now: a wake or sleep not heard yet once the miner
+        answers, and a sleep again for one seen hashing when it should not."""
+        if self._change_due and self._stage in (Stage.WAKING, Stage.MINING):
+            return self._due_change(now)
+        match self._stage:
+            case Stage.WAKING:
+                if not self._heard and not self._awaiting and self.fresh:
+                    return self._order(self._wake_kind, self._wake_setting)
+            case Stage.STOPPING:
+                return self._follow_sleep(now, config)
+            case Stage.SLEEPING | Stage.MINING:
+                if (
+                    self.fresh
+                    and self.hashing()
+                    and now < self._keep_asleep_until
+                    and not self._dispatched
+                    and self._override is not MinerOverride.ON
+                ):
+                    # It came up after all (a reboot, or a sleep lost): tell it again.
+                    self._enter_stopping(now, config, rebooting=False)
+                    self._shed_attempts = 1
+                    return self._order(OrderKind.SLEEP)
+            case Stage.CHANGING:
+                pass
+        return None
+
+    def _follow_sleep(self, now: float, config: ControlConfig) -> Order | None:
+        if (
+            self._rebooting
+            and not self._down_seen
+            and now - self._reboot_at >= config.reboot_down_s
+        ):
+            self._rebooting = False  # no reboot came: an ordinary sleep
+        if not self.fresh:
+            return None
+        if self._heard and not self.hashing():
+            self._stage = Stage.SLEEPING
+            self._hot = self._want_hot
+            self._want_hot = False
+            self._shed_deadline = None
+            self._shed_attempts = 0
+            self._shed_fault = False
+            self._rebooting = self._down_seen = False
+            self._outcome_due = False
+            self._keep_asleep_until = max(self._keep_asleep_until, now + config.wake_timeout_s)
+            return None
+        if self._rebooting and not self._down_seen and not self.hashing():
+            # Wait for the reboot: a sleep heard before it would be lost. One seen hashing
+            # is told at once (and again after the reboot, should one still come).
+            return None
+        if not self._heard:
+            if self._awaiting:
+                return None
+            # Not hashing, but maybe starting: after a reboot, or back after a stretch offline
+            # (a Vnish S9 boots into mining), only a stop keeps it from ramping.
+            starting = self._rebooting or self._stop_not_sleep or self._back_from_offline
+            stop = (starting and not self.hashing()) or self._want_hot
+            return self._order(OrderKind.STOP if stop else OrderKind.SLEEP)
+        # Heard, still hashing.
+        if self._shed_deadline is not None and now < self._shed_deadline:
+            return None
+        self._shed_attempts += 1
+        if self._shed_attempts >= config.max_shed_attempts:
+            self._shed_fault = True
+        self._shed_deadline = now + config.shed_timeout_s
+        self._heard = False
+        return self._order(OrderKind.STOP if self._want_hot else OrderKind.SLEEP)

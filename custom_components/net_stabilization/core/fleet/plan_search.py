@@ -1,0 +1,197 @@
+"""Choosing a plan: which miners run (candidates around the present count, the bounds of the
+target and the most efficient spreads), and which candidate wins (the target first, then the
+fewest slow transitions, efficiency, the cost of the transitions, wear)."""
+
+from __future__ import annotations
+
+from .model import PowerMode
+from .plan_model import PlanLimits, TargetPolicy
+from .plan_settings import finish, min_change, uniform
+from .plan_units import MIN_ARRIVAL, WATT_EPSILON, Candidate, Unit
+
+
+def choose(
+    target_w: float, base_w: float, units: list[Unit], limits: PlanLimits, mode: PowerMode
+) -> Candidate:
+    on = [u for u in units if u.current is not None]
+    off = [u for u in units if u.current is None]
+    # The kinds that follow targets least cheaply stop first and start last, so the swing
+    # miners (any power while hashing) stay in; then efficiency; within a kind, wear.
+    stop_order = sorted(
+        on,
+        key=lambda u: (
+            -u.agility,
+            -u.kind.rank,
+            not u.miner.starting,
+            -u.miner.runtime_s,
+            u.miner.mac,
+        ),
+    )
+    # Healthy miners before ones whose last wake failed: a retry happens only without spares;
+    # ones that come back without a new wake before any that need one.
+    start_order = sorted(
+        off,
+        key=lambda u: (
+            u.miner.wake_failures,
+            not u.resumes,
+            u.agility,
+            not u.miner.hot,
+            u.kind.rank,
+            u.miner.runtime_s,
+            u.miner.mac,
+        ),
+    )
+    composer = _Composer(stop_order, start_order)
+    need_w = target_w - base_w
+    floor_rounding = limits.policy is TargetPolicy.NEVER_ABOVE
+    mixed = len({u.kind for u in units}) > 1
+    # With fast moves on offer, the fewest slow transitions come before efficiency.
+    fast_moves = any(not (u.slow_start and u.slow_change) for u in units)
+
+    candidates: list[Candidate] = []
+    counts = _candidate_counts(composer, units, need_w, limits, mode)
+    for n in counts:
+        members = composer.members(n)
+        candidates.append(min_change(members, need_w, limits, floor_rounding))
+        if mode is PowerMode.FREQUENCY:
+            candidates.append(uniform(members, need_w, limits, floor_rounding, mixed=mixed))
+    nearest_band, below_band = _bands(units, limits, mode)
+    for c in candidates:
+        finish(c, units, base_w)
+    scored = [(_score(c, target_w, nearest_band, below_band, limits), c) for c in candidates]
+    # The best hashrate among plans that meet the target as well as any plan does.
+    best_fit = min(s[:2] for s, _ in scored)
+    best_hashrate = max(c.hashrate_ths for s, c in scored if s[:2] == best_fit)
+    floor = limits.efficiency_floor * best_hashrate - WATT_EPSILON
+
+    def key(
+        item: tuple[tuple[int, float, float, float, float], Candidate],
+    ) -> tuple[int, float, int, bool, float, float, float]:
+        (band, miss, cost, error, wear), c = item
+        slow = c.slow if fast_moves else 0
+        return (band, miss, slow, c.hashrate_ths < floor, cost, error, wear)
+
+    return min(scored, key=key)[1]
+
+
+class _Composer:
+    """Which units run when `n` of them do: the running ones, trimmed or extended by wear."""
+
+    def __init__(self, stop_order: list[Unit], start_order: list[Unit]) -> None:
+        self.stop_order = stop_order
+        self.start_order = start_order
+
+    @property
+    def running(self) -> int:
+        return len(self.stop_order)
+
+    @property
+    def size(self) -> int:
+        return len(self.stop_order) + len(self.start_order)
+
+    def members(self, n: int) -> list[Unit]:
+        k = self.running
+        if n <= k:
+            return self.stop_order[k - n :]
+        return [*self.stop_order, *self.start_order[: n - k]]
+
+
+def _candidate_counts(
+    composer: _Composer, units: list[Unit], need_w: float, limits: PlanLimits, mode: PowerMode
+) -> list[int]:
+    """Numbers of running miners worth evaluating: around the present count, the bounds of what
+    can meet the target, and (in frequency mode) the counts that hash most per kW."""
+    size = composer.size
+    k = composer.running
+    lo_sum = [0.0]
+    hi_sum = [0.0]
+    for n in range(1, size + 1):
+        # The unit that joins when the count goes from n - 1 to n.
+        u = composer.stop_order[k - n] if n <= k else composer.start_order[n - k - 1]
+        lo_sum.append(lo_sum[-1] + u.increment_w(u.low))
+        hi_sum.append(hi_sum[-1] + u.increment_w(u.high))
+    # Smallest count that can reach the target, and largest that does not exceed it.
+    n_min = next((n for n in range(size + 1) if hi_sum[n] >= need_w), size)
+    n_max = max((n for n in range(size + 1) if lo_sum[n] <= need_w), default=0)
+    # Miners whose last wake failed are started only if the healthy ones cannot do it.
+    healthy_max = k + sum(1 for u in composer.start_order if u.miner.wake_failures == 0)
+    if hi_sum[healthy_max] >= need_w:
+        size = healthy_max
+        n_min, n_max = min(n_min, size), min(n_max, size)
+    picks = {0, size, k, n_min, n_max, n_min - 1, n_max + 1}
+    if n_min <= n_max:
+        picks.update(min(max(k + d, n_min), n_max) for d in (-1, 0, 1))
+    if mode is PowerMode.FREQUENCY and units and need_w > 0:
+        picks.update(_efficient_counts(units, need_w, limits, max(1, n_min), min(size, n_max)))
+        # A mixed fleet: also every count where one kind ends and the next begins (all of the
+        # swing miners, all fast ones...), which spread the power over whole kinds.
+        order = [*reversed(composer.stop_order), *composer.start_order]
+        picks.update(
+            n
+            for n in range(1, len(order))
+            if order[n].kind != order[n - 1].kind and n_min <= n <= n_max
+        )
+    return sorted(n for n in picks if 0 <= n <= size)
+
+
+def _efficient_counts(
+    units: list[Unit], need_w: float, limits: PlanLimits, low: int, high: int
+) -> list[int]:
+    """The few counts whose even spread of `need_w` makes the most hashrate (for a fleet of
+    one kind; a mixed fleet's counts come from the bounds and the present count)."""
+    kind = units[0].kind
+    if any(u.kind != kind for u in units):
+        return []
+    curve = kind.curve
+    scale = sum(u.miner.power_scale for u in units) / len(units)
+    arrival = max(MIN_ARRIVAL, sum(u.miner.arrival for u in units) / len(units))
+    standby = sum(u.standby_w for u in units) / len(units)
+    lo_w = curve.power_w(min(u.low for u in units))
+    hi_w = curve.power_w(max(u.high for u in units))
+    ranked: list[tuple[float, int]] = []
+    for n in range(low, high + 1):
+        per_unit = (need_w / (n * arrival) + standby) / scale
+        if lo_w - WATT_EPSILON <= per_unit <= hi_w + WATT_EPSILON:
+            ranked.append((n * curve.hashrate_ths(curve.setting_for_power(per_unit)), n))
+    ranked.sort(reverse=True)
+    picks = [n for _, n in ranked[:3]]
+    if ranked:
+        # The fewest miners that come within the efficiency floor of the best spread.
+        floor = limits.efficiency_floor * ranked[0][0]
+        picks.append(min(n for value, n in ranked if value >= floor))
+    return picks
+
+
+def _bands(units: list[Unit], limits: PlanLimits, mode: PowerMode) -> tuple[float, float]:
+    """What counts as meeting the target: (either side, for nearest; below, for never above).
+
+    On/off: half a miner either side, or up to one miner below. Frequency: the tolerance.
+    The same band applies to adding and shedding, so the two never fight.
+    """
+    if mode is PowerMode.FREQUENCY:
+        return limits.frequency_tolerance_w, limits.frequency_tolerance_w
+    if units:
+        step = sum(u.full_increment_w(u.high) for u in units) / len(units)
+    else:
+        step = limits.curve.nominal_w
+    return step / 2, step
+
+
+def _score(
+    c: Candidate, target_w: float, nearest_band: float, below_band: float, limits: PlanLimits
+) -> tuple[int, float, float, float, float]:
+    """Smaller is better: (misses the band, by how much, transitions less hashrate, error, wear)."""
+    error = c.total_w - target_w
+    if limits.policy is TargetPolicy.NEVER_ABOVE:
+        if error > WATT_EPSILON:
+            band, miss = 2, error  # above the target: only if nothing fits, the least overshoot
+        elif -error <= below_band + WATT_EPSILON:
+            band, miss = 0, 0.0
+        else:
+            band, miss = 1, -error
+    elif abs(error) <= nearest_band + WATT_EPSILON:
+        band, miss = 0, 0.0
+    else:
+        band, miss = 1, abs(error)
+    cost = c.transition_cost - c.hashrate_ths * limits.payback_horizon_s
+    return (band, miss, round(cost, 6), abs(error), c.runtime_on_s)
