@@ -76,6 +76,7 @@ WAKE_TIME_S = BOOT_S * (1 + JITTER) + RESTART_S * (1 + JITTER) + RAMP_S * (1 + J
 BANDS_W = {PowerMode.ON_OFF: S9_CURVE.nominal_w / 2, PowerMode.FREQUENCY: 100.0}
 SETTLE_TARGET_S = WAKE_TIME_S + POLL_S
 MIN_TH_VS_BEST = 0.95
+SCENARIOS = ("a", "b", "c", "d", "m")
 _S9_FINE_TOP = S9_POINTS.fine_range[1] if S9_POINTS.fine_range else S9_CURVE.nominal_w
 SEND_COMMANDS = ("wake", "sleep", "set_frequency", "restart")
 # "+reserve" modes hold a hot reserve of this share of the fleet. What a stopped S9 draws has
@@ -665,6 +666,17 @@ def summarize(
     return figures
 
 
+def parse_scenarios(text: str) -> list[str]:
+    """The scenarios named in `text` (comma-separated), refusing any this bench does not know:
+    a typo must not run some other scenario under its name."""
+    names = text.split(",")
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        known = ", ".join(SCENARIOS)
+        raise ValueError(f"unknown scenario {', '.join(map(repr, unknown))}; known: {known}")
+    return names
+
+
 async def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -683,6 +695,10 @@ async def main() -> int:
     parser.add_argument("--hold", type=float, default=900.0, help="simulated seconds per step")
     parser.add_argument("--profile-s", type=float, default=3600.0)
     args = parser.parse_args()
+    try:
+        scenarios = parse_scenarios(args.scenarios)
+    except ValueError as err:
+        parser.error(str(err))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * args.miners + 1024)), hard))
 
@@ -693,7 +709,7 @@ async def main() -> int:
     async with aiohttp.ClientSession() as session:
         for seed in seeds:
             results: dict[str, dict[str, Any]] = {}
-            for scenario in args.scenarios.split(","):
+            for scenario in scenarios:
                 for mode_name in args.modes.split(","):
                     mode = PowerMode(mode_name.split("+")[0])
                     failing = 0.3 if scenario in ("c", "d") else 0.0
@@ -720,8 +736,10 @@ async def main() -> int:
                             figures = await scenario_mixed(
                                 run, seed, fractions[1:], args.hold, args.profile_s
                             )
-                        else:
+                        elif scenario == "b":
                             figures = await scenario_profile(run, seed, args.profile_s)
+                        else:
+                            raise AssertionError(scenario)  # refused by `parse_scenarios`
                     finally:
                         await stop_run(run)
                     figures.setdefault("transitions", dict(run.counter))
