@@ -35,6 +35,7 @@ from .fleet_commands import FleetCommands
 from .limits import SiteLimits, TargetSource
 from .miner_commands import MinerCommands
 from .model import FleetSnapshot, MinerOverride, PowerMode
+from .planner import DispatchPlan
 from .regulation import Regulator
 from .roster import Roster
 from .settings import FleetSettings
@@ -445,7 +446,7 @@ class FleetController(FleetCommands):
         )
         self._dispatch.apply(plan, self._mode, now)
         self._regulator.acted()
-        return self._describe_plan(plan.summary, plan.planned_w, target)
+        return self._describe_plan(plan, target)
 
     def _put_strays_to_sleep(self, now: float) -> None:
         """A deactivation holds: what comes up on its own is put back to sleep at once."""
@@ -455,11 +456,16 @@ class FleetController(FleetCommands):
                 _LOGGER.info("%s came up mining while the fleet is deactivated: sleeping it", m.mac)
                 self._dispatch.submit(m, m.keep_asleep(now, roster.config))
 
-    def _describe_plan(self, summary: str, planned_w: float, target_w: float) -> str:
-        """The plan's summary; when the fleet cannot draw the target, it says so."""
-        if target_w - planned_w > self._roster.step_w() / 2:
-            return f"{summary}: the most the fleet can draw now"
-        return summary
+    def _describe_plan(self, plan: DispatchPlan, target_w: float) -> str:
+        """The plan's summary; when it falls short of the target, it says why: the fleet
+        cannot draw more now, or the next step up would overshoot by more."""
+        half_step = self._roster.step_w() / 2
+        short_w = target_w - plan.planned_w
+        if short_w <= half_step:
+            return plan.summary
+        if plan.most_w - plan.planned_w <= half_step:
+            return f"{plan.summary}: the most the fleet can draw now"
+        return f"{plan.summary}: {short_w / 1000.0:.2f} kW short, the closest the fleet comes now"
 
     def _changed(self) -> None:
         """A per-miner command changed what the plan can count on."""

@@ -23,6 +23,7 @@ from .dispatch import Dispatcher
 from .limits import SiteLimits
 from .miner_commands import MinerCommands
 from .model import MinerState, PowerMode
+from .planner import DispatchPlan
 from .regulation import Regulator
 from .roster import Roster
 from .snapshot import fault_lines
@@ -49,7 +50,7 @@ class FleetCommands(StrategyControl):
     def _rated_kw(self, now: float) -> float:
         raise NotImplementedError
 
-    def _describe_plan(self, summary: str, planned_w: float, target_w: float) -> str:
+    def _describe_plan(self, plan: DispatchPlan, target_w: float) -> str:
         raise NotImplementedError
 
     # --- commands ----------------------------------------------------------------------------
@@ -96,7 +97,7 @@ class FleetCommands(StrategyControl):
             plan = self._dispatch.make_plan(
                 target_w, self._mode, now, self._regulator.correction_w, lock=False
             )
-            message = prefix + self._describe_plan(plan.summary, plan.planned_w, target_w)
+            message = prefix + self._describe_plan(plan, target_w)
             result = CommandResult.ok(message, plan.summary)
             await self._recorder.record("activate", source, params, result)  # durable first
             self._dispatch.apply(plan, self._mode, now)

@@ -122,6 +122,9 @@ class DispatchPlan:
     hashrate_ths: float
     assignments: tuple[MinerAssignment, ...] = field(default=())
     summary: str = ""
+    # The most the fleet could draw now: every miner it may plan running at its highest
+    # setting, the rest as they are (what "the most the fleet can draw" may claim).
+    most_w: float = 0.0
 
     def _count(self, action: Action) -> int:
         return sum(1 for a in self.assignments if a.action is action)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from .model import PowerMode
 from .plan_model import PlanLimits, TargetPolicy
 from .plan_settings import finish, min_change, uniform
-from .plan_units import MIN_ARRIVAL, WATT_EPSILON, Candidate, Unit
+from .plan_units import MIN_ARRIVAL, WATT_EPSILON, Candidate, Kind, Unit
 
 
 def choose(
@@ -55,6 +55,11 @@ def choose(
         candidates.append(min_change(members, need_w, limits, floor_rounding))
         if mode is PowerMode.FREQUENCY:
             candidates.append(uniform(members, need_w, limits, floor_rounding, mixed=mixed))
+    if mixed:
+        # No prefix of the orders may meet the target: a small miner may have to start in
+        # place of a large one, or replace one that runs.
+        for members in _other_memberships(stop_order, start_order, need_w, counts, composer):
+            candidates.append(min_change(members, need_w, limits, floor_rounding))
     nearest_band, below_band = _bands(units, limits, mode)
     for c in candidates:
         finish(c, units, base_w)
@@ -72,6 +77,62 @@ def choose(
         return (band, miss, slow, c.hashrate_ths < floor, cost, error, wear)
 
     return min(scored, key=key)[1]
+
+
+# A running miner of a kind may be swapped for miners of another: up to this many at a time.
+_MOST_SWAPPED = 2
+
+
+def _other_memberships(
+    stop_order: list[Unit],
+    start_order: list[Unit],
+    need_w: float,
+    counts: list[int],
+    composer: _Composer,
+) -> list[list[Unit]]:
+    """Sets of running miners that the orders' prefixes miss, for a mixed fleet: one kind
+    first to start, one kind first to stop (up to `_MOST_SWAPPED` of it replaced), with as
+    many starts as bring the draw to the target. Miners whose wake failed still start last."""
+    seen = {frozenset(u.miner.mac for u in composer.members(n)) for n in counts}
+    stop_orders = [stop_order] + [
+        [*(u for u in stop_order if u.kind == kind), *(u for u in stop_order if u.kind != kind)]
+        for kind in dict.fromkeys(u.kind for u in stop_order)
+    ]
+    start_orders = [start_order] + [
+        _kind_first(start_order, kind) for kind in dict.fromkeys(u.kind for u in start_order)
+    ]
+    out: list[list[Unit]] = []
+    for stops in stop_orders:
+        for drop in range(min(_MOST_SWAPPED, len(stops)) + 1):
+            kept = stops[drop:]
+            kept_lo = sum(u.increment_w(u.low) for u in kept)
+            kept_hi = sum(u.increment_w(u.high) for u in kept)
+            for starts in start_orders:
+                lo_sum, hi_sum = [kept_lo], [kept_hi]
+                for u in starts:
+                    lo_sum.append(lo_sum[-1] + u.increment_w(u.low))
+                    hi_sum.append(hi_sum[-1] + u.increment_w(u.high))
+                size = len(starts)
+                s_min = next((n for n in range(size + 1) if hi_sum[n] >= need_w), size)
+                s_max = max((n for n in range(size + 1) if lo_sum[n] <= need_w), default=0)
+                for n in {s_min - 1, s_min, s_max, s_max + 1}:
+                    if not 0 <= n <= size:
+                        continue
+                    members = [*kept, *starts[:n]]
+                    macs = frozenset(u.miner.mac for u in members)
+                    if macs not in seen:
+                        seen.add(macs)
+                        out.append(members)
+    return out
+
+
+def _kind_first(start_order: list[Unit], kind: Kind) -> list[Unit]:
+    """`start_order` with the healthy miners of `kind` first."""
+
+    def key(u: Unit) -> tuple[bool, bool]:
+        return (u.miner.wake_failures > 0, u.kind != kind)
+
+    return sorted(start_order, key=key)
 
 
 class _Composer:

@@ -152,6 +152,7 @@ def plan_dispatch(
         hashrate_ths=hashrate,
         assignments=tuple(assignments),
         summary=describe_plan(by_frequency, planned_w, by_watts),
+        most_w=base_w + sum(u.increment_w(u.high) for u in units),
     )
 
 
