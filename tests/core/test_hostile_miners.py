@@ -194,7 +194,10 @@ def _grpc_era_braiins() -> HostileDevice:
     return HostileDevice(
         api={
             "version": _version({"BOSer": "boser-buildroot 0.1.0-0ce150e9"}),
-            "summary": {"STATUS": [{"STATUS": "S", "Code": 11, "Msg": "Summary"}], "SUMMARY": [entry]},
+            "summary": {
+                "STATUS": [{"STATUS": "S", "Code": 11, "Msg": "Summary"}],
+                "SUMMARY": [entry],
+            },
         },
         pages={"/": WebReply("<html>Braiins OS</html>", content_type="text/html")},
     )
@@ -227,9 +230,7 @@ def test_device_text_is_valid_printable_bounded_unicode(text: str) -> None:
     clean = device_text(text)
     clean.encode("utf-8")  # a lone surrogate would raise here
     assert len(clean) <= 100
-    assert all(
-        unicodedata.category(c) not in {"Cc", "Cf", "Cs", "Co", "Cn"} for c in clean
-    ), clean
+    assert all(unicodedata.category(c) not in {"Cc", "Cf", "Cs", "Co", "Cn"} for c in clean), clean
     assert is_safe_text(clean)
 
 

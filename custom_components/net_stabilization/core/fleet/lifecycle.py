@@ -30,6 +30,7 @@ from .actuator import Order, OrderKind
 from .calibration import CalibrationLimits, MinerCalibration
 from .config import ControlConfig
 from .model import MinerOverride, MinerSnapshot, MinerState, is_dispatchable
+from .trust import vet_reading
 
 _HASHING = (MiningState.MINING, MiningState.STARTING)
 # This many failed reads in a row, then an answer: the miner was down (a power cut or a reboot).
@@ -76,6 +77,8 @@ class FleetMiner:
         self.driver = driver
         self.identity = identity
         self.capabilities: Capabilities = driver.capabilities
+        # Has answered a read as its firmware would, with figures plausible for its model.
+        self.trusted = False
         self._reading: MinerReading | None = None
         self._read_failures = 0
         self._last_error: str | None = None
@@ -343,6 +346,9 @@ class FleetMiner:
         self, reading: MinerReading | None, error: str | None, now: float
     ) -> WakeNews | None:
         """Take one poll result (a failed read keeps the previous values, marked stale)."""
+        if reading is not None:
+            reading, plausible = vet_reading(reading, self.capabilities)
+            self.trusted = self.trusted or plausible
         if reading is None or not reading.online or reading.state is MiningState.OFFLINE:
             self._read_failures += 1
             if error:
@@ -975,6 +981,7 @@ class FleetMiner:
             hot=self.hot,
             setting_unit=self.capabilities.points.unit.value,
             power_source=reading.power_source.value if reading else "reported",
+            trusted=self.trusted,
         )
 
     def _order(self, kind: OrderKind, mhz: float | None = None) -> Order:

@@ -191,6 +191,9 @@ class MinerReading:
     setting: float | None = None
     power_source: PowerSource = PowerSource.REPORTED
     model: str | None = None  # as the device names itself, when a read tells
+    # The figures are the firmware's own; False for a read that only saw some web server
+    # answer (nothing in it shows the device is what it claimed to be).
+    attested: bool = True
 
     def __post_init__(self) -> None:
         if self.model is not None:

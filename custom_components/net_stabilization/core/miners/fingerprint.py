@@ -64,7 +64,7 @@ def _json_object(answer: tuple[int, bytes] | None) -> dict[str, Any] | None:
 
 
 def braiins_api_version(answer: tuple[int, bytes] | None) -> str | None:
-    """"1.7.0" from the REST API's unauthenticated version reply; None if it is not one."""
+    """ "1.7.0" from the REST API's unauthenticated version reply; None if it is not one."""
     reply = _json_object(answer)
     if reply is None:
         return None
