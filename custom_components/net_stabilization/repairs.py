@@ -80,7 +80,7 @@ def update_firmware_updates(hass: HomeAssistant, result: ScanResult) -> None:
 def update_untrusted(hass: HomeAssistant, snapshot: FleetSnapshot) -> None:
     """Raise the issue while some miner has not shown it behaves like its firmware: it is left
     out of the rated power instead of summed into it."""
-    untrusted = [m for m in snapshot.miners if not m.trusted]
+    untrusted = [m for m in snapshot.miners if not m.trusted and m.state is not MinerState.OFFLINE]
     if not untrusted:
         ir.async_delete_issue(hass, DOMAIN, ISSUE_UNTRUSTED)
         return

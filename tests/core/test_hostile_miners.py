@@ -238,6 +238,7 @@ def test_device_text_keeps_real_names() -> None:
     assert device_text("  Antminer  S19j Pro ") == "Antminer S19j Pro"
     assert device_text("Bergwerk-Süd 3") == "Bergwerk-Süd 3"
     assert device_text(None) == ""
+    assert device_text("\x1b[1;31mred\x1b[0m miner") == "red miner"
 
 
 def _fake_s9(hostname: str, mac: str = "02:00:00:00:0a:01") -> HostileDevice:

@@ -33,7 +33,7 @@ def device_text(value: object, limit: int = MAX_NAME_CHARS) -> str:
     if head.isascii() and head.isprintable():  # the usual case: nothing to drop
         return " ".join(head.split())[:limit]
     kept: list[str] = []
-    for char in head:
+    for char in _without_escapes(head):
         if char in "\t\n\r\v\f":
             kept.append(" ")
             continue
@@ -43,6 +43,27 @@ def device_text(value: object, limit: int = MAX_NAME_CHARS) -> str:
         elif category not in _DROPPED:
             kept.append(char)
     return " ".join("".join(kept).split())[:limit]
+
+
+def _without_escapes(text: str) -> str:
+    """`text` without terminal escape sequences (ESC [ ... final letter), whose remains would
+    still read as part of a name once the ESC itself is dropped."""
+    if "\x1b" not in text:
+        return text
+    out: list[str] = []
+    i, end = 0, len(text)
+    while i < end:
+        char = text[i]
+        i += 1
+        if char != "\x1b":
+            out.append(char)
+            continue
+        if i < end and text[i] == "[":
+            i += 1
+            while i < end and not "@" <= text[i] <= "~":  # parameters up to the final byte
+                i += 1
+        i += 1  # the final byte (or the one character after a lone ESC)
+    return "".join(out)
 
 
 def device_name(value: object, limit: int = MAX_NAME_CHARS) -> str | None:

@@ -277,10 +277,12 @@ class FleetMiner:
         )
 
     def plannable(self, now: float, offline_after: int) -> bool:
-        """Dispatchable and safe to act on now: freshly read, or in a transition we started
-        (a rebooting miner does not answer)."""
+        """Dispatchable and safe to act on now: freshly read and trusted (it has answered as
+        its firmware would), or in a transition we started (a rebooting miner does not
+        answer)."""
+        under_way = self.in_transition or self.rebooting_for_us()
         return self.dispatchable(now, offline_after) and (
-            self.fresh or self.in_transition or self.rebooting_for_us()
+            (self.fresh and self.trusted) or under_way
         )
 
     def running(self) -> bool:
