@@ -83,9 +83,7 @@ async def site() -> AsyncIterator[tuple[SimulatedFleet, list[HostileDevice], Sca
 async def _controller(scanner: Scanner, clock: Any) -> FleetController:
     result = await scanner.scan()
     assert len(result.miners) == REAL + FAKE_S9 + 2  # every one of them joins
-    controller = FleetController(
-        clock=FunctionClock(clock.now, clock.wall), config=ControlConfig()
-    )
+    controller = FleetController(clock=FunctionClock(clock.now, clock.wall), config=ControlConfig())
     for found in result.miners.values():
         controller.add_miner(found.driver)
     for _ in range(2):
