@@ -1,10 +1,12 @@
 """Recognise Vnish's REST firmware (AnthillOS web UI, S19/S21 class) during discovery.
 
-Two signs, either is enough:
+Two signs:
 - the cgminer API's `version`/`stats` `Type` (and the REST summary's `miner_type`) reads
   "Antminer <model> (Vnish <version>)", e.g. "Antminer S19j Pro (Vnish 1.2.6)", or on NOPIC
   boards "Antminer S19(88) (Vnish 1.2.6)" (pyasic reads the suffix from `stats` and knows these);
 - the web root (the UI's single page, no login needed) names "AnthillOS".
+Either sign only makes it a candidate: discovery confirms it by the firmware's public
+`/api/v1/info` (`fingerprint`) before the fleet's password goes out.
 
 The S9's Vnish 3.x ("Antminer S9 (vnish 3.9.0)") is an older firmware family with CGI scripts
 and its own driver: it does not match. Versions 3 and up are taken to be that family (the REST
