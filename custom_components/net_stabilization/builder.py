@@ -43,8 +43,11 @@ def credentials(data: Mapping[str, Any]) -> Credentials:
     return Credentials(data[CONF_USERNAME], data[CONF_PASSWORD])
 
 
-def build_scanner(session: aiohttp.ClientSession, data: Mapping[str, Any]) -> Scanner:
-    """A scanner over the configured networks and hosts (raises ValueError if they are bad)."""
+def build_scanner(
+    session: aiohttp.ClientSession, data: Mapping[str, Any], *, factory_password: bool = False
+) -> Scanner:
+    """A scanner over the configured networks and hosts (raises ValueError if they are bad);
+    `factory_password`: the operator allows a firmware's factory password to be tried."""
     return Scanner(
         session,
         networks=data[CONF_NETWORKS],
@@ -52,6 +55,7 @@ def build_scanner(session: aiohttp.ClientSession, data: Mapping[str, Any]) -> Sc
         api_port=data[CONF_API_PORT],
         web_port=data[CONF_WEB_PORT],
         credentials=credentials(data),
+        allow_factory_password=factory_password,
     )
 
 

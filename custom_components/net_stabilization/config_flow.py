@@ -40,6 +40,7 @@ from .const import (
     CONF_API_PORT,
     CONF_EMS_NETWORKS,
     CONF_EMS_USER,
+    CONF_FACTORY_PASSWORD,
     CONF_GRID_IMPORT_ENTITY,
     CONF_GRID_LIMIT_KW,
     CONF_HOSTS,
@@ -504,4 +505,7 @@ def _options_schema(options: Mapping[str, Any], users: list[User]) -> probatio.S
     )
     for key in (CONF_MAX_MINERS, CONF_RESTORE_MAX_AGE, CONF_HOT_RESERVE, CONF_HOT_STANDBY_W):
         schema[probatio.Required(key, default=options[key])] = number(key)
+    schema[probatio.Required(CONF_FACTORY_PASSWORD, default=options[CONF_FACTORY_PASSWORD])] = (
+        BooleanSelector()
+    )
     return probatio.Schema(schema)

@@ -56,6 +56,8 @@ CONF_HEAT_BAND_K: Final = "heat_band_k"  # full power this far below the setpoin
 CONF_HEAT_LIMIT_C: Final = "heat_limit_c"  # never heat at or above; 0: no limit
 CONF_HOT_RESERVE: Final = "hot_reserve"  # S9s held with their mining software stopped
 CONF_HOT_STANDBY_W: Final = "hot_standby_w"  # what a stopped S9 draws, measured; 0: unknown
+# Where the fleet's login is refused, a firmware's factory password may be tried (off).
+CONF_FACTORY_PASSWORD: Final = "try_factory_password"
 
 DEFAULT_API_PORT: Final = 4028
 DEFAULT_WEB_PORT: Final = 80

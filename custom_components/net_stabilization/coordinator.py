@@ -98,6 +98,7 @@ class FleetCoordinator(DataUpdateCoordinator[FleetSnapshot]):
             ) from err
         self._log_availability(snapshot)
         repairs.update_failed_miners(self.hass, snapshot)
+        repairs.update_untrusted(self.hass, snapshot)
         return snapshot
 
     def _log_availability(self, snapshot: FleetSnapshot) -> None:

@@ -94,6 +94,10 @@ def fleet_diagnostics(runtime: FleetRuntime) -> dict[str, Any]:
             "unsupported": [
                 {"endpoint": str(f.endpoint), "detail": f.detail} for f in scan.unsupported
             ],
+            "logins": [{"endpoint": str(f.endpoint), "login": f.detail} for f in scan.logins],
+            "advisories": [
+                {"endpoint": str(f.endpoint), "advice": f.detail} for f in scan.advisories
+            ],
             "addresses_scanned": scan.addresses_scanned,
             "duration_s": scan.duration_s,
         },

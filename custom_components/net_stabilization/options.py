@@ -9,6 +9,7 @@ from typing import Any
 
 from .const import (
     CONF_EMS_NETWORKS,
+    CONF_FACTORY_PASSWORD,
     CONF_GRID_LIMIT_KW,
     CONF_HOT_RESERVE,
     CONF_HOT_STANDBY_W,
@@ -55,6 +56,7 @@ def default_options() -> dict[str, Any]:
         CONF_STRATEGY: "none",
         CONF_HOT_RESERVE: 0,
         CONF_HOT_STANDBY_W: 0,
+        CONF_FACTORY_PASSWORD: False,
     }
 
 

@@ -14,6 +14,8 @@ ISSUE_FAILED_MINERS = "failed_miners"
 ISSUE_AUTH = "auth_failed"
 ISSUE_DATABASE = "database_problem"
 ISSUE_FLEET_SIZE = "fleet_size_exceeded"
+ISSUE_FIRMWARE_UPDATE = "firmware_update_needed"
+ISSUE_UNTRUSTED = "untrusted_miners"
 _LISTED = 20  # miners named in an issue; the count says how many there are
 
 
@@ -52,6 +54,48 @@ def update_auth(hass: HomeAssistant, result: ScanResult) -> None:
         translation_placeholders={
             "count": str(len(result.auth_failed)),
             "hosts": ", ".join(f.endpoint.host for f in result.auth_failed[:_LISTED]),
+        },
+    )
+
+
+def update_firmware_updates(hass: HomeAssistant, result: ScanResult) -> None:
+    """Raise the issue while some miner needs a firmware update to be controlled."""
+    if not result.advisories:
+        ir.async_delete_issue(hass, DOMAIN, ISSUE_FIRMWARE_UPDATE)
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        ISSUE_FIRMWARE_UPDATE,
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=ISSUE_FIRMWARE_UPDATE,
+        translation_placeholders={
+            "count": str(len(result.advisories)),
+            "hosts": ", ".join(f.endpoint.host for f in result.advisories[:_LISTED]),
+        },
+    )
+
+
+def update_untrusted(hass: HomeAssistant, snapshot: FleetSnapshot) -> None:
+    """Raise the issue while some miner has not shown it behaves like its firmware: it is left
+    out of the rated power instead of summed into it."""
+    untrusted = [m for m in snapshot.miners if not m.trusted and m.state is not MinerState.OFFLINE]
+    if not untrusted:
+        ir.async_delete_issue(hass, DOMAIN, ISSUE_UNTRUSTED)
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        ISSUE_UNTRUSTED,
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=ISSUE_UNTRUSTED,
+        translation_placeholders={
+            "count": str(len(untrusted)),
+            "miners": ", ".join(
+                f"{m.hostname or m.mac} ({m.host}, {m.model})" for m in untrusted[:_LISTED]
+            ),
         },
     )
 

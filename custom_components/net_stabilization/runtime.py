@@ -19,6 +19,7 @@ from homeassistant.helpers.event import async_track_time_interval
 from . import repairs
 from .builder import build_scanner, control_config, known_driver
 from .const import (
+    CONF_FACTORY_PASSWORD,
     CONF_GRID_IMPORT_ENTITY,
     CONF_GRID_LIMIT_KW,
     CONF_LIMIT_ENTITY,
@@ -135,7 +136,7 @@ def build_runtime(hass: HomeAssistant, entry: NetStabilizationConfigEntry) -> Fl
     )
     scanning = FleetScanning(
         hass,
-        build_scanner(session, entry.data),
+        build_scanner(session, entry.data, factory_password=bool(options[CONF_FACTORY_PASSWORD])),
         controller,
         store,
         reauth=lambda: entry.async_start_reauth(hass),

@@ -41,6 +41,7 @@ class FleetScanning:
         self._max_miners = max_miners
         self.last_scan: ScanResult | None = None
         self.left_out = 0  # miners found beyond the fleet size limit
+        self._logged_in: set[str] = set()  # hosts a plain-text login went to, since start
 
     async def async_scan(self) -> tuple[ScanResult, bool]:
         """Scan now; returns the result and whether miners joined or moved."""
@@ -102,9 +103,27 @@ class FleetScanning:
             )
         repairs.update_fleet_size(self._hass, len(left_out), self._max_miners)
         repairs.update_auth(self._hass, result)
+        repairs.update_firmware_updates(self._hass, result)
+        await self._note_logins(result)
         if result.auth_failed and not result.miners and self._controller.macs:
             self._reauth()  # every miner refuses us now: the password changed
         return result, bool(joining or changes.moved)
+
+    async def _note_logins(self, result: ScanResult) -> None:
+        """Record in the history which hosts received a login in plain text (each host once
+        since start, and again when the kind of login changes)."""
+        new = [f for f in result.logins if f"{f.endpoint.host} {f.detail}" not in self._logged_in]
+        if not new:
+            return
+        self._logged_in.update(f"{f.endpoint.host} {f.detail}" for f in new)
+        named = ", ".join(f"{f.endpoint.host} ({f.detail})" for f in new[:20])
+        more = f" and {len(new) - 20} more" if len(new) > 20 else ""
+        await self._controller.note(
+            "logins_sent",
+            {"count": len(new), "hosts": ", ".join(f"{f.endpoint.host} ({f.detail})" for f in new)},
+            f"The fleet's login went to {len(new)} hosts: {named}{more}",
+            source=CommandSource.SCAN,
+        )
 
     def endpoint_of(self, mac: str) -> MinerEndpoint | None:
         """Where a known miner is."""

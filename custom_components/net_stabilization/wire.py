@@ -68,6 +68,8 @@ def miner_json(miner: MinerSnapshot) -> dict[str, Any]:
         "powerSource": miner.power_source,
         "chipTempC": miner.chip_temp_c,
         "dispatchable": miner.dispatchable,
+        # False until it has answered a read as its firmware would: not in the rated power.
+        "trusted": miner.trusted,
         "dispatched": miner.dispatched,
         "excluded": miner.excluded,
         "override": miner.override.value if miner.override else None,
@@ -108,6 +110,7 @@ def fleet_status_json(
             "online": snapshot.miners_online,
             "mining": snapshot.miners_mining,
             "dispatchable": snapshot.miners_dispatchable,
+            "untrusted": sum(1 for m in snapshot.miners if not m.trusted),
             "byState": counts,
         },
         "hotReserve": {"miners": snapshot.hot_reserve_miners, "powerW": snapshot.hot_reserve_w},

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from .device_text import MAX_MESSAGE_CHARS, device_text
 from .miners.base import MinerDriver, MinerIdentity
 from .miners.endpoint import (
     DEFAULT_API_PORT,
@@ -60,6 +61,10 @@ class ScanResult:
     auth_failed: tuple[ScanFinding, ...] = ()  # Antminers that rejected the credentials
     unsupported: tuple[ScanFinding, ...] = ()  # answering devices that are not supported miners
     duplicates: tuple[ScanFinding, ...] = ()  # a MAC seen again at another address
+    # Where a login went out in plain text, and which ("braiins", "vnish_rest (factory ...)").
+    logins: tuple[ScanFinding, ...] = ()
+    # Devices the operator could do something about (a firmware to update), with the advice.
+    advisories: tuple[ScanFinding, ...] = ()
     addresses_scanned: int = 0
     duration_s: float = 0.0
 
@@ -198,7 +203,10 @@ class Scanner:
         probe_timeouts: Timeouts = SCAN_TIMEOUTS,
         driver_timeouts: Timeouts | None = None,
         max_addresses: int = MAX_SCAN_ADDRESSES,
+        allow_factory_password: bool = False,
     ) -> None:
+        """`allow_factory_password`: where a miner refuses `credentials`, its firmware's factory
+        password may be tried (Vnish's REST firmware); off unless the operator allows it."""
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         # Expanded up front so a bad network is reported when configured, not mid-scan.
@@ -210,6 +218,7 @@ class Scanner:
         self._concurrency = concurrency
         self._probe_timeouts = probe_timeouts
         self._driver_timeouts = driver_timeouts
+        self.allow_factory_password = allow_factory_password
 
     async def scan(self) -> ScanResult:
         """Probe every target (at most `concurrency` at a time) and sort out what answered."""
@@ -235,6 +244,7 @@ class Scanner:
                 credentials=self._credentials,
                 probe_timeouts=self._probe_timeouts,
                 driver_timeouts=self._driver_timeouts,
+                allow_factory_password=self.allow_factory_password,
             )
         except Exception as err:  # a bug must cost one address, not the whole scan
             _LOGGER.exception("probing %s failed", endpoint)
@@ -246,25 +256,35 @@ def _collect(results: list[Identification | None], scanned: int, duration_s: flo
     auth_failed: list[ScanFinding] = []
     unsupported: list[ScanFinding] = []
     duplicates: list[ScanFinding] = []
+    logins: list[ScanFinding] = []
+    advisories: list[ScanFinding] = []
     for result in results:
         if result is None or result.outcome is ProbeOutcome.NOTHING:
             continue
+        # A detail quotes what the device said: made safe text before anyone shows it.
+        detail = device_text(result.detail, MAX_MESSAGE_CHARS)
+        if result.logins:
+            logins.append(ScanFinding(result.endpoint, ", ".join(result.logins)))
+        if result.advice:
+            advisories.append(ScanFinding(result.endpoint, result.advice))
         if result.outcome is ProbeOutcome.AUTH_FAILED:
-            auth_failed.append(ScanFinding(result.endpoint, result.detail))
+            auth_failed.append(ScanFinding(result.endpoint, detail))
         elif result.outcome is ProbeOutcome.UNSUPPORTED:
-            unsupported.append(ScanFinding(result.endpoint, result.detail))
+            unsupported.append(ScanFinding(result.endpoint, detail))
         elif result.identity is not None and result.driver is not None:
             mac = result.identity.mac
             if mac in miners:
                 first = miners[mac].endpoint
                 duplicates.append(ScanFinding(result.endpoint, f"{mac} already found at {first}"))
                 continue
-            miners[mac] = FoundMiner(result.identity, result.endpoint, result.driver, result.detail)
+            miners[mac] = FoundMiner(result.identity, result.endpoint, result.driver, detail)
     return ScanResult(
         miners=miners,
         auth_failed=tuple(auth_failed),
         unsupported=tuple(unsupported),
         duplicates=tuple(duplicates),
+        logins=tuple(logins),
+        advisories=tuple(advisories),
         addresses_scanned=scanned,
         duration_s=duration_s,
     )

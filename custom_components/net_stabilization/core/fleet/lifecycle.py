@@ -215,4 +215,5 @@ class FleetMiner(MinerWatch):
             hot=self.hot,
             setting_unit=self.capabilities.points.unit.value,
             power_source=reading.power_source.value if reading else "reported",
+            trusted=self.trusted,
         )

@@ -12,6 +12,7 @@ from ..power_curve import PowerCurve
 from .actuator import Order, OrderKind
 from .calibration import CalibrationLimits, MinerCalibration
 from .model import MinerOverride, MinerState, is_dispatchable
+from .trust import vet_reading
 
 _HASHING = (MiningState.MINING, MiningState.STARTING)
 # This many failed reads in a row, then an answer: the miner was down (a power cut or a reboot).
@@ -58,6 +59,8 @@ class MinerView:
         self.driver = driver
         self.identity = identity
         self.capabilities: Capabilities = driver.capabilities
+        # Has answered a read as its firmware would, with figures plausible for its model.
+        self.trusted = False
         self._reading: MinerReading | None = None
         self._read_failures = 0
         self._last_error: str | None = None
@@ -256,10 +259,12 @@ class MinerView:
         )
 
     def plannable(self, now: float, offline_after: int) -> bool:
-        """Dispatchable and safe to act on now: freshly read, or in a transition we started
-        (a rebooting miner does not answer)."""
+        """Dispatchable and safe to act on now: freshly read and trusted (it has answered as
+        its firmware would), or in a transition we started (a rebooting miner does not
+        answer)."""
+        under_way = self.in_transition or self.rebooting_for_us()
         return self.dispatchable(now, offline_after) and (
-            self.fresh or self.in_transition or self.rebooting_for_us()
+            (self.fresh and self.trusted) or under_way
         )
 
     def running(self) -> bool:
@@ -325,6 +330,9 @@ class MinerView:
         self, reading: MinerReading | None, error: str | None, now: float
     ) -> WakeNews | None:
         """Take one poll result (a failed read keeps the previous values, marked stale)."""
+        if reading is not None:
+            reading, plausible = vet_reading(reading, self.capabilities)
+            self.trusted = self.trusted or plausible
         if reading is None or not reading.online or reading.state is MiningState.OFFLINE:
             self._read_failures += 1
             if error:

@@ -89,6 +89,9 @@ class MinerSnapshot:
     hot: bool = False  # in the hot reserve: mining software stopped, restarts without a reboot
     setting_unit: str = "MHz"  # what `frequency_mhz` pins and `target_setting` are set in
     power_source: str = "reported"  # where `power_w` comes from (`PowerSource`)
+    # Has answered a read as its firmware would (plausible for its model): counted in rated
+    # power only then.
+    trusted: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,8 +48,11 @@ class Roster:
         miner = FleetMiner(driver)
         known = self.miners.get(miner.mac)
         if known is not None:
+            kind_changed = known.driver.kind != driver.kind
             known.driver = driver  # same miner at a new address (or newly identified)
             known.identity = miner.identity
+            if kind_changed:
+                known.trusted = False  # another firmware now: it shows itself again
             known.capabilities = miner.capabilities
             return known
         self.miners[miner.mac] = miner
@@ -120,9 +123,10 @@ class Roster:
     # --- standing -----------------------------------------------------------------------------
 
     def in_good_standing(self, m: FleetMiner, now: float) -> bool:
-        """Dispatchable and its last wake did not fail: what rated power and availability
-        count. A miner whose wake failed counts again once it has mined."""
-        return m.wake_failures == 0 and m.dispatchable(now, self.offline_after)
+        """Dispatchable, trusted and its last wake did not fail: what rated power and
+        availability count. A miner whose wake failed counts again once it has mined; one
+        that has not yet answered a read as its firmware would is never summed in."""
+        return m.trusted and m.wake_failures == 0 and m.dispatchable(now, self.offline_after)
 
     def rated_kw(self, now: float, mode: PowerMode) -> float:
         """The nominal full power of the miners in good standing. Nominal, not learnt: what an

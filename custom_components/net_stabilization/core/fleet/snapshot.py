@@ -54,7 +54,10 @@ def build_snapshot(
     ordered = sorted(roster, key=lambda m: m.mac)
     miners = tuple(
         m.snapshot(
-            now, offline_after, roster.curve_of(m), dispatchable=m.dispatchable(now, offline_after)
+            now,
+            offline_after,
+            roster.curve_of(m),
+            dispatchable=m.trusted and m.dispatchable(now, offline_after),
         )
         for m in ordered
     )

@@ -6,6 +6,8 @@ control goes through Vnish's CGI scripts with HTTP digest auth.
 
 from __future__ import annotations
 
+import contextlib
+
 import aiohttp
 
 from ..power_curve import S9_CURVE, PowerCurve
@@ -202,7 +204,17 @@ class AntminerS9Driver:
             return MinerReading(online=False, state=MiningState.OFFLINE)
         except MinerError:
             pass  # something answered on the web port: the miner is powered
-        return MinerReading(online=True, state=MiningState.SLEEPING, power_w=self._curve.standby_w)
+        if not self._web.login_verified:
+            # Any web server answers a probe: once, let the interface show it is an Antminer's
+            # (it asks for the miners' login in their realm and takes it).
+            with contextlib.suppress(MinerError):
+                await self._web.get_json("get_system_info.cgi")
+        return MinerReading(
+            online=True,
+            state=MiningState.SLEEPING,
+            power_w=self._curve.standby_w,
+            attested=self._web.login_verified,
+        )
 
     async def _fire_and_forget(self, method: str, script: str, body: str | None = None) -> None:
         # These scripts restart or reboot the box and often never answer; once the request

@@ -6,11 +6,18 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from ..device_text import MAX_MESSAGE_CHARS, device_name, device_text
 from ..power_curve import S9_CURVE, PowerCurve
 
 
 class MinerError(Exception):
-    """Base class for everything a driver raises."""
+    """Base class for everything a driver raises. Its message often quotes the device, so it
+    is made safe text (history, repairs and logs show it)."""
+
+    def __init__(self, *args: object) -> None:
+        if args and isinstance(args[0], str):
+            args = (device_text(args[0], MAX_MESSAGE_CHARS), *args[1:])
+        super().__init__(*args)
 
 
 class MinerUnreachableError(MinerError):
@@ -52,6 +59,12 @@ class MinerIdentity:
     firmware: str  # e.g. "Vnish 3.9.0" or "Bitmain stock"
     firmware_version: str  # e.g. "3.9.0"
     hostname: str | None = None
+
+    def __post_init__(self) -> None:
+        # Every driver builds its identity from what the device says: cleaned here, once.
+        for name in ("model", "firmware", "firmware_version"):
+            object.__setattr__(self, name, device_text(getattr(self, name)))
+        object.__setattr__(self, "hostname", device_name(self.hostname))
 
 
 class SettingUnit(StrEnum):
@@ -184,6 +197,13 @@ class MinerReading:
     setting: float | None = None
     power_source: PowerSource = PowerSource.REPORTED
     model: str | None = None  # as the device names itself, when a read tells
+    # The figures are the firmware's own; False for a read that only saw some web server
+    # answer (nothing in it shows the device is what it claimed to be).
+    attested: bool = True
+
+    def __post_init__(self) -> None:
+        if self.model is not None:
+            object.__setattr__(self, "model", device_name(self.model))
 
     def setting_in(self, unit: SettingUnit) -> float | None:
         """The setting it runs at in `unit`; a frequency-set miner's is its frequency."""

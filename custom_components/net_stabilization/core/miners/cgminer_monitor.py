@@ -349,6 +349,7 @@ class CgminerMonitorDriver(DriverBase):
             power_w=rating.standby_w if rating is not None else None,
             power_source=PowerSource.NAMEPLATE,
             model=self._model(),
+            attested=False,  # only a web server answered
         )
 
     def _refusal(self, action: str) -> MinerUnsupportedError:

@@ -42,8 +42,11 @@ MAX_TYPE_CHARS = 100
 # characters (the match is linear in the input).
 _S9_TYPE = re.compile(r"^Antminer (S9[ij]?)(?: ?\(([^()]*)\))?$", re.IGNORECASE)
 _VNISH = re.compile(r"^vnish ([\w.\-]+)$", re.IGNORECASE)
-# Vnish's REST firmware names itself in the API's Type: "Antminer S19 (Vnish 1.2.6)".
-_VNISH_REST_TYPE = re.compile(r"^(Antminer [^()]*[^() ]) ?\(vnish ([\w.\-]+)\)$", re.IGNORECASE)
+_VERSION_TEXT = re.compile(r"[\w.\-]{1,32}")
+# Vnish's REST firmware is at 1.x; 3.x and up is the S9-era family with CGI scripts.
+_FIRST_CGI_MAJOR = 3
+# Boards of the Vnish 3.x CGI era (compact, upper case): never the REST firmware.
+_CGI_ERA_MODELS = frozenset({"S9", "S9I", "S9J", "S9K", "S9SE", "T9", "T9+", "L3+", "L3++"})
 _MAC = re.compile(r"^[0-9A-F]{2}([:-]?)[0-9A-F]{2}(\1[0-9A-F]{2}){4}$", re.IGNORECASE)
 
 
@@ -112,12 +115,44 @@ def classify_version_reply(reply: JsonDict) -> FirmwareInfo:
     info = classify_type(type_string, str(software))
     if info.kind is not FirmwareKind.UNSUPPORTED:
         return info
-    text = " ".join(type_string[: MAX_TYPE_CHARS * 4].split())[:MAX_TYPE_CHARS]
-    rest = _VNISH_REST_TYPE.match(text)
-    if rest is not None and not _S9_TYPE.match(rest.group(1)):
-        return FirmwareInfo(FirmwareKind.VNISH_REST, rest.group(1), VNISH, rest.group(2))
+    rest = split_vnish_rest_type(type_string)
+    if rest is not None:
+        return FirmwareInfo(FirmwareKind.VNISH_REST, rest[0], VNISH, rest[1])
     # Any other miner on the cgminer API: read-only monitoring.
     return FirmwareInfo(FirmwareKind.MONITOR, info.model, info.firmware, info.version)
+
+
+def split_vnish_rest_type(type_string: str) -> tuple[str, str] | None:
+    """(model, version) of a `Type` of Vnish's REST firmware, such as "Antminer S19j Pro (Vnish
+    1.2.6)" or a NOPIC board's "Antminer S19(88) (Vnish 1.2.6)"; None for anything else, the
+    S9-era Vnish 3.x among them. Plain string splitting on bounded text: linear."""
+    if len(type_string) > MAX_TYPE_CHARS * 4:
+        return None
+    text = " ".join(type_string.split())
+    if len(text) > MAX_TYPE_CHARS or not text.endswith(")"):
+        return None
+    head, sep, suffix = text[:-1].rpartition("(")
+    model = head.rstrip()
+    board = model
+    if board.endswith(")"):  # a NOPIC board names its chip count: "S19(88)"
+        board, sep_count, count = board[:-1].rpartition("(")
+        if not sep_count or not count.isdigit() or len(count) > 3:
+            return None
+    if not sep or "(" in board or ")" in board:
+        return None
+    words = board.split()
+    if len(words) < 2 or words[0].lower() != "antminer":
+        return None
+    if "".join(words[1:]).upper() in _CGI_ERA_MODELS:
+        return None
+    firmware = suffix.split()
+    if len(firmware) != 2 or firmware[0].lower() != "vnish":
+        return None
+    version = firmware[1]
+    major = version.partition(".")[0]
+    if not _VERSION_TEXT.fullmatch(version) or not major.isdigit() or len(major) > 3:
+        return None
+    return (model, version) if int(major) < _FIRST_CGI_MAJOR else None
 
 
 def _type_of(entry: JsonDict) -> str:

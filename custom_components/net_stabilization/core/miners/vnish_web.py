@@ -66,6 +66,8 @@ class VnishWebClient:
         # One signer per miner: it keeps the firmware's last challenge, so after the first
         # request every one is signed at once and saves the 401 round trip.
         self._signer = DigestSigner(credentials.username, credentials.password, ANTMINER_REALM)
+        # The interface asked for the Antminer login and took ours: what a real one does.
+        self.login_verified = False
 
     async def get_json(self, script: str, *, timeout_s: float | None = None) -> JsonDict:
         """GET a CGI that prints JSON (parsed tolerantly, whatever the Content-Type)."""
@@ -117,6 +119,8 @@ class VnishWebClient:
             auth = signer.authorization(method, path) if signer.ready else None
             status, headers, body = await self._exchange(method, path, data, timeout_s, auth)
             if status != _HTTP_UNAUTHORIZED:
+                if auth is not None and _HTTP_OK_MIN <= status <= _HTTP_OK_MAX:
+                    self.login_verified = True
                 return status, headers, body
             challenge = parse_challenge(headers.get("WWW-Authenticate", ""))
             if challenge is None or not signer.take(challenge):
