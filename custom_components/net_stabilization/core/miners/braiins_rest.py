@@ -5,8 +5,8 @@ sent as the `authorization` header as it is (no "Bearer"), and every request it 
 its lifetime again. A token the miner no longer knows (it expired, or the miner rebooted) is
 answered 401: we log in once more and repeat the request. A login answered with any client
 error but 404, 408 or 429 was refused: 401 and 403 are the usual answers, but a real S19
-answered 405. Replies are read up to a bound no
-documented reply comes near; the session is injected, never created.
+answered 405. Replies are read up to a bound no documented reply comes near; the session is
+injected, never created.
 """
 
 from __future__ import annotations
