@@ -6,10 +6,25 @@ a section named after the command. `a+b` runs several parameterless report comma
 each section wrapped in a list. Commands that change the miner take the session id first.
 Only JSON requests are served (LUXminer also reads the text form; the driver never sends it).
 
-Undocumented details are assumptions: the codes and wording of refusals (every refusal of a
-session id names the session), the `logoff`/`kill`/`profileget`/`profiles`/`power`/`events`
-status codes, `profileget` without a name describing the active profile, `profileset` being
-refused while ATM is on and taken while curtailed (applied at the wakeup), and no web UI.
+Sources: the LuxOS API documentation (docs.luxor.tech: the command format, `logon` with code
+316 and `SESSION[0].SessionID`, one session at a time expiring after a minute idle, `curtail`,
+`profileset` answering `PROFILE[0].Profile` with the step sizes, `events` codes such as SLEEP,
+the Target/Hot/Dangerous board temperatures with defaults 55/65/70 °C for S19 models, fan
+`min_fans` 1 and speed -1 for automatic); `LuxorLabs/luxos-tooling` (which commands need a
+session, `logon` refused with code 402 while another session is active, captured `groups`,
+`atm` and `version` replies); pyasic 0.79 (`backends/luxminer.py`, `config/*`: `pools` entries
+carry their `GROUP`, `groups` has `GROUP`/`Name`/`Quota`, `tempctrl` has `Mode`/`Target`/
+`Hot`/`Dangerous`, `fans` adds `FANCTRL[0].MinFans`, `stats` has per-board `chain_rateN`,
+`chain_acnN` and dash-joined `temp_pcbN`/`temp_chipN`, and the web page names "Luxor Firmware").
+
+Where the record is silent the behaviour is an assumption, and varies per miner (seeded) where
+a client could come to depend on one choice: the code and wording with which a stale session
+id is refused (some name the session, some do not), and whether `profileget` without a
+profile name describes the active profile or is refused. Also assumed: the status codes of
+`logoff`, `kill`, `profileget`, `profiles`, `power`, `events`, `tempctrl` and `pools`,
+`profileset` being refused while ATM is on and taken while curtailed (applied at the wakeup),
+`tempctrl`'s `Mode` word "Auto", and `temp_chipN` in `stats` repeating the board sensors
+(LuxOS reports hashboard temperatures only).
 """
 
 from __future__ import annotations
@@ -22,10 +37,12 @@ from typing import Any
 from .cgminer_api import ApiReply, ApiServer
 from .clock import Clock
 from .luxos_miner import (
+    CHIPS_PER_BOARD,
     LUXMINER_VERSION,
     LUXOS,
     MAC_PREFIX,
     MODEL,
+    POOL_URLS,
     PROFILE_BY_NAME,
     PROFILES,
     SPEC,
@@ -49,6 +66,7 @@ CODE_INVALID_JSON = 23
 CODE_MISSING_COMMAND = 24
 CODE_ANOTHER_SESSION = 402  # as the vendor's own tooling expects
 CODE_INVALID_SESSION = 401  # assumption
+CODE_ACCESS_DENIED = 45  # cgminer's code for a command the caller may not run
 CODE_INVALID_PARAMETER = 403  # assumption
 CODE_ATM_ENABLED = 404  # assumption
 CODE_UNKNOWN_PROFILE = 405  # assumption
@@ -86,6 +104,9 @@ class LuxosProcessor:
             "atm": self._atm,
             "events": self._events,
             "session": self._session,
+            "pools": self._pools,
+            "groups": self._groups,
+            "tempctrl": self._tempctrl,
         }
         self._actions: dict[str, Callable[[list[str]], ApiReply]] = {
             "logoff": self._logoff,
@@ -112,6 +133,8 @@ class LuxosProcessor:
         body: dict[str, Any] = {"STATUS": [self.status(code, msg)], "id": 1}
         if section is not None:
             body[section] = items
+        if section == "FANS":  # the fan settings ride along (pyasic reads `MinFans` there)
+            body["FANCTRL"] = [{"MinFans": 1, "Speed": -1}]
         return _json(body)
 
     def _error(self, code: int, msg: str) -> ApiReply:
@@ -152,7 +175,9 @@ class LuxosProcessor:
             return self._error(CODE_INVALID_COMMAND, "Invalid command")
         args = [a.strip() for a in (param or "").split(",")]
         if not self.miner.use_session(args[0]):
-            return self._error(CODE_INVALID_SESSION, "Invalid session id")
+            if self.miner.names_stale_session:
+                return self._error(CODE_INVALID_SESSION, "Invalid session id")
+            return self._error(CODE_ACCESS_DENIED, f"Access denied to '{command}' command")
         return action(args[1:])
 
     def _multi(self, command: str) -> str:
@@ -204,7 +229,7 @@ class LuxosProcessor:
     def _stats(self, _param: str | None) -> tuple[str, int, str, list[Any]]:
         m = self.miner
         head = {"STATS": 0, "ID": "LUXminer0", "Elapsed": m.uptime_s, "Type": MODEL}
-        body = {
+        body: dict[str, Any] = {
             "STATS": 1,
             "ID": "LUXminer1",
             "Elapsed": m.uptime_s,
@@ -212,7 +237,23 @@ class LuxosProcessor:
             "total_rateideal": round(m.profile_hashrate_ths(m.profile) * 1000.0, 2),
             "rate_unit": "GH",
         }
+        for n, (ths, sensors) in enumerate(
+            zip(m.board_hashrates_ths(), self._board_sensors(), strict=True), start=1
+        ):
+            readings = "-".join(str(t) for t in sensors)
+            body[f"chain_rate{n}"] = f"{ths * 1000.0:.2f}"
+            body[f"chain_acn{n}"] = CHIPS_PER_BOARD if m.hashing else 0
+            body[f"temp_pcb{n}"] = readings
+            body[f"temp_chip{n}"] = readings  # board sensors: LuxOS measures no chips
         return "STATS", 70, "CGMiner stats", [head, body]
+
+    def _board_sensors(self) -> list[tuple[int, int, int, int]]:
+        """Four sensors per board (top left, top right, bottom left, bottom right); the
+        exhaust side runs hotter than the intake side."""
+        return [
+            (round(pcb + 2.0), round(pcb - 6.0), round(pcb + 1.0), round(pcb - 5.0))
+            for pcb in self.miner.board_temps()
+        ]
 
     def _devs(self, _param: str | None) -> tuple[str, int, str, list[Any]]:
         m = self.miner
@@ -237,19 +278,19 @@ class LuxosProcessor:
         return "DEVS", 9, f"{BOARDS} ASC(s)", boards
 
     def _temps(self, _param: str | None) -> tuple[str, int, str, list[Any]]:
-        items = []
-        for i, pcb in enumerate(self.miner.board_temps()):
-            # Four board sensors: the exhaust side runs hotter than the intake side.
-            items.append(
-                {
-                    "BottomLeft": round(pcb + 1.0),
-                    "BottomRight": round(pcb - 5.0),
-                    "ID": i,
-                    "TEMP": i,
-                    "TopLeft": round(pcb + 2.0),
-                    "TopRight": round(pcb - 6.0),
-                }
+        items = [
+            {
+                "BottomLeft": bottom_left,
+                "BottomRight": bottom_right,
+                "ID": i,
+                "TEMP": i,
+                "TopLeft": top_left,
+                "TopRight": top_right,
+            }
+            for i, (top_left, top_right, bottom_left, bottom_right) in enumerate(
+                self._board_sensors()
             )
+        ]
         return "TEMPS", 201, f"{len(items)} Temp(s)", items
 
     def _fans(self, _param: str | None) -> tuple[str, int, str, list[Any]]:
@@ -258,6 +299,39 @@ class LuxosProcessor:
             for i, rpm in enumerate(self.miner.fan_rpms())
         ]
         return "FANS", 202, f"{len(fans)} Fan(s)", fans
+
+    def _pools(self, _param: str | None) -> tuple[str, int, str, list[Any]]:
+        m = self.miner
+        hashing = m.hashing
+        accepted = int(m.total_th / 10.0)
+        pools = [
+            {
+                "Accepted": accepted if index == 0 else 0,
+                "Difficulty Accepted": float(accepted * 65536) if index == 0 else 0.0,
+                "GROUP": 0,
+                "Get Failures": 0,
+                "POOL": index,
+                "Priority": index,
+                "Quota": 1,
+                "Rejected": 0,
+                "Remote Failures": 0,
+                "Stale": 0,
+                "Status": "Alive",
+                "Stratum Active": hashing and index == 0,
+                "Stratum URL": url.removeprefix("stratum+tcp://") if index == 0 else "",
+                "URL": url,
+                "User": f"sim.{m.hostname}",
+            }
+            for index, url in enumerate(POOL_URLS)
+        ]
+        return "POOLS", 7, f"{len(pools)} Pool(s)", pools
+
+    def _groups(self, _param: str | None) -> tuple[str, int, str, list[Any]]:
+        return "GROUPS", 324, "List groups", [{"GROUP": 0, "Name": "default", "Quota": 1.0}]
+
+    def _tempctrl(self, _param: str | None) -> tuple[str, int, str, list[Any]]:
+        entry = {"Dangerous": 70.0, "Hot": 65.0, "Mode": "Auto", "Target": 55.0}
+        return "TEMPCTRL", 341, "Temp Control", [entry]
 
     def _power(self, _param: str | None) -> tuple[str, int, str, list[Any]]:
         return "POWER", 30, "Power", [{"PSU": True, "Watts": round(self.miner.power_w)}]
@@ -290,6 +364,8 @@ class LuxosProcessor:
 
     def _profileget(self, param: str | None) -> tuple[str, int, str, list[Any]]:
         name = (param or "").strip()
+        if not name and not self.miner.profileget_without_name:
+            raise Refusal(CODE_INVALID_PARAMETER, "Missing parameter: profile name")
         profile = PROFILE_BY_NAME.get(name) if name else self.miner.profile
         if profile is None:
             raise Refusal(CODE_UNKNOWN_PROFILE, f"Profile {name} not found")

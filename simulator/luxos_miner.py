@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from random import Random
 from typing import Any
 
 from .modern import ModernMiner, ModernSpec
@@ -28,6 +29,8 @@ MODEL = "Antminer S19j Pro"
 MAC_PREFIX = (0x02, 0x4C, 0x58)  # locally administered, "LX"
 SESSION_IDLE_S = 60.0
 DEFAULT_PROFILE = "default"
+CHIPS_PER_BOARD = 126
+POOL_URLS = ("stratum+tcp://stratum.pool.invalid:700", "stratum+tcp://backup.pool.invalid:700")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,11 @@ class LuxosMiner(ModernMiner):
         self._sid_used_at = 0.0
         self._sid_boot = 0.0
         self._sid_counter = 0
+        # Undocumented, so varied per miner: how a stale session id is refused, and whether
+        # `profileget` without a name describes the active profile.
+        quirks = Random(f"{self.serial}:luxos-quirks")
+        self.names_stale_session = quirks.random() < 0.5
+        self.profileget_without_name = quirks.random() < 0.5
 
     # ----------------------------------------------------------------- profiles
 

@@ -6,14 +6,26 @@ web UI and `summary` name both), refuses a pause while the boards initialise, re
 of a stopped miner (it wants a start), keeps login tokens in memory and silently ignores a
 preset it cannot apply. `VnishRestMiner` adds exactly that on top of the shared model.
 
+Sources: pyasic 0.79 (`web/vnish.py`: the token from `unlock` sent raw in `Authorization` for
+most endpoints, as `Bearer <token>` for `system/*`; the settings reply being the same whether
+the preset took; tuned presets only) and its users' reports of a real 1.2.1 unit accepting the
+raw token. A token is therefore accepted in both forms. Some builds want an API key
+(`x-api-key`) for sensitive writes (`settings`, `system/reboot`); a miner given `api_key`
+refuses those writes without it (403 and `{"err"}`: assumed, nothing shows the reply).
+
+Whether a preset change restarts mining is not documented: it varies per miner (seeded).
+A miner that restarts initialises its boards again; one that does not moves its power while
+hashing, over `change_s`.
+
 Timings (assumptions, not measured): boot 70 s; a resume or start initialises the boards for
-45 s, then ramps for 30 s; a preset change restarts mining the same way (`change_restarts`).
+45 s, then ramps for 30 s.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from random import Random
 
 from .clock import Clock
 from .modern import ModernMiner, ModernSpec
@@ -114,11 +126,15 @@ class VnishRestMiner(ModernMiner):
             jitter=jitter,
             initial_state=initial_state,
         )
+        # Undocumented, so varied per miner: whether a new preset restarts mining.
+        quirks = Random(f"{self.serial}:vnish-quirks")
+        self.spec = replace(SPEC, change_restarts=quirks.random() < 0.5)
         self.presets = {p.name: p for p in preset_table(SPEC)}
         self.preset = f"{NOMINAL_PRESET_W:.0f}"
         self.stopped = False  # stopped rather than paused: a resume is refused
         self.tokens: set[str] = set()
         self.unlocks = 0
+        self.api_key: str | None = None  # set: sensitive writes need it in `x-api-key`
         # Tests: the firmware takes a settings write and silently keeps the old preset.
         self.ignore_preset_writes = False
         self.settings_writes = 0
@@ -158,10 +174,14 @@ class VnishRestMiner(ModernMiner):
         return token
 
     def token_valid(self, authorization: str | None) -> bool:
-        """Whether an `Authorization: Bearer <token>` header carries a live token."""
-        if authorization is None or not authorization.startswith("Bearer "):
+        """Whether an `Authorization` header carries a live token, raw or as `Bearer <token>`."""
+        if authorization is None:
             return False
         return authorization.removeprefix("Bearer ") in self.tokens
+
+    def api_key_valid(self, key: str | None) -> bool:
+        """Whether a sensitive write may proceed: no key configured, or the right one."""
+        return self.api_key is None or key == self.api_key
 
     def forget_tokens(self) -> None:
         """Tokens live in memory only; a restart of the web service loses them."""

@@ -5,8 +5,10 @@ address and port the request arrived on. Reply shapes follow the firmware's API 
 faults are served as the S9 web interface serves them (SLOW, TRUNCATED, GARBAGE,
 WRONG_PASSWORD, and OFFLINE with `hang=True`).
 
-Assumptions: a refusal (`{"err": ...}`) comes with HTTP 500; a wrong password at `unlock` with
-403; a missing or forgotten token with 401. `info` and `status` need no token, as documented.
+The token is accepted raw or as `Bearer <token>` (pyasic sends it raw; a real 1.2.1 unit took
+it so). Assumptions: a refusal (`{"err": ...}`) comes with HTTP 500; a wrong password at
+`unlock` with 403; a missing or forgotten token with 401; a sensitive write without the API key
+a miner was given with 403. `info` and `status` need no token, as documented.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ INDEX_HTML = (
     "<body><div id=app></div></body></html>\n"
 )
 _SETTINGS_REPLY = {"restart_required": False, "reboot_required": False}
+# Writes that some builds guard with an API key (`x-api-key`).
+_SENSITIVE = frozenset({f"{API}/settings", f"{API}/system/reboot"})
 _MAX_BODY = 64 * 1024
 
 
@@ -260,6 +264,12 @@ class VnishRestWeb:
                 and not miner.token_valid(request.headers.get("Authorization"))
             ):
                 return _json({"err": "Unauthorized"}, status=401)
+            if (
+                request.method == "POST"
+                and path in _SENSITIVE
+                and not miner.api_key_valid(request.headers.get("x-api-key"))
+            ):
+                return _json({"err": "API key required"}, status=403)
             if Fault.SLOW in miner.faults and not await self.runtime.pause(miner.faults.delay_s):
                 return drop(request)
             request[MINER_KEY] = miner

@@ -169,11 +169,14 @@ async def test_deactivate_reaches_every_kind(rig: MixedRig) -> None:
     assert rig.hashing("cgminer") == [rig.fleet.miners[KINDS.index("cgminer")].state in HASHING]
 
 
-async def test_an_overheating_miner_is_stopped_whatever_its_firmware(rig: MixedRig) -> None:
+@pytest.mark.parametrize("kind", ["braiins", "luxos"])  # chip and board temperatures
+async def test_an_overheating_miner_is_stopped_whatever_its_firmware(
+    rig: MixedRig, kind: str
+) -> None:
     full = rig.controller.snapshot.rated_power_kw
     assert (await rig.controller.activate(full)).accepted
     await rig.run(400.0)
-    hot = KINDS.index("braiins")
+    hot = KINDS.index(kind)
     rig.fleet.miners[hot].set_fault(Fault.OVERHEAT)
     await rig.run(600.0)
     mac = rig.fleet.miners[hot].mac

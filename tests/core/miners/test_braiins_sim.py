@@ -558,6 +558,28 @@ async def test_a_login_without_a_usable_token_is_a_protocol_error(login: bytes) 
             await driver.read()
 
 
+@pytest.mark.parametrize("status", [400, 405, 409, 422])
+async def test_a_login_refused_with_any_client_error_is_a_rejected_login(status: int) -> None:
+    # A real S19 on Braiins OS answered a REST login with 405 (a hass-miner fork's report).
+    async def route(request: web.Request) -> web.StreamResponse:
+        if request.path == "/api/v1/auth/login":
+            return web.Response(status=status, text="Method Not Allowed")
+        return web.json_response(replies.DETAILS)
+
+    async with _stand_in(route) as (driver, _session):
+        with pytest.raises(MinerAuthError, match=f"HTTP {status}"):
+            await driver.identify()
+
+
+async def test_a_login_endpoint_that_is_missing_is_unsupported() -> None:
+    async def route(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=404, text="Not Found")
+
+    async with _stand_in(route) as (driver, _session):
+        with pytest.raises(MinerUnsupportedError):
+            await driver.identify()
+
+
 async def test_a_token_refused_after_a_fresh_login_is_an_auth_error() -> None:
     async with _stand_in(_answering(b"{}", status=401)) as (driver, _session):
         with pytest.raises(MinerAuthError, match="fresh login"):

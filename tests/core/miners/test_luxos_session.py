@@ -78,30 +78,116 @@ def luxos_session(stand_in: ApiStandIn) -> LuxosSession:
     return LuxosSession(CgminerClient("127.0.0.1", stand_in.port, read_timeout_s=0.5))
 
 
-async def test_a_refusal_that_is_not_about_the_session_is_not_retried(
+async def test_a_refusal_while_the_session_lives_is_not_retried(
     stand_in: ApiStandIn,
 ) -> None:
     scripted = script(
-        stand_in, {"logon": [sid("a1")], "curtail": [refused(403, "Invalid curtail action")]}
+        stand_in,
+        {
+            "logon": [sid("a1")],
+            # Worded as if about the session: the wording decides nothing.
+            "curtail": [refused(401, "Invalid session action")],
+            "session": [sid("a1")],
+        },
     )
-    with pytest.raises(CgminerCommandError, match="Invalid curtail"):
+    with pytest.raises(CgminerCommandError, match="Invalid session action"):
         await luxos_session(stand_in).command("curtail", "nap")
-    assert [c for c, _ in scripted.sent] == ["logon", "curtail"]
+    assert [c for c, _ in scripted.sent] == ["logon", "curtail", "session"]
+
+
+async def test_a_lapsed_session_is_renewed_whatever_the_refusal_says(
+    stand_in: ApiStandIn,
+) -> None:
+    scripted = script(
+        stand_in,
+        {
+            "logon": [sid("a1"), sid("a2")],
+            "curtail": [refused(45, "Access denied"), ok("CURTAIL", [{}])],
+            "session": [sid("")],  # expired a minute after its last use
+        },
+    )
+    await luxos_session(stand_in).command("curtail", "sleep")
+    assert scripted.sent == [
+        ("logon", None),
+        ("curtail", "a1,sleep"),
+        ("session", None),
+        ("logon", None),
+        ("curtail", "a2,sleep"),
+    ]
+
+
+async def test_a_refusal_is_not_retried_where_the_miner_cannot_name_its_session(
+    stand_in: ApiStandIn,
+) -> None:
+    scripted = script(
+        stand_in,
+        {"logon": [sid("a1")], "curtail": [refused(45, "Access denied")]},  # no `session`
+    )
+    with pytest.raises(CgminerCommandError, match="Access denied"):
+        await luxos_session(stand_in).command("curtail", "sleep")
+    assert [c for c, _ in scripted.sent] == ["logon", "curtail", "session"]
 
 
 async def test_a_session_refused_twice_is_given_up(stand_in: ApiStandIn) -> None:
     scripted = script(
         stand_in,
-        {"logon": [sid("a1"), sid("a2")], "curtail": [refused(401, "Invalid session id")]},
+        {
+            "logon": [sid("a1"), sid("a2")],
+            "curtail": [refused(401, "Invalid session id")],
+            "session": [sid("")],
+        },
     )
     with pytest.raises(CgminerCommandError, match="session"):
         await luxos_session(stand_in).command("curtail", "sleep")
     assert scripted.sent == [
         ("logon", None),
         ("curtail", "a1,sleep"),
+        ("session", None),
         ("logon", None),
         ("curtail", "a2,sleep"),
     ]
+
+
+async def test_a_change_logs_off_the_session_it_opened(stand_in: ApiStandIn) -> None:
+    scripted = script(
+        stand_in,
+        {"logon": [sid("a1")], "curtail": [ok("CURTAIL", [{}])], "logoff": [ok()]},
+    )
+    session = luxos_session(stand_in)
+    async with session.change():
+        await session.command("curtail", "sleep")
+        await session.command("curtail", "wakeup")
+    assert scripted.sent == [
+        ("logon", None),
+        ("curtail", "a1,sleep"),
+        ("curtail", "a1,wakeup"),
+        ("logoff", "a1"),
+    ]
+    assert session.session_id is None
+
+
+async def test_a_change_leaves_a_borrowed_session_alone(stand_in: ApiStandIn) -> None:
+    scripted = script(
+        stand_in,
+        {
+            "logon": [refused(402, "Another session is active")],
+            "session": [sid("theirs")],
+            "curtail": [ok("CURTAIL", [{}])],
+        },
+    )
+    session = luxos_session(stand_in)
+    async with session.change():
+        await session.command("curtail", "sleep")
+    assert "logoff" not in [c for c, _ in scripted.sent]
+
+
+async def test_another_session_is_told_by_its_code_not_its_wording(
+    stand_in: ApiStandIn,
+) -> None:
+    scripted = script(stand_in, {"logon": [refused(99, "Another session is active")]})
+    with pytest.raises(CgminerCommandError, match="Another session"):
+        await luxos_session(stand_in).ensure()
+    assert [c for c, _ in scripted.sent] == ["logon"]
 
 
 async def test_logon_refused_for_another_reason(stand_in: ApiStandIn) -> None:
@@ -177,7 +263,7 @@ async def test_a_profileset_naming_another_profile_is_an_error(
         await driver.apply_setting(2000.0)
 
 
-async def test_a_profileget_naming_nothing_is_checked_against_config(
+async def test_the_profile_is_confirmed_from_config_not_from_profileget(
     stand_in: ApiStandIn, session: aiohttp.ClientSession
 ) -> None:
     scripted = script(
@@ -187,13 +273,36 @@ async def test_a_profileget_naming_nothing_is_checked_against_config(
             "logon": [sid("s1")],
             "atm": [ok("ATM", [{"Enabled": False}])],
             "profileset": [ok("PROFILE", [{"Profile": "low"}])],
-            "profileget": [ok("PROFILE", [{}])],
+            # Without a name `profileget` is not documented: this firmware refuses it.
+            "profileget": [refused(403, "Missing profile name")],
             "config": [ok("CONFIG", [{"Profile": "low"}])],
+            "logoff": [ok()],
         },
     )
     driver = LuxosDriver("127.0.0.1", session, api_port=stand_in.port, timeouts=FAST)
     await driver.apply_setting(2000.0)
-    assert scripted.sent[-1] == ("config", None)
+    sent = [c for c, _ in scripted.sent]
+    assert "profileget" not in sent
+    assert sent[-1] == "config"
+
+
+async def test_a_config_naming_another_profile_is_an_error(
+    stand_in: ApiStandIn, session: aiohttp.ClientSession
+) -> None:
+    script(
+        stand_in,
+        {
+            "profiles": [ok("PROFILES", PROFILES)],
+            "logon": [sid("s1")],
+            "atm": [ok("ATM", [{"Enabled": False}])],
+            "profileset": [ok("PROFILE", [{"Profile": "low"}])],
+            "config": [ok("CONFIG", [{"Profile": "default"}])],
+            "logoff": [ok()],
+        },
+    )
+    driver = LuxosDriver("127.0.0.1", session, api_port=stand_in.port, timeouts=FAST)
+    with pytest.raises(MinerProtocolError, match="runs default"):
+        await driver.apply_setting(2000.0)
 
 
 async def test_a_multi_command_firmware_that_is_not_luxos(

@@ -189,8 +189,9 @@ async def test_stop_mining_while_starting_holds_through_a_reboot(
     await fleet.advance(SPEC.boot_s + WAKE_TO_FULL_S)
     assert miner.power_w < 40.0  # LuxOS keeps the curtailment across the reboot
     assert (await driver.read()).state is MiningState.SLEEPING
+    logons = miner.logons
     await driver.wake()  # the reboot ended the session: logged on again
-    assert miner.logons == 2
+    assert miner.logons == logons + 1
     await fleet.advance(WAKE_TO_FULL_S)
     assert miner.power_w == pytest.approx(DEFAULT_W, rel=0.05)
 
@@ -198,25 +199,39 @@ async def test_stop_mining_while_starting_holds_through_a_reboot(
 # ---------------------------------------------------------------- session
 
 
-async def test_the_session_is_reused_and_renewed_after_expiry(
+async def test_each_change_logs_on_and_off_again(
     start_fleet: FleetFactory, session: aiohttp.ClientSession
 ) -> None:
-    fleet, miner = await one_miner(start_fleet)
+    _fleet, miner = await one_miner(start_fleet)
     driver = driver_for(miner, session)
     await driver.sleep()
-    await driver.wake()
-    assert miner.logons == 1
-    assert driver.session.session_id == miner.session_id
-    await fleet.advance(SESSION_IDLE_S / 2)
-    await driver.sleep()  # in use again: the idle minute starts over
-    await fleet.advance(SESSION_IDLE_S / 2 + 1.0)
-    await driver.wake()
-    assert miner.logons == 1
-    await fleet.advance(SESSION_IDLE_S + 1.0)
-    assert miner.session_id == ""  # expired on the simulated clock
-    await driver.sleep()
-    assert miner.logons == 2
     assert miner.curtailed
+    assert miner.logons == 1
+    assert miner.session_id == ""  # logged off: the next actor may log on at once
+    await driver.apply_setting(LEVELS[0])  # ATM off and the profile: one session
+    assert miner.logons == 2 and miner.session_id == ""
+    await driver.wake()
+    assert miner.logons == 3 and miner.session_id == ""
+    assert miner.logon() is not None
+
+
+async def test_a_change_goes_through_whatever_the_miner_words_a_lapsed_session(
+    start_fleet: FleetFactory, session: aiohttp.ClientSession
+) -> None:
+    fleet = await start_fleet(8, kinds=["luxos"] * 8, jitter=0.0)
+    wordings = set()
+    for miner in fleet.miners:
+        driver = driver_for(miner, session)
+        other = miner.logon()  # another tool, whose session lapses while we borrow it
+        assert other
+        await driver.session.ensure()
+        assert driver.session.borrowed
+        await fleet.advance(SESSION_IDLE_S + 1.0)
+        wordings.add(miner.names_stale_session)
+        await driver.sleep()
+        assert miner.curtailed
+        assert miner.session_id == ""  # the session it opened was logged off
+    assert wordings == {True, False}
 
 
 async def test_another_actors_session_is_borrowed_and_left_alone(
@@ -228,9 +243,9 @@ async def test_another_actors_session_is_borrowed_and_left_alone(
     driver = driver_for(miner, session)
     await driver.sleep()
     assert miner.curtailed
-    assert driver.session.borrowed
-    await driver.logoff()
     assert miner.session_id == other  # not ours to end
+    await driver.logoff()
+    assert miner.session_id == other
 
 
 async def test_logoff_ends_our_own_session(
@@ -238,7 +253,7 @@ async def test_logoff_ends_our_own_session(
 ) -> None:
     _fleet, miner = await one_miner(start_fleet)
     driver = driver_for(miner, session)
-    await driver.sleep()
+    await driver.session.ensure()
     assert miner.session_id and not driver.session.borrowed
     await driver.logoff()
     assert miner.session_id == ""
@@ -431,7 +446,7 @@ async def test_a_profile_that_does_not_take_is_an_error(session: aiohttp.ClientS
         "logon": {"SESSION": [{"SessionID": "s1"}]},
         "atm": {"ATM": [{"Enabled": False}]},
         "profileset": {"PROFILE": [{"Profile": "low"}]},
-        "profileget": {"PROFILE": [{"Profile Name": "default"}]},  # it did not change
+        "config": {"CONFIG": [{"Profile": "default"}]},  # it did not change
     }
 
     async def stubborn(request: bytes) -> bytes:

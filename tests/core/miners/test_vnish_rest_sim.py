@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import suppress
+from dataclasses import replace
 
 import aiohttp
 import pytest
@@ -19,7 +20,10 @@ from custom_components.net_stabilization.core.miners import (
     SettingUnit,
 )
 from custom_components.net_stabilization.core.miners.endpoint import Credentials, Timeouts
-from custom_components.net_stabilization.core.miners.vnish_rest import VnishRestDriver
+from custom_components.net_stabilization.core.miners.vnish_rest import (
+    RESTART_SEEN_AFTER_S,
+    VnishRestDriver,
+)
 from custom_components.net_stabilization.core.miners.vnish_rest_presets import STANDBY_W
 from simulator import Fault, SimulatedFleet
 from simulator.vnish_rest_miner import SPEC, TUNED_W, VnishRestMiner
@@ -312,23 +316,41 @@ async def test_restart_mining_after_a_stop_initialises_the_boards_again(
     assert miner.hashing
 
 
-async def test_a_tuned_preset_is_applied_and_confirmed(
-    start_fleet: FleetFactory, session: aiohttp.ClientSession
+@pytest.mark.parametrize("restarts", [True, False])
+async def test_a_tuned_preset_is_applied_confirmed_and_its_restart_told(
+    start_fleet: FleetFactory, session: aiohttp.ClientSession, restarts: bool
 ) -> None:
     fleet, miner = await start(start_fleet)
+    miner.spec = replace(miner.spec, change_restarts=restarts)  # undocumented: both occur
     driver = driver_for(miner, session)
     await driver.identify()
+    await fleet.advance(60.0)  # mining for a while before the change
     await driver.apply_setting(1900.0)
     assert miner.preset == "1900"
     assert miner.settings_writes == 1
-    # A preset change restarts mining: that is what `change_stops_hashing` tells the planner.
-    assert miner.machine_state == "starting"
+    assert miner.hashing is not restarts
+    assert driver.last_change_restarted is None  # not judged before a reading
     await fleet.advance(driver.capabilities.points.change_s)
     assert miner.hashing
     assert miner.power_w == pytest.approx(1900.0, rel=0.05)
     reading = await driver.read()
     assert reading.setting == 1900.0
     assert reading.power_w == pytest.approx(miner.power_w, abs=1.0)
+    assert driver.last_change_restarted is restarts
+
+
+async def test_a_restart_is_not_judged_too_soon(
+    start_fleet: FleetFactory, session: aiohttp.ClientSession
+) -> None:
+    fleet, miner = await start(start_fleet)
+    miner.spec = replace(miner.spec, change_restarts=False)
+    driver = driver_for(miner, session)
+    await driver.apply_setting(1900.0)
+    await driver.read()  # at once: a restart might still be on its way
+    assert driver.last_change_restarted is None
+    await fleet.advance(RESTART_SEEN_AFTER_S)
+    await driver.read()
+    assert driver.last_change_restarted is False
 
 
 async def test_a_preset_is_applied_without_identify(
@@ -365,6 +387,47 @@ async def test_a_write_the_firmware_silently_ignores_is_caught_by_the_read_back(
     assert miner.settings_writes == 1
     assert miner.preset == "2950"
     assert miner.hashing
+
+
+async def test_sensitive_writes_carry_the_configured_api_key(
+    start_fleet: FleetFactory, session: aiohttp.ClientSession
+) -> None:
+    _fleet, miner = await start(start_fleet)
+    miner.api_key = "k3y-from-the-web-ui"
+    keyless = driver_for(miner, session)
+    with pytest.raises(MinerAuthError, match="API key, none is configured"):
+        await keyless.apply_setting(1900.0)
+    assert miner.preset == "2950"
+    await keyless.sleep()  # pausing is no sensitive write
+    driver = VnishRestDriver(
+        miner.host,
+        session,
+        web_port=miner.web_port,
+        credentials=Credentials(password=miner.password, api_key=miner.api_key),
+        timeouts=FAST,
+    )
+    await driver.apply_setting(1900.0)
+    assert miner.preset == "1900"
+    wrong = VnishRestDriver(
+        miner.host,
+        session,
+        web_port=miner.web_port,
+        credentials=Credentials(password=miner.password, api_key="nope"),
+        timeouts=FAST,
+    )
+    with pytest.raises(MinerAuthError, match="the one configured was refused"):
+        await wrong.apply_setting(1700.0)
+
+
+async def test_the_firmware_takes_the_token_raw_as_pyasic_sends_it(
+    start_fleet: FleetFactory, session: aiohttp.ClientSession
+) -> None:
+    _fleet, miner = await start(start_fleet)
+    base = f"http://{miner.host}:{miner.web_port}/api/v1"
+    async with session.post(f"{base}/unlock", json={"pw": miner.password}) as resp:
+        token = (await resp.json())["token"]
+    async with session.get(f"{base}/summary", headers={"Authorization": token}) as resp:
+        assert resp.status == 200
 
 
 async def test_reboot_then_back_with_a_new_login(

@@ -37,6 +37,10 @@ class ControlConfig:
     failed_cooldown_s: float = 1800.0
     # Safety: a chip at or over the limit is put to sleep and rests for the cool-down.
     temp_limit_c: float = 90.0
+    # A miner whose firmware reports board temperatures only (LuxOS) is judged by its hottest
+    # board sensor instead: LuxOS's own default "Dangerous" board temperature on S19 models,
+    # where it cuts the board (chips run about 15 °C above the board sensors).
+    board_temp_limit_c: float = 70.0
     overheat_cooldown_s: float = 600.0
     # Hot reserve: this many S9s are stopped (their mining software) rather than put to sleep
     # when the fleet sheds, so they start again in a minute or two without a reboot. Off

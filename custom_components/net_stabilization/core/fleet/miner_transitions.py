@@ -207,13 +207,14 @@ class MinerTransitions(MinerView):
         self._enter_stopping(now, config, rebooting=False)
         return counts, self._order(OrderKind.STOP if never_hashed else OrderKind.SLEEP)
 
-    def overheat(self, now: float, config: ControlConfig) -> Order | None:
-        """A chip over the limit: rest it and put it to sleep (safety wins over overrides)."""
+    def overheat(self, now: float, config: ControlConfig, cause: str | None = None) -> Order | None:
+        """A chip (or board) over the limit: rest it and put it to sleep (safety wins over
+        overrides). `cause` says which temperature, if not the chips'."""
         reading = self._reading
         temp = reading.chip_temp_c if reading is not None else None
         self._overheated_until = now + config.overheat_cooldown_s
         shown = "unknown" if temp is None else f"{temp:.0f} °C"
-        self._last_error = f"chip temperature {shown} over the limit"
+        self._last_error = f"{cause or f'chip temperature {shown}'} over the limit"
         if not self.capabilities.can_sleep:
             return None
         return self.sleep(now, config)

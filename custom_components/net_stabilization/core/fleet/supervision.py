@@ -7,6 +7,7 @@ import logging
 from .dispatch import Dispatcher
 from .lifecycle import FleetMiner
 from .roster import Roster
+from .temperature import overheat_of
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -47,19 +48,15 @@ class Supervisor:
 
     def _check_temperature(self, m: FleetMiner, now: float) -> bool:
         cfg = self._roster.config
-        if not m.too_hot(cfg.temp_limit_c):
+        if not (m.fresh and m.hashing()):
+            return False
+        excess = overheat_of(m.reading, cfg.temp_limit_c, cfg.board_temp_limit_c)
+        if excess is None:
             return False
         if not m.overheated(now):
-            reading = m.reading
-            temp = reading.chip_temp_c if reading is not None else None
-            _LOGGER.warning(
-                "%s chip at %s °C (limit %.0f °C): stopping it",
-                m.mac,
-                f"{temp:.0f}" if temp is not None else "?",
-                cfg.temp_limit_c,
-            )
+            _LOGGER.warning("%s %s: stopping it", m.mac, excess.describe())
         ours = m.dispatched or m.in_transition
-        self._dispatch.submit(m, m.overheat(now, cfg))
+        self._dispatch.submit(m, m.overheat(now, cfg, excess.describe()))
         return ours
 
     def _fail(self, m: FleetMiner, now: float, reason: str) -> None:

@@ -3,8 +3,10 @@
 `POST /api/v1/auth/login {"username", "password"}` answers `{"token", "timeout_s"}`. The token is
 sent as the `authorization` header as it is (no "Bearer"), and every request it rides on starts
 its lifetime again. A token the miner no longer knows (it expired, or the miner rebooted) is
-answered 401: we log in once more and repeat the request. Replies are read up to a bound no
-documented reply comes near; the session is injected, never created.
+answered 401: we log in once more and repeat the request. A login answered with any client
+error but 404, 408 or 429 was refused: 401 and 403 are the usual answers, but a real S19
+answered 405. Replies are read up to a bound no documented reply comes near; the session is
+injected, never created.
 """
 
 from __future__ import annotations
@@ -31,7 +33,10 @@ _TOKEN_S_RANGE = (10.0, 7 * 86400.0)
 # Log in anew this long before an idle token would lapse (slow replies, clocks that drift).
 _TOKEN_MARGIN_S = 30.0
 _HTTP_OK_MIN, _HTTP_OK_MAX = 200, 299
-_HTTP_UNAUTHORIZED, _HTTP_FORBIDDEN, _HTTP_NOT_FOUND = 401, 403, 404
+_HTTP_UNAUTHORIZED, _HTTP_NOT_FOUND = 401, 404
+# Client errors at login that say nothing about the credentials: no such endpoint, the
+# request timed out, too many requests.
+_LOGIN_NOT_REFUSED = frozenset({_HTTP_NOT_FOUND, 408, 429})
 # The API answers, but the mining software behind the endpoint does not run.
 _SOFTWARE_DOWN = frozenset({412, 503})
 _DETAIL_CHARS = 80
@@ -121,8 +126,11 @@ class BraiinsRestClient:
             }
             status, raw = await self._exchange("POST", LOGIN_PATH, credentials, None, timeout_s)
             url = f"{self._base}{LOGIN_PATH}"
-            if status in (_HTTP_UNAUTHORIZED, _HTTP_FORBIDDEN):
-                raise MinerAuthError(f"{self.host}: the API rejected the credentials")
+            if _login_rejected(status):
+                raise MinerAuthError(
+                    f"{self.host}: the API rejected the login (HTTP {status}"
+                    f"{f': {detail}' if (detail := _error_detail(raw)) else ''})"
+                )
             _check_status(url, status, raw)
             token, lifetime_s = parse_login(parse_json(raw, url), url)
             self._token, self._token_s = token, lifetime_s
@@ -199,6 +207,13 @@ def parse_login(reply: object, url: str) -> tuple[str, float]:
     if lifetime is None or not low <= lifetime <= high:
         lifetime = DEFAULT_TOKEN_S
     return token, lifetime
+
+
+def _login_rejected(status: int) -> bool:
+    """Whether a login's answer refuses it. Not only 401 and 403: a real S19 answered 405.
+    A missing endpoint (404) is a firmware without this API; a timeout or a rate limit is not
+    about the credentials."""
+    return 400 <= status < 500 and status not in _LOGIN_NOT_REFUSED
 
 
 def _check_status(url: str, status: int, raw: bytes) -> None:

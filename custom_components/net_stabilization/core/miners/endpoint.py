@@ -29,6 +29,8 @@ class Credentials:
 
     username: str = DEFAULT_USERNAME
     password: str = field(default=DEFAULT_PASSWORD, repr=False)
+    # Sent as `x-api-key` with the writes that some Vnish REST builds guard with a key.
+    api_key: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

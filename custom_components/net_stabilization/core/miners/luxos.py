@@ -18,6 +18,7 @@ Timings, from the vendor and assumed where it says nothing:
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
 
@@ -220,11 +221,13 @@ class LuxosDriver(DriverBase):
 
     async def sleep(self) -> None:
         """Curtail: hash boards and PSU output off at once; it holds through a reboot."""
-        await self._session.command("curtail", "sleep")
+        async with self._session.change():
+            await self._session.command("curtail", "sleep")
 
     async def wake(self) -> None:
         """Leave curtailment: the boards ramp up to the active profile (no reboot)."""
-        await self._session.command("curtail", "wakeup")
+        async with self._session.change():
+            await self._session.command("curtail", "wakeup")
 
     async def stop_mining(self) -> None:
         """The same curtailment: LuxOS takes it at any stage and keeps it across reboots."""
@@ -238,7 +241,9 @@ class LuxosDriver(DriverBase):
         """Switch to the profile of exactly `setting` watts, then read the change back.
 
         ATM (the auto-tuning manager) refuses profile changes, so it is turned off first and
-        left off: switched back on, it would move the profile away from the one planned.
+        left off: switched back on, it would move the profile away from the one planned. The
+        profile in force is confirmed from `config`'s `Profile`, the active profile (pyasic
+        reads it there too); a `profileget` without a name is not documented to say anything.
         """
         await self._load_profiles()
         profile = self._profile_of(setting)
@@ -247,14 +252,13 @@ class LuxosDriver(DriverBase):
             raise MinerUnsupportedError(
                 f"{self.host}: no LuxOS profile of {setting:g} W (offered: {offered})"
             )
-        if atm_enabled(await self._api.command("atm")):
-            await self._session.command("atmset", "enabled=false")
-        answer = current_profile(await self._session.command("profileset", profile.name))
+        async with self._session.change():
+            if atm_enabled(await self._api.command("atm")):
+                await self._session.command("atmset", "enabled=false")
+            answer = current_profile(await self._session.command("profileset", profile.name))
         if answer not in (None, profile.name):
             raise MinerProtocolError(f"{self.host}: asked for {profile.name}, set {answer}")
-        confirmed = current_profile(await self._api.command("profileget"))
-        if confirmed is None:  # a `profileget` that names no profile: ask `config`
-            confirmed = parse_config(await self._api.command("config")).profile
+        confirmed = parse_config(await self._api.command("config")).profile
         if confirmed != profile.name:
             raise MinerProtocolError(
                 f"{self.host}: asked for profile {profile.name} but it runs {confirmed}"
@@ -263,10 +267,9 @@ class LuxosDriver(DriverBase):
     async def reboot(self) -> None:
         """Reboot the whole miner; a curtailed miner stays curtailed."""
         await self._session.ensure()  # a logon that times out has delivered nothing
-        try:
+        with contextlib.suppress(MinerTimeoutError):  # taken and acted on before it answered
             await self._session.command("rebootdevice")
-        except MinerTimeoutError:
-            return  # taken and acted on before it could answer
+        self._session.forget()  # the reboot ends the session: nothing left to log off
 
     async def logoff(self) -> None:
         """End our API session now instead of letting it expire (e.g. when unloading)."""

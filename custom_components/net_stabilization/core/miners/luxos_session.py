@@ -2,35 +2,37 @@
 
 A miner has at most one session at a time; it expires after a minute without use, and a reboot
 ends it. LuxOS sessions coordinate writers, they protect nothing: `session` tells anyone the
-active id. So when another actor holds the session, its id is borrowed rather than the command
-given up, since a curtailment must go through; a borrowed session is never logged off, which
-would cut the other actor short. Our own is kept for reuse (the vendor's advice) and left to
-expire, or logged off by `logoff()`.
+active id. The vendor asks writers to log on when they need to, run their commands and log off
+so the next actor can act; a change therefore runs inside `change()`, which logs off a session
+it opened once the change is done.
+
+When another actor holds the session, its id is borrowed rather than the command given up,
+since a curtailment must go through; a borrowed session is never logged off, which would cut
+the other actor short.
+
+The wording and code of a refusal of a stale session id are not documented, so the text of a
+refusal decides nothing: a refused command asks `session` whether the id it sent is still the
+active one. Only if it is not (expired, ended by a reboot, taken over) is the command sent once
+more, on a session of its own. A `logon` refused with code 402 means another session is active
+(the vendor's own tooling reads it so).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from .base import MinerAuthError, MinerProtocolError
+from .base import MinerAuthError, MinerError, MinerProtocolError
 from .cgminer import CgminerClient, CgminerCommandError, JsonDict
 from .luxos_replies import ANOTHER_SESSION_CODE, session_id, status_code
+
+_LOGGER = logging.getLogger(__name__)
 
 
 class LuxosSessionBusyError(MinerAuthError):
     """Another actor holds the miner's only session and it could not be shared."""
-
-
-def is_session_error(err: CgminerCommandError) -> bool:
-    """Whether a refused command blames its session id (expired, ended by a reboot, unknown).
-
-    The exact wording is not documented; every such refusal names the session.
-    """
-    return "session" in err.message.lower()
-
-
-def _another_session(code: int | None, message: str) -> bool:
-    return code == ANOTHER_SESSION_CODE or "another session" in message.lower()
 
 
 class LuxosSession:
@@ -41,6 +43,7 @@ class LuxosSession:
         self._sid: str | None = None
         self._owned = False  # we created it (and may log it off)
         self._lock = asyncio.Lock()  # one logon at a time
+        self._changes = 0  # changes under way; the last one to end logs off
 
     @property
     def session_id(self) -> str | None:
@@ -51,6 +54,21 @@ class LuxosSession:
     def borrowed(self) -> bool:
         """The session in use belongs to another actor."""
         return self._sid is not None and not self._owned
+
+    @asynccontextmanager
+    async def change(self) -> AsyncIterator[None]:
+        """Run one change (one or more commands); log off our own session afterwards."""
+        self._changes += 1
+        try:
+            yield
+        finally:
+            self._changes -= 1
+            if self._changes == 0:
+                try:
+                    await self.logoff()
+                except MinerError as err:
+                    # The session expires by itself a minute later.
+                    _LOGGER.debug("%s: logoff failed (%s)", self._api.host, err)
 
     async def ensure(self) -> str:
         """The session id, logging on first if there is none yet."""
@@ -64,12 +82,18 @@ class LuxosSession:
             try:
                 return await self._api.command(command, ",".join((sid, *args)))
             except CgminerCommandError as err:
-                if not is_session_error(err):
-                    raise
-            # Expired after a minute idle, ended by a reboot, or taken over: once more.
+                if await self._still_active(sid):
+                    raise  # the session is fine: the miner refused the command itself
+                _LOGGER.debug(
+                    "%s: session %s ended (%s): logging on again", self._api.host, sid, err
+                )
             self._sid = None
             sid = await self._logon()
             return await self._api.command(command, ",".join((sid, *args)))
+
+    def forget(self) -> None:
+        """Drop the session without logging off (a reboot ends it on the miner)."""
+        self._sid = None
 
     async def logoff(self) -> None:
         """End our own session so others can log on at once (a borrowed one is left alone)."""
@@ -79,15 +103,23 @@ class LuxosSession:
             if sid is not None and owned:
                 await self._api.command("logoff", sid)
 
+    async def _still_active(self, sid: str) -> bool:
+        """Whether `sid` is the miner's active session (True where the miner cannot say)."""
+        try:
+            active = session_id(await self._api.command("session"))
+        except CgminerCommandError:
+            return True  # no way to tell: do not repeat a change on a guess
+        return active == sid
+
     async def _logon(self) -> str:
         try:
             reply = await self._api.command("logon")
         except CgminerCommandError as err:
-            if not _another_session(err.code, err.message):
+            if err.code != ANOTHER_SESSION_CODE:
                 raise
             return await self._borrow()
         sid = session_id(reply)
-        if sid is None and _another_session(status_code(reply), ""):
+        if sid is None and status_code(reply) == ANOTHER_SESSION_CODE:
             return await self._borrow()
         if sid is None:
             raise MinerProtocolError(f"{self._api.host}: logon returned no session id")
@@ -103,7 +135,7 @@ class LuxosSession:
         try:
             sid = session_id(await self._api.command("logon"))
         except CgminerCommandError as err:
-            if not _another_session(err.code, err.message):
+            if err.code != ANOTHER_SESSION_CODE:
                 raise
             sid = None
         if sid is None:

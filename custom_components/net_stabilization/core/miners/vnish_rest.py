@@ -4,6 +4,13 @@ Everything goes through the REST API on the web port (`vnish_rest_client`); the 
 4028 is left to discovery. Power is set by choosing a tuned preset; the reply to a settings
 write is the same whether the firmware took it or not, so the preset is read back.
 
+Whether a preset change restarts mining is not documented, and the driver assumes neither.
+It notes the firmware's time in its mining state (`status`) before the write; a later reading
+whose time in state is shorter, or which shows the boards initialising, saw mining start over,
+and one that has gone on mining `RESTART_SEEN_AFTER_S` past the write saw none
+(`last_change_restarted`, judged on the firmware's own clock). Every reading carries the time
+in state as `uptime_s`.
+
 Pause or stop: the firmware's refusals name the same mode for both
 ("failed-to-activate-pause-mode"), so both are taken to switch the hash boards off at the same
 standby draw, with the web API up (an assumption; no measurement compares them). `sleep`
@@ -38,6 +45,7 @@ from .vnish_rest_detect import is_anthill_web_root, is_vnish_rest_type
 from .vnish_rest_parse import (
     DEFAULT_HASHRATE_FACTOR,
     identity_from_info,
+    mining_seconds,
     parse_summary,
     preset_in_force,
     preset_watts,
@@ -49,6 +57,9 @@ __all__ = ["VnishRestDriver", "is_anthill_web_root", "is_vnish_rest_type"]
 _LOGGER = logging.getLogger(__name__)
 # Presets are named by whole watts; a setting this close to one means that preset.
 _SETTING_TOLERANCE_W = 0.5
+# A restart after a settings write may take the firmware a moment to begin; a reading this
+# long after the write that still shows the same stretch of mining saw none.
+RESTART_SEEN_AFTER_S = 10.0
 
 
 class VnishRestDriver(DriverBase):
@@ -76,6 +87,7 @@ class VnishRestDriver(DriverBase):
             host,
             web_port,
             password,
+            api_key=credentials.api_key if credentials is not None else None,
             connect_timeout_s=self.timeouts.connect_s,
             timeout_s=self.timeouts.web_s,
         )
@@ -84,6 +96,10 @@ class VnishRestDriver(DriverBase):
         self._capabilities = self._build_capabilities()
         # The firmware's description of its failure state, while it is in one.
         self.last_failure: str | None = None
+        # Whether the last confirmed preset change restarted mining; None: not seen yet.
+        self.last_change_restarted: bool | None = None
+        # Time in the mining state just before a change not judged yet (firmware seconds).
+        self._mining_s_at_change: int | None = None
 
     @property
     def presets(self) -> tuple[Preset, ...]:
@@ -134,6 +150,7 @@ class VnishRestDriver(DriverBase):
         if result.failure != self.last_failure and result.failure is not None:
             _LOGGER.warning("%s reports a failure: %s", self.host, result.failure)
         self.last_failure = result.failure
+        self._judge_change(result.reading)
         return result.reading
 
     async def sleep(self) -> None:
@@ -164,6 +181,12 @@ class VnishRestDriver(DriverBase):
         """Switch to the tuned preset named by `setting` watts, then read the preset back."""
         await self._load_presets()
         preset = self._preset_for(setting)
+        self._mining_s_at_change = None
+        self.last_change_restarted = None
+        try:
+            before = mining_seconds(await self._api.get("status"))
+        except MinerUnsupportedError, MinerProtocolError:
+            before = None  # a build without `status`, or a reply we cannot read: not judged
         await self._api.post(
             "settings",
             {"miner": {"overclock": {"preset": preset.name}}},
@@ -175,6 +198,24 @@ class VnishRestDriver(DriverBase):
                 f"{self.host}: asked for preset {preset.name} but the firmware runs "
                 f"{in_force or 'none'} (the write was ignored)"
             )
+        self._mining_s_at_change = before
+
+    def _judge_change(self, reading: MinerReading) -> None:
+        """After a change made while mining: did mining start over? Judged once."""
+        before = self._mining_s_at_change
+        if before is None:
+            return
+        now = reading.uptime_s if reading.state is MiningState.MINING else None
+        if reading.state is MiningState.STARTING or (now is not None and now < before):
+            self.last_change_restarted = True
+        elif now is not None and now >= before + RESTART_SEEN_AFTER_S:
+            self.last_change_restarted = False
+        elif reading.state is MiningState.MINING:
+            return  # too soon to tell
+        self._mining_s_at_change = None
+        _LOGGER.debug(
+            "%s: the preset change restarted mining: %s", self.host, self.last_change_restarted
+        )
 
     async def reboot(self) -> None:
         """Reboot the whole miner; the web API goes away before or after it answers."""

@@ -1,8 +1,12 @@
 """HTTP client for the REST API of Vnish's current firmware (AnthillOS web UI), `/api/v1/*`.
 
 Login is `POST /api/v1/unlock {"pw": ...}`, answered with `{"token": ...}`; the token goes
-out as `Authorization: Bearer <token>`. The firmware forgets its tokens (a reboot, a timeout,
-a login elsewhere), so a 401 is answered by one fresh unlock and one retry. Actions answer
+out as `Authorization: Bearer <token>` (the form the API documentation and pyasic's `system/*`
+calls use; pyasic's other calls send it raw). The firmware forgets its tokens (a reboot, a
+timeout, a login elsewhere), so a 401 is answered by one fresh unlock and one retry. Some
+builds also want an API key, `x-api-key`, for sensitive writes (`settings`, `system/reboot`):
+it is sent with those when one is configured, and a refusal of them after a fresh login says
+so. Actions answer
 with an empty body on success and `{"err": "..."}` when the firmware refuses. Replies are
 read up to a bound no real one comes near; the session is injected, never created here.
 """
@@ -34,6 +38,8 @@ _TOKEN_REJECTED = frozenset({_HTTP_UNAUTHORIZED, _HTTP_FORBIDDEN})
 # Real tokens are 32 characters; anything long or unprintable is not sent back as a header.
 _MAX_TOKEN_CHARS = 256
 _MAX_MESSAGE_CHARS = 120
+# Writes some builds guard with an API key.
+SENSITIVE_WRITES = frozenset({"settings", "system/reboot"})
 
 
 class VnishCommandError(MinerProtocolError):
@@ -55,6 +61,7 @@ class VnishRestClient:
         port: int = DEFAULT_WEB_PORT,
         password: str = DEFAULT_PASSWORD,
         *,
+        api_key: str | None = None,
         connect_timeout_s: float = 3.0,
         timeout_s: float = 10.0,
     ) -> None:
@@ -62,6 +69,7 @@ class VnishRestClient:
         self.host = host
         self.port = port
         self._password = password
+        self._api_key = api_key
         self.connect_timeout_s = connect_timeout_s
         self.timeout_s = timeout_s
         url_host = f"[{host}]" if ":" in host else host
@@ -93,17 +101,28 @@ class VnishRestClient:
         self, method: str, path: str, data: bytes | None, timeout_s: float | None
     ) -> Any:
         url_path = API_PREFIX + path
+        sensitive = method == "POST" and path in SENSITIVE_WRITES
+        key = self._api_key if sensitive else None
+        if key is not None and not _usable_token(key):
+            raise MinerAuthError(f"{self.host}: the configured API key cannot go in a header")
         token = await self._ensure_token(timeout_s)
-        status, body = await self._exchange(method, url_path, data, timeout_s, token)
+        status, body = await self._exchange(method, url_path, data, timeout_s, token, api_key=key)
         if status in _TOKEN_REJECTED:
             # The firmware forgot the token: log in once more and retry once.
             if self._token == token:
                 self._token = None
             token = await self._ensure_token(timeout_s)
-            status, body = await self._exchange(method, url_path, data, timeout_s, token)
+            status, body = await self._exchange(
+                method, url_path, data, timeout_s, token, api_key=key
+            )
             if status in _TOKEN_REJECTED:
                 self._token = None
-                raise MinerAuthError(f"{self.host}: {url_path} refused a fresh login")
+                hint = ""
+                if sensitive:
+                    hint = " (this write may need an API key" + (
+                        ": the one configured was refused)" if key else ", none is configured)"
+                    )
+                raise MinerAuthError(f"{self.host}: {url_path} refused a fresh login{hint}")
         return self._checked(url_path, status, body)
 
     async def _ensure_token(self, timeout_s: float | None) -> str:
@@ -154,6 +173,8 @@ class VnishRestClient:
         data: bytes | None,
         timeout_s: float | None,
         token: str | None,
+        *,
+        api_key: str | None = None,
     ) -> tuple[int, bytes]:
         url = f"{self._base}{path}"
         headers = {"Accept": "application/json"}
@@ -161,6 +182,8 @@ class VnishRestClient:
             headers["Content-Type"] = "application/json"
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
+        if api_key is not None:
+            headers["x-api-key"] = api_key
         reply = await exchange(
             self._session,
             method,

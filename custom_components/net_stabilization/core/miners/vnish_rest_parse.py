@@ -103,6 +103,15 @@ def identity_from_info(host: str, info: Any) -> tuple[MinerIdentity, float]:
     return identity, hashrate_factor(info.get("hr_measure"))
 
 
+def mining_seconds(status: Any) -> int | None:
+    """From a `status` reply: how long it has been mining; None unless it is mining."""
+    status = _dict(status)
+    state = _text(status.get("miner_state"), 32)
+    if state is None or _STATES.get(state.lower()) is not MiningState.MINING:
+        return None
+    return _seconds(status.get("miner_state_time"))
+
+
 def preset_in_force(settings: Any) -> str | None:
     """`miner.overclock.preset` of a `settings` reply ("3200", "disabled"), bounded."""
     overclock = _dict(_dict(_dict(settings).get("miner")).get("overclock"))
