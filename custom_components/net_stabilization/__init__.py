@@ -50,7 +50,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: NetStabilizationConfigEn
     # A device's model has no translation of its own: it is written in the system language.
     model = await async_message(hass, "fleet_model")
     device = dr.async_get(hass).async_get_or_create(
-        config_entry_id=entry.entry_id, model=model, **fleet_device_info(entry.entry_id)
+        config_entry_id=entry.entry_id, **fleet_device_info(entry.entry_id, model)
     )
     runtime.coordinator.fleet_device_id = device.id
     if not runtime.options.get(CONF_MINER_ENTITIES, True):

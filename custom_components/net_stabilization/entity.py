@@ -75,14 +75,18 @@ def stable_entity_id(entity: Entity, device_object_id: str, key: str) -> str:
     return f"{domain}.{device_object_id}_{OBJECT_IDS.get((domain, key), key)}"
 
 
-def fleet_device_info(entry_id: str) -> DeviceInfo:
-    """The fleet's own device; its name is translated (model: see `__init__`)."""
-    return DeviceInfo(
+def fleet_device_info(entry_id: str, model: str | None = None) -> DeviceInfo:
+    """The fleet's own device; its name is translated, `model` is given in the system language
+    when the device is registered (entities leave it as it is)."""
+    info = DeviceInfo(
         identifiers={(DOMAIN, entry_id)},
         translation_key="fleet",
         manufacturer="Net Stabilization",
         entry_type=dr.DeviceEntryType.SERVICE,
     )
+    if model is not None:
+        info["model"] = model
+    return info
 
 
 def miner_name(miner: MinerSnapshot) -> str:
