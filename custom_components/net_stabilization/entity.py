@@ -23,10 +23,7 @@ from .const import CONF_WEB_PORT, DEFAULT_WEB_PORT, DOMAIN
 from .coordinator import FleetCoordinator
 from .core.fleet import FleetSnapshot, MinerSnapshot, MinerState
 from .core.fleet.command_log import command_caller
-
-# Host names the firmware ships with; useless to tell miners apart.
-_DEFAULT_HOSTNAMES = frozenset({"antminer", "antminer_s9", "bitmain", ""})
-
+from .naming import miner_name
 
 # The fleet device's object id: entity ids start with it in every language.
 FLEET_OBJECT_ID = "mining_fleet"
@@ -87,14 +84,6 @@ def fleet_device_info(entry_id: str, model: str | None = None) -> DeviceInfo:
     if model is not None:
         info["model"] = model
     return info
-
-
-def miner_name(miner: MinerSnapshot) -> str:
-    """A name that tells miners apart: the host name unless it is the factory default."""
-    hostname = (miner.hostname or "").strip()
-    if hostname.lower() not in _DEFAULT_HOSTNAMES:
-        return hostname
-    return f"{miner.model} {miner.mac[-8:]}"
 
 
 class NetStabilizationEntity(CoordinatorEntity[FleetCoordinator]):

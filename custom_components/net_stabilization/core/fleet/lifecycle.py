@@ -975,6 +975,9 @@ class FleetMiner:
             hot=self.hot,
             setting_unit=self.capabilities.points.unit.value,
             power_source=reading.power_source.value if reading else "reported",
+            board_temp_c=reading.board_temp_c if reading else None,
+            fan_rpm=reading.fan_rpm if reading else (),
+            controllable=self.capabilities.can_sleep,
         )
 
     def _order(self, kind: OrderKind, mhz: float | None = None) -> Order:

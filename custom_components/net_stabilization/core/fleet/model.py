@@ -88,6 +88,9 @@ class MinerSnapshot:
     hot: bool = False  # in the hot reserve: mining software stopped, restarts without a reboot
     setting_unit: str = "MHz"  # what `frequency_mhz` pins and `target_mhz` are set in
     power_source: str = "reported"  # where `power_w` comes from (`PowerSource`)
+    board_temp_c: float | None = None  # hottest hash board, where the firmware reports one
+    fan_rpm: tuple[int, ...] = ()
+    controllable: bool = True  # False: its firmware can only be read (no sleep, no setting)
 
 
 @dataclass(frozen=True, slots=True)
