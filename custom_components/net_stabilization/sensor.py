@@ -61,6 +61,8 @@ class MinerSensorDescription(SensorEntityDescription):
 
     value_fn: Callable[[MinerSnapshot], float | int | str | None]
     exists_fn: Callable[[MinerSnapshot], bool] = lambda _m: True
+    # Enabled by default for this miner (None: as `entity_registry_enabled_default` says).
+    enabled_fn: Callable[[MinerSnapshot], bool] | None = None
     available_when_offline: bool = False
     # Report by exception: a new figure is written once it has moved this far from the one
     # shown, or once the shown one is older than `REFRESH`. A mining fleet's figures wobble
@@ -100,6 +102,11 @@ def efficiency_j_per_th(miner: MinerSnapshot) -> float | None:
     if miner.state is not MinerState.MINING or miner.hashrate_ths <= 0:
         return None
     return round(miner.power_w / miner.hashrate_ths, 1)
+
+
+def _reports_chip_temperature(miner: MinerSnapshot) -> bool:
+    # LuxOS reports its boards' sensors, not the chips': a chip sensor would stay unknown.
+    return miner.driver != "luxos" or miner.chip_temp_c is not None
 
 
 def slowest_fan_rpm(miner: MinerSnapshot) -> int | None:
@@ -273,8 +280,7 @@ MINER_SENSORS: tuple[MinerSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfTemperature.CELSIUS,
         suggested_display_precision=0,
         value_fn=lambda m: _round(m.chip_temp_c, 0),
-        # LuxOS reports its boards' sensors, not the chips': a chip sensor would stay unknown.
-        exists_fn=lambda m: m.driver != "luxos" or m.chip_temp_c is not None,
+        exists_fn=_reports_chip_temperature,
         deadband=2.0,
     ),
     MinerSensorDescription(
@@ -285,6 +291,9 @@ MINER_SENSORS: tuple[MinerSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfTemperature.CELSIUS,
         suggested_display_precision=0,
         value_fn=lambda m: _round(m.board_temp_c, 0),
+        # One temperature per miner is on by default (each enabled entity costs memory at scale):
+        # the chips' where reported, else the boards'.
+        enabled_fn=lambda m: not _reports_chip_temperature(m),
         deadband=2.0,
     ),
     MinerSensorDescription(
@@ -458,6 +467,8 @@ class MinerSensor(MinerEntity, SensorEntity):
         """Set up from its description."""
         super().__init__(coordinator, miner, description)
         self.available_when_offline = description.available_when_offline
+        if description.enabled_fn is not None:
+            self._attr_entity_registry_enabled_default = description.enabled_fn(miner)
         self._shown_at = dt_util.utcnow()
 
     @property

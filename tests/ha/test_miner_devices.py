@@ -35,7 +35,12 @@ def _entity_ids(hass: HomeAssistant, entry: MockConfigEntry, mac: str) -> set[st
     """The entity ids of one miner's device."""
     device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, mac), entry.entry_id)
     assert device is not None
-    return {e.entity_id for e in er.async_entries_for_device(er.async_get(hass), device.id)}
+    return {
+        e.entity_id
+        for e in er.async_entries_for_device(
+            er.async_get(hass), device.id, include_disabled_entities=True
+        )
+    }
 
 
 async def test_miner_devices_link_to_their_web_interface(
@@ -122,3 +127,21 @@ async def test_the_override_setpoint_is_a_setting(
     entry = er.async_get(hass).async_get("number.mining_fleet_override_target")
     assert entry is not None
     assert entry.entity_category == er.EntityCategory.CONFIG
+
+
+async def test_one_temperature_per_miner_is_enabled_by_default(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, sim: SimulatedFleet
+) -> None:
+    registry = er.async_get(hass)
+
+    def enabled(kind: str, ending: str) -> bool:
+        entity_id = next(
+            e for e in _entity_ids(hass, loaded_entry, _mac(sim, kind)) if e.endswith(ending)
+        )
+        entry = registry.async_get(entity_id)
+        assert entry is not None
+        return entry.disabled_by is None
+
+    assert enabled("vnish_s9", "_chip_temperature")
+    assert not enabled("vnish_s9", "_board_temperature")
+    assert enabled("luxos", "_board_temperature")
