@@ -39,6 +39,7 @@ DEMO_USER = "demo"
 DEMO_NAME = "Demo Admin"
 SUGGESTED_BY_ONBOARDING = ("google_translate", "met", "radio_browser")
 # What a strategy reads, per strategy the demo sets up: option key -> the demo's entity.
+FLEET_ENERGY = "sensor.mining_fleet_energy"  # the fleet's kWh, a device in the Energy panel
 STRATEGY_INPUTS = {"pv_surplus": {"grid_import_entity": "sensor.demo_grid_import"}}
 
 
@@ -237,6 +238,18 @@ class Provisioner:
         path.chmod(0o600)
         self.token = token
 
+    async def configure_energy(self) -> None:
+        """Show the fleet's energy in the Energy panel (once; later changes are kept)."""
+        assert self.token is not None
+        try:
+            prefs = await self.ws_call(self.token, {"type": "energy/get_prefs"})
+        except RuntimeError:  # nothing saved yet
+            prefs = None
+        wanted = energy_prefs_with_fleet(prefs)
+        if wanted is not None:
+            log("adding the fleet to the Energy panel")
+            await self.ws_call(self.token, {"type": "energy/save_prefs", **wanted})
+
     async def wait_running(self, limit_s: float) -> None:
         """Until Home Assistant has finished starting."""
         deadline = time.monotonic() + limit_s
@@ -415,6 +428,7 @@ class Provisioner:
             if await self.configure_options(entry_id):
                 await asyncio.sleep(1.0)  # the entry reloads with the new options
                 status = await self.wait_loaded(self.args.timeout)
+        await self.configure_energy()
         await self.remove_onboarding_leftovers()
         return {
             "url": self.url,
@@ -424,6 +438,15 @@ class Provisioner:
             "entry_created": created,
             "status": status,
         }
+
+
+def energy_prefs_with_fleet(prefs: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The Energy panel's preferences with the fleet as an individual device, or None when it
+    is one already (the operator's own sources and devices are kept)."""
+    consumers = list((prefs or {}).get("device_consumption") or [])
+    if any(c.get("stat_consumption") == FLEET_ENERGY for c in consumers):
+        return None
+    return {"device_consumption": [*consumers, {"stat_consumption": FLEET_ENERGY}]}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,6 +14,7 @@ from .const import CONF_MINER_ENTITIES, CONF_POWER_MODE, DOMAIN
 from .core.fleet import CommandSource
 from .entity import fleet_device_info
 from .http import async_register_views
+from .language import async_message
 from .options import effective_options
 from .runtime import NetStabilizationConfigEntry, async_start, build_runtime
 from .services import async_setup_services
@@ -46,8 +47,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: NetStabilizationConfigEn
         await runtime.async_shutdown()
         raise
     entry.runtime_data = runtime
+    # A device's model has no translation of its own: it is written in the system language.
+    model = await async_message(hass, "fleet_model")
     device = dr.async_get(hass).async_get_or_create(
-        config_entry_id=entry.entry_id, **fleet_device_info(entry.entry_id)
+        config_entry_id=entry.entry_id, **fleet_device_info(entry.entry_id, model)
     )
     runtime.coordinator.fleet_device_id = device.id
     if not runtime.options.get(CONF_MINER_ENTITIES, True):

@@ -140,7 +140,7 @@ class FleetCoordinator(DataUpdateCoordinator[FleetSnapshot]):
         else:
             self.publish()
         if raise_on_refusal:
-            raise_for_result(result)
+            raise_for_result(result, self.hass.config.language, self.miners)
         return result
 
     async def async_set_override(

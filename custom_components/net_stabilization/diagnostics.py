@@ -10,7 +10,20 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_EMS_NETWORKS, CONF_HOSTS, CONF_METER_ENTITY, CONF_NETWORKS
+from .const import (
+    CONF_EMS_NETWORKS,
+    CONF_EMS_USER,
+    CONF_FREQUENCY_ENTITY,
+    CONF_GRID_IMPORT_ENTITY,
+    CONF_HASHPRICE_ENTITY,
+    CONF_HOSTS,
+    CONF_LIMIT_ENTITY,
+    CONF_METER_ENTITY,
+    CONF_NETWORKS,
+    CONF_PRICE_ENTITY,
+    CONF_TEMPERATURE_ENTITY,
+    CONF_TRIP_ENTITY,
+)
 from .local_strategy import StrategyInputs
 from .runtime import FleetRuntime, NetStabilizationConfigEntry
 from .wire import command_json, fleet_summary_json
@@ -21,7 +34,18 @@ TO_REDACT = {
     CONF_HOSTS,
     CONF_NETWORKS,
     CONF_EMS_NETWORKS,
+    # The user who may call the EMS API, and the site's own entities: their ids are the
+    # installation's names (and an id is half of what an attacker needs).
+    CONF_EMS_USER,
     CONF_METER_ENTITY,
+    CONF_TRIP_ENTITY,
+    CONF_LIMIT_ENTITY,
+    CONF_GRID_IMPORT_ENTITY,
+    CONF_PRICE_ENTITY,
+    CONF_HASHPRICE_ENTITY,
+    CONF_FREQUENCY_ENTITY,
+    CONF_TEMPERATURE_ENTITY,
+    "entity_id",
     "mac",
     "host",
     "hostname",

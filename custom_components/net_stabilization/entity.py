@@ -2,42 +2,88 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from contextlib import AbstractContextManager
-from typing import override
+from typing import Any, override
 
+from homeassistant.components.binary_sensor import BinarySensorEntity
+from homeassistant.components.button import ButtonEntity
+from homeassistant.components.number import NumberEntity
+from homeassistant.components.select import SelectEntity
+from homeassistant.components.sensor import SensorEntity
+from homeassistant.components.switch import SwitchEntity
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, DeviceInfo
-from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
+from homeassistant.util import slugify
 
 from .audit import context_caller
-from .const import DOMAIN
+from .const import CONF_WEB_PORT, DEFAULT_WEB_PORT, DOMAIN
 from .coordinator import FleetCoordinator
 from .core.fleet import FleetSnapshot, MinerSnapshot, MinerState
 from .core.fleet.command_log import command_caller
+from .naming import miner_name
 
-# Host names the firmware ships with; useless to tell miners apart.
-_DEFAULT_HOSTNAMES = frozenset({"antminer", "antminer_s9", "bitmain", ""})
+# The fleet device's object id: entity ids start with it in every language.
+FLEET_OBJECT_ID = "mining_fleet"
+# Entity ids are part of what users build on (dashboards, automations), so they do not follow
+# the display language: each entity's object id ends in this English name, whatever the system
+# language and however the display name is worded. Keyed by (platform, description key); the
+# values are the ids the English names gave before, so existing installations keep theirs.
+OBJECT_IDS: dict[tuple[str, str], str] = {
+    ("binary_sensor", "available_for_dispatch"): "available_for_dispatch",
+    ("binary_sensor", "safety_trip"): "safety_trip",
+    ("binary_sensor", "online"): "online",
+    ("button", "rescan"): "rescan_networks",
+    ("button", "reboot"): "reboot",
+    ("number", "target_power"): "target_power_setpoint",
+    ("number", "override_target"): "override_target",
+    ("number", "frequency_setpoint"): "frequency_setpoint",
+    ("number", "power_target_setpoint"): "power_target_setpoint",
+    ("select", "power_mode"): "power_mode",
+    ("sensor", "site_limit"): "site_limit_in_force",
+    ("sensor", "hot_reserve_power"): "hot_reserve_draw",
+    ("sensor", "runtime"): "mining_time",
+    ("sensor", "wake_failures"): "failed_wakes",
+    ("switch", "override"): "manual_override",
+}
+_PLATFORMS: tuple[tuple[type[Entity], str], ...] = (
+    (BinarySensorEntity, "binary_sensor"),
+    (ButtonEntity, "button"),
+    (NumberEntity, "number"),
+    (SelectEntity, "select"),
+    (SensorEntity, "sensor"),
+    (SwitchEntity, "switch"),
+)
 
 
-def fleet_device_info(entry_id: str) -> DeviceInfo:
-    """The fleet's own device."""
-    return DeviceInfo(
+def platform_of(entity: Entity) -> str:
+    """The entity platform (domain) an entity of this integration belongs to."""
+    for base, domain in _PLATFORMS:
+        if isinstance(entity, base):
+            return domain
+    raise TypeError(f"{type(entity).__name__} is of no platform of this integration")
+
+
+def stable_entity_id(entity: Entity, device_object_id: str, key: str) -> str:
+    """The entity id to suggest: the device's object id, then the entity's English name."""
+    domain = platform_of(entity)
+    return f"{domain}.{device_object_id}_{OBJECT_IDS.get((domain, key), key)}"
+
+
+def fleet_device_info(entry_id: str, model: str | None = None) -> DeviceInfo:
+    """The fleet's own device; its name is translated, `model` is given in the system language
+    when the device is registered (entities leave it as it is)."""
+    info = DeviceInfo(
         identifiers={(DOMAIN, entry_id)},
-        name="Mining fleet",
+        translation_key="fleet",
         manufacturer="Net Stabilization",
-        model="Controllable load",
         entry_type=dr.DeviceEntryType.SERVICE,
     )
-
-
-def miner_name(miner: MinerSnapshot) -> str:
-    """A name that tells miners apart: the host name unless it is the factory default."""
-    hostname = (miner.hostname or "").strip()
-    if hostname.lower() not in _DEFAULT_HOSTNAMES:
-        return hostname
-    return f"{miner.model} {miner.mac[-8:]}"
+    if model is not None:
+        info["model"] = model
+    return info
 
 
 class NetStabilizationEntity(CoordinatorEntity[FleetCoordinator]):
@@ -81,6 +127,7 @@ class FleetEntity(NetStabilizationEntity):
         self.entity_description = description
         self._attr_unique_id = f"{coordinator.config_entry.entry_id}_{description.key}"
         self._attr_device_info = fleet_device_info(coordinator.config_entry.entry_id)
+        self.entity_id = stable_entity_id(self, FLEET_OBJECT_ID, description.key)
 
     @property
     def snapshot(self) -> FleetSnapshot:
@@ -98,6 +145,15 @@ def manufacturer_of(model: str) -> str | None:
     return None
 
 
+def web_url(host: str, entry_data: Mapping[str, Any]) -> str | None:
+    """The miner's web interface (the device page's "Visit" link), None without an address."""
+    if not host:
+        return None
+    port = entry_data.get(CONF_WEB_PORT, DEFAULT_WEB_PORT)
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}/" if port == DEFAULT_WEB_PORT else f"http://{shown}:{port}/"
+
+
 class MinerEntity(NetStabilizationEntity):
     """An entity of one miner's device; the MAC is the identity, not the address."""
 
@@ -112,17 +168,20 @@ class MinerEntity(NetStabilizationEntity):
         self.entity_description = description
         self.mac = miner.mac
         self._attr_unique_id = f"{miner.mac.replace(':', '').lower()}_{description.key}"
+        name = miner_name(miner)
         device = DeviceInfo(
             identifiers={(DOMAIN, miner.mac)},
             connections={(CONNECTION_NETWORK_MAC, dr.format_mac(miner.mac))},
-            name=miner_name(miner),
+            name=name,
             manufacturer=manufacturer_of(miner.model),
             model=miner.model,
             sw_version=miner.firmware,
+            configuration_url=web_url(miner.host, coordinator.config_entry.data),
         )
         if coordinator.fleet_device_id is not None:
             device["via_device_id"] = coordinator.fleet_device_id
         self._attr_device_info = device
+        self.entity_id = stable_entity_id(self, slugify(name), description.key)
 
     @property
     def miner(self) -> MinerSnapshot | None:

@@ -16,7 +16,8 @@ from homeassistant.const import EntityCategory, UnitOfFrequency, UnitOfPower
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .core.fleet import CommandSource, MinerOverride, PowerMode
+from .coordinator import FleetCoordinator
+from .core.fleet import CommandSource, MinerOverride, MinerSnapshot, PowerMode
 from .core.power_curve import S9_CURVE
 from .entity import FleetEntity, MinerEntity
 from .platform import async_add_miner_entities
@@ -36,9 +37,12 @@ TARGET_POWER = NumberEntityDescription(
     native_step=STEP_KW,
     mode=NumberMode.BOX,
 )
+# A setting (what the override will hold), not a reading: listed with the configuration, so that
+# a value while the override is off does not read as a target in force.
 OVERRIDE_TARGET = NumberEntityDescription(
     key="override_target",
     translation_key="override_target",
+    entity_category=EntityCategory.CONFIG,
     device_class=NumberDeviceClass.POWER,
     native_unit_of_measurement=UnitOfPower.KILO_WATT,
     native_min_value=0.0,
@@ -89,12 +93,17 @@ async def async_setup_entry(
     async_add_miner_entities(
         entry,
         async_add_entities,
-        lambda miner: [
-            MinerFrequency(coordinator, miner, FREQUENCY)
-            if miner.setting_unit == "MHz"
-            else MinerPowerTarget(coordinator, miner, POWER_TARGET_PIN)
-        ],
+        lambda miner: _miner_numbers(coordinator, miner),
     )
+
+
+def _miner_numbers(coordinator: FleetCoordinator, miner: MinerSnapshot) -> list[NumberEntity]:
+    """The miner's pin in its own unit; a miner whose firmware can only be read takes none."""
+    if not miner.controllable:
+        return []
+    if miner.setting_unit == "MHz":
+        return [MinerFrequency(coordinator, miner, FREQUENCY)]
+    return [MinerPowerTarget(coordinator, miner, POWER_TARGET_PIN)]
 
 
 class _FleetPowerNumber(FleetEntity, RestoreNumber):

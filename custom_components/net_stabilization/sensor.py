@@ -16,6 +16,7 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import (
+    REVOLUTIONS_PER_MINUTE,
     EntityCategory,
     UnitOfEnergy,
     UnitOfFrequency,
@@ -42,6 +43,7 @@ from .runtime import NetStabilizationConfigEntry
 PARALLEL_UPDATES = 0
 
 UNIT_TERAHASH = "TH/s"
+UNIT_JOULE_PER_TERAHASH = "J/TH"
 REFRESH = timedelta(minutes=10)  # a figure inside its deadband is written at least this often
 
 
@@ -58,6 +60,9 @@ class MinerSensorDescription(SensorEntityDescription):
     """A miner sensor and how to read it."""
 
     value_fn: Callable[[MinerSnapshot], float | int | str | None]
+    exists_fn: Callable[[MinerSnapshot], bool] = lambda _m: True
+    # Enabled by default for this miner (None: as `entity_registry_enabled_default` says).
+    enabled_fn: Callable[[MinerSnapshot], bool] | None = None
     available_when_offline: bool = False
     # Report by exception: a new figure is written once it has moved this far from the one
     # shown, or once the shown one is older than `REFRESH`. A mining fleet's figures wobble
@@ -67,6 +72,46 @@ class MinerSensorDescription(SensorEntityDescription):
 
 def _round(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
+
+
+# Shown while no target is in force yet miners mine on their own (e.g. right after setup,
+# before the first command): "standby" would hide that the fleet draws power.
+NOT_DISPATCHED = "not_dispatched"
+
+
+def fleet_state_shown(snapshot: FleetSnapshot) -> str:
+    """The fleet's state as the entity says it: the core's, except that an idle fleet whose
+    miners mine without an order from it is "not dispatched", not "standby"."""
+    if snapshot.state is FleetState.STANDBY and any(
+        m.state is MinerState.MINING and not m.dispatched for m in snapshot.miners
+    ):
+        return NOT_DISPATCHED
+    return snapshot.state.value
+
+
+def read_only_power_kw(snapshot: FleetSnapshot) -> float:
+    """What the miners whose firmware can only be read draw: counted in the active power, but
+    not in the rated power (the fleet cannot dispatch them)."""
+    return round(sum(m.consumption_w for m in snapshot.miners if not m.controllable) / 1000, 3)
+
+
+def efficiency_j_per_th(miner: MinerSnapshot) -> float | None:
+    """Joules per terahash (watts per TH/s) while the miner hashes; None otherwise."""
+    if miner.stale or miner.power_w is None or not miner.hashrate_ths:
+        return None
+    if miner.state is not MinerState.MINING or miner.hashrate_ths <= 0:
+        return None
+    return round(miner.power_w / miner.hashrate_ths, 1)
+
+
+def _reports_chip_temperature(miner: MinerSnapshot) -> bool:
+    # LuxOS reports its boards' sensors, not the chips': a chip sensor would stay unknown.
+    return miner.driver != "luxos" or miner.chip_temp_c is not None
+
+
+def slowest_fan_rpm(miner: MinerSnapshot) -> int | None:
+    """The slowest fan: a stopped or failing fan shows here first."""
+    return min(miner.fan_rpm) if miner.fan_rpm else None
 
 
 def _last_command_time(snapshot: FleetSnapshot) -> datetime | None:
@@ -90,6 +135,17 @@ FLEET_SENSORS: tuple[FleetSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfPower.KILO_WATT,
         suggested_display_precision=2,
         value_fn=lambda s: s.rated_power_kw,
+    ),
+    FleetSensorDescription(
+        key="read_only_power",
+        translation_key="read_only_power",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        suggested_display_precision=2,
+        value_fn=read_only_power_kw,
+        # Only a fleet with such miners has a gap between rated and active power to explain.
+        exists_fn=lambda s: any(not m.controllable for m in s.miners),
     ),
     FleetSensorDescription(
         key="target_power",
@@ -174,8 +230,8 @@ FLEET_SENSORS: tuple[FleetSensorDescription, ...] = (
         key="fleet_state",
         translation_key="fleet_state",
         device_class=SensorDeviceClass.ENUM,
-        options=[state.value for state in FleetState],
-        value_fn=lambda s: s.state.value,
+        options=[state.value for state in FleetState] + [NOT_DISPATCHED],
+        value_fn=fleet_state_shown,
     ),
     FleetSensorDescription(
         key="last_command",
@@ -224,7 +280,42 @@ MINER_SENSORS: tuple[MinerSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfTemperature.CELSIUS,
         suggested_display_precision=0,
         value_fn=lambda m: _round(m.chip_temp_c, 0),
+        exists_fn=_reports_chip_temperature,
         deadband=2.0,
+    ),
+    MinerSensorDescription(
+        key="board_temperature",
+        translation_key="board_temperature",
+        device_class=SensorDeviceClass.TEMPERATURE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
+        suggested_display_precision=0,
+        value_fn=lambda m: _round(m.board_temp_c, 0),
+        # One temperature per miner is on by default (each enabled entity costs memory at scale):
+        # the chips' where reported, else the boards'.
+        enabled_fn=lambda m: not _reports_chip_temperature(m),
+        deadband=2.0,
+    ),
+    MinerSensorDescription(
+        key="efficiency",
+        translation_key="efficiency",
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UNIT_JOULE_PER_TERAHASH,
+        suggested_display_precision=1,
+        entity_registry_enabled_default=False,
+        value_fn=efficiency_j_per_th,
+        deadband=1.0,
+    ),
+    MinerSensorDescription(
+        key="fan_speed",
+        translation_key="fan_speed",
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=REVOLUTIONS_PER_MINUTE,
+        suggested_display_precision=0,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=slowest_fan_rpm,
+        deadband=200.0,
     ),
     MinerSensorDescription(
         key="state",
@@ -276,7 +367,9 @@ async def async_setup_entry(
     async_add_miner_entities(
         entry,
         async_add_entities,
-        lambda miner: [MinerSensor(coordinator, miner, d) for d in MINER_SENSORS],
+        lambda miner: [
+            MinerSensor(coordinator, miner, d) for d in MINER_SENSORS if d.exists_fn(miner)
+        ],
     )
 
 
@@ -284,6 +377,15 @@ class FleetSensor(FleetEntity, SensorEntity):
     """A number or state of the whole fleet."""
 
     entity_description: FleetSensorDescription
+
+    @property
+    @override
+    def available(self) -> bool:
+        # A power sensor cannot say "none": without a site cap in force it is unavailable
+        # (a gap in its history), never "unknown", which reads as a failed reading.
+        if self.entity_description.key == "site_limit" and self.snapshot.limit_kw is None:
+            return False
+        return super().available
 
     @property
     @override
@@ -365,6 +467,8 @@ class MinerSensor(MinerEntity, SensorEntity):
         """Set up from its description."""
         super().__init__(coordinator, miner, description)
         self.available_when_offline = description.available_when_offline
+        if description.enabled_fn is not None:
+            self._attr_entity_registry_enabled_default = description.enabled_fn(miner)
         self._shown_at = dt_util.utcnow()
 
     @property

@@ -3,6 +3,8 @@ needs an administrator when a user calls it (automations and scripts run without
 
 from __future__ import annotations
 
+import contextlib
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,6 +19,8 @@ from .audit import context_caller
 from .const import DOMAIN, POWER_MODES
 from .core.fleet import CommandResult, CommandSource
 from .core.miners.firmware import normalize_mac
+from .language import async_message
+from .naming import miner_name
 from .runtime import FleetRuntime, NetStabilizationConfigEntry
 
 SOURCE = CommandSource.ACTION
@@ -32,7 +36,9 @@ ATTR_MHZ = "mhz"
 ATTR_POWER_W = "power_target_w"
 OVERRIDES = ("on", "off", "release")
 
-_POWER = probatio.All(probatio.Coerce(float), probatio.Range(min=0, max=1e6))
+# Powers are checked by `_power` (translated messages), not by the schema, whose messages are
+# Home Assistant's and always English.
+_POWER = cv.match_all
 _MINER = {
     probatio.Optional(ATTR_DEVICE_ID): probatio.All(cv.ensure_list, [cv.string]),
     probatio.Optional(ATTR_MAC): probatio.All(cv.ensure_list, [cv.string]),
@@ -65,6 +71,36 @@ SCHEMAS: dict[str, probatio.Schema] = {
 }
 
 
+def _power(data: dict[str, Any], name: str) -> float | None:
+    """The power `name` as a finite, non-negative number (a decimal comma is accepted), or a
+    translated validation error naming the field."""
+    value = data.get(name)
+    if value is None:
+        return None
+    number: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            number = float(value.strip().replace(",", "."))
+    problem = (
+        "not_a_number"
+        if number is None
+        else "not_finite"
+        if not math.isfinite(number)
+        else "negative"
+        if number < 0
+        else None
+    )
+    if problem is not None or number is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key=f"command_power_{problem}",
+            translation_placeholders={"name": name},
+        )
+    return number
+
+
 def loaded_runtime(hass: HomeAssistant) -> FleetRuntime | None:
     """The loaded fleet, if there is one."""
     entries: list[NetStabilizationConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
@@ -75,7 +111,7 @@ type _Handler = Callable[[FleetRuntime, dict[str, Any], str | None], Awaitable[C
 
 
 async def _activate(r: FleetRuntime, data: dict[str, Any], who: str | None) -> CommandResult:
-    kw = data[ATTR_POWER_KW]
+    kw = _power(data, ATTR_POWER_KW)
     return await r.coordinator.async_command(
         lambda fleet: fleet.activate(kw, source=SOURCE), caller=who
     )
@@ -96,7 +132,7 @@ async def _set_power_mode(r: FleetRuntime, data: dict[str, Any], who: str | None
 
 async def _set_override(r: FleetRuntime, data: dict[str, Any], who: str | None) -> CommandResult:
     return await r.coordinator.async_set_override(
-        data[ATTR_ENABLED], data.get(ATTR_TARGET_POWER_KW), SOURCE, who
+        data[ATTR_ENABLED], _power(data, ATTR_TARGET_POWER_KW), SOURCE, who
     )
 
 
@@ -196,6 +232,42 @@ async def _override(
     )
 
 
+def _kw(value: float | None) -> str:
+    return f"{value or 0.0:.2f}"
+
+
+def _response(
+    hass: HomeAssistant, r: FleetRuntime, service: str, data: dict[str, Any]
+) -> tuple[str, dict[str, str]]:
+    """The translation key and placeholders of an accepted action's message: what the fleet
+    does now, in the user's language."""
+    snapshot = r.coordinator.snapshot
+    if service == "activate":
+        if not _power(data, ATTR_POWER_KW):
+            return "response_deactivate", {}
+        return "response_activate", {"target": _kw(snapshot.target_kw)}
+    if service == "set_override":
+        if not data[ATTR_ENABLED]:
+            return "response_override_off", {}
+        return "response_override_on", {"target": _kw(snapshot.override_target_kw)}
+    if service == "set_power_mode":
+        return f"response_mode_{snapshot.mode.value}", {}
+    if service == "rescan":
+        scan = r.scanning.last_scan
+        assert scan is not None
+        found = {"miners": str(len(scan.miners)), "addresses": str(scan.addresses_scanned)}
+        return "response_rescan", found
+    if service == "deactivate":
+        return "response_deactivate", {}
+    names = ", ".join(miner_name(r.coordinator.miners[mac]) for mac in _target_macs(hass, r, data))
+    if service == "reboot_miner":
+        return "response_reboot", {"miners": names}
+    if service == "set_miner_dispatch":
+        included = "included" if data[ATTR_INCLUDED] else "excluded"
+        return f"response_dispatch_{included}", {"miners": names}
+    return f"response_miner_{data[ATTR_OVERRIDE]}", {"miners": names}
+
+
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the actions once; they refuse politely while no fleet is loaded."""
     handlers: dict[str, _Handler] = {
@@ -213,10 +285,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
         runtime = loaded_runtime(hass)
         if runtime is None:
             raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_loaded")
-        result = await handlers[call.service](
-            runtime, dict(call.data), context_caller(call.context)
-        )
-        return {"accepted": result.accepted, "message": result.message}
+        data = dict(call.data)
+        result = await handlers[call.service](runtime, data, context_caller(call.context))
+        key, placeholders = _response(hass, runtime, call.service, data)
+        return {
+            "accepted": result.accepted,
+            "message": await async_message(hass, key, placeholders),
+        }
 
     for name, schema in SCHEMAS.items():
         async_register_admin_service(

@@ -43,6 +43,7 @@ class MinerSwitchDescription(SwitchEntityDescription):
 
     is_on_fn: Callable[[MinerSnapshot], bool]
     set_fn: Callable[[FleetCoordinator, str, bool], Awaitable[CommandResult]]
+    exists_fn: Callable[[MinerSnapshot], bool] = lambda _m: True
     available_when_offline: bool = False
 
 
@@ -118,6 +119,8 @@ MINER_SWITCHES: tuple[MinerSwitchDescription, ...] = (
         translation_key="mining",
         is_on_fn=_mining_on,
         set_fn=_set_mining,
+        # A miner whose firmware can only be read cannot be switched: no switch that always fails.
+        exists_fn=lambda m: m.controllable,
     ),
     MinerSwitchDescription(
         key="include_in_dispatch",
@@ -145,7 +148,9 @@ async def async_setup_entry(
     async_add_miner_entities(
         entry,
         async_add_entities,
-        lambda miner: [MinerSwitch(coordinator, miner, d) for d in MINER_SWITCHES],
+        lambda miner: [
+            MinerSwitch(coordinator, miner, d) for d in MINER_SWITCHES if d.exists_fn(miner)
+        ],
     )
 
 

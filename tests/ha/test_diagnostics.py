@@ -37,5 +37,13 @@ async def test_diagnostics_are_redacted(
     assert next(c for c in commands if c != "target_source") == "activate"
     assert "target_source" in commands  # the change of source is in the history too
     assert diagnostics == snapshot(
-        exclude=props("updated_at", "timestamp", "duration_s", "runtime_s", "chip_temp_c")
+        exclude=props(
+            "updated_at",
+            "timestamp",
+            "duration_s",
+            "runtime_s",
+            "chip_temp_c",
+            "board_temp_c",
+            "fan_rpm",
+        )
     )

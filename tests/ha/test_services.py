@@ -42,11 +42,27 @@ async def test_activate_above_rated_is_a_validation_error(
     assert err.value.translation_key == "command_exceeds_rated"
 
 
-async def test_schema_rejects_negative_power(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry
+@pytest.mark.parametrize(
+    ("power", "key"),
+    [
+        (-1, "command_power_negative"),
+        ("abc", "command_power_not_a_number"),
+        (True, "command_power_not_a_number"),
+        ("inf", "command_power_not_finite"),
+    ],
+)
+async def test_a_bad_power_is_a_translated_validation_error_naming_the_field(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, power: object, key: str
 ) -> None:
-    with pytest.raises(Invalid):
-        await hass.services.async_call(DOMAIN, "activate", {"power_kw": -1}, blocking=True)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(DOMAIN, "activate", {"power_kw": power}, blocking=True)
+    assert err.value.translation_key == key
+    assert err.value.translation_placeholders == {"name": "power_kw"}
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "set_override", {"enabled": True, "target_power_kw": power}, blocking=True
+        )
+    assert err.value.translation_placeholders == {"name": "target_power_kw"}
 
 
 async def test_override_blocks_ems_and_is_released(

@@ -179,7 +179,7 @@ class FleetCommands(StrategyControl):
             now = self._clock.monotonic()
             if not isinstance(enabled, bool):
                 result = CommandResult.refused(
-                    CommandReason.INVALID, "enabled must be true or false"
+                    CommandReason.INVALID, "enabled must be true or false", "invalid_flag"
                 )
                 return await self._done("set_override", source, params, result)
             if enabled:
@@ -220,7 +220,7 @@ class FleetCommands(StrategyControl):
         async with self._command_lock:
             if not isinstance(enabled, bool):
                 result = CommandResult.refused(
-                    CommandReason.INVALID, "enabled must be true or false"
+                    CommandReason.INVALID, "enabled must be true or false", "invalid_flag"
                 )
                 return await self._done("set_dispatch_enabled", source, params, result)
             self._dispatch_enabled = enabled

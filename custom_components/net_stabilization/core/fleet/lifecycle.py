@@ -216,4 +216,7 @@ class FleetMiner(MinerWatch):
             setting_unit=self.capabilities.points.unit.value,
             power_source=reading.power_source.value if reading else "reported",
             trusted=self.trusted,
+            board_temp_c=reading.board_temp_c if reading else None,
+            fan_rpm=reading.fan_rpm if reading else (),
+            controllable=self.capabilities.can_sleep,
         )

@@ -92,6 +92,9 @@ class MinerSnapshot:
     # Has answered a read as its firmware would (plausible for its model): counted in rated
     # power only then.
     trusted: bool = True
+    board_temp_c: float | None = None  # hottest hash board, where the firmware reports one
+    fan_rpm: tuple[int, ...] = ()
+    controllable: bool = True  # False: its firmware can only be read (no sleep, no setting)
 
 
 @dataclass(frozen=True, slots=True)

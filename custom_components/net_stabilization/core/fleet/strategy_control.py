@@ -153,7 +153,7 @@ class StrategyControl:
         async with self._command_lock:
             if not isinstance(enabled, bool):
                 result = CommandResult.refused(
-                    CommandReason.INVALID, "enabled must be true or false"
+                    CommandReason.INVALID, "enabled must be true or false", "invalid_flag"
                 )
                 return await self._done("set_strategy_enabled", source, params, result)
             seat = self._strategy
