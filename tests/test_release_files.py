@@ -84,12 +84,19 @@ ALL_RULES = [rule for rules in RULES_BY_TIER.values() for rule in rules]
 _STATUS = probatio.Any(
     probatio.In(["todo", "done"]),
     probatio.Schema(
-        {probatio.Required("status"): probatio.In(["todo", "done"]), probatio.Required("comment"): str}
+        {
+            probatio.Required("status"): probatio.In(["todo", "done"]),
+            probatio.Required("comment"): str,
+        }
     ),
     probatio.Schema({probatio.Required("status"): "exempt", probatio.Required("comment"): str}),
 )
 QUALITY_SCALE_SCHEMA = probatio.Schema(
-    {probatio.Required("rules"): probatio.Schema({probatio.Optional(r): _STATUS for r in ALL_RULES})}
+    {
+        probatio.Required("rules"): probatio.Schema(
+            {probatio.Optional(r): _STATUS for r in ALL_RULES}
+        )
+    }
 )
 
 
