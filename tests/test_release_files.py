@@ -3,7 +3,9 @@ tooling reads them."""
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -132,3 +134,57 @@ def test_manifest_names_the_libraries_that_log() -> None:
     manifest = json.loads((INTEGRATION / "manifest.json").read_text(encoding="utf-8"))
     libraries = {req.split("==")[0].split(">")[0].strip() for req in manifest["requirements"]}
     assert libraries <= set(manifest["loggers"])
+
+
+# Where Home Assistant passes the config entry, and at which argument (hassfest's runtime-data
+# check with strict typing): each must take the typed entry alias, not a bare ConfigEntry.
+_ENTRY_ARGUMENTS = {
+    "__init__": {
+        "async_migrate_entry": 2,
+        "async_remove_config_entry_device": 2,
+        "async_remove_entry": 2,
+        "async_setup_entry": 2,
+        "async_unload_entry": 2,
+    },
+    "diagnostics": {"async_get_config_entry_diagnostics": 2, "async_get_device_diagnostics": 2},
+    **{
+        platform: {"async_setup_entry": 2}
+        for platform in ("binary_sensor", "button", "number", "select", "sensor", "switch")
+    },
+}
+_TYPED_ENTRY = re.compile(r"^[A-Za-z]+ConfigEntry$")
+
+
+def _annotation(function: ast.FunctionDef | ast.AsyncFunctionDef, position: int) -> str:
+    annotation = function.args.args[position - 1].annotation
+    return (
+        annotation.id if isinstance(annotation, ast.Name) else ast.unparse(annotation or ast.Pass())
+    )
+
+
+def test_every_entry_argument_uses_the_typed_entry() -> None:
+    untyped: list[str] = []
+    for module, functions in _ENTRY_ARGUMENTS.items():
+        path = INTEGRATION / f"{module}.py"
+        if not path.exists():
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.AsyncFunctionDef) and node.name in functions:
+                name = _annotation(node, functions[node.name])
+                if not _TYPED_ENTRY.match(name) or name == "ConfigEntry":
+                    untyped.append(f"{module}.{node.name}: {name}")
+    flow = ast.parse((INTEGRATION / "config_flow.py").read_text(encoding="utf-8"))
+    getters = [
+        item
+        for node in flow.body
+        if isinstance(node, ast.ClassDef)
+        for item in node.body
+        if isinstance(item, ast.FunctionDef) and item.name == "async_get_options_flow"
+    ]
+    assert getters, "the config flow offers no options flow"
+    for getter in getters:
+        name = _annotation(getter, 1)
+        if not _TYPED_ENTRY.match(name) or name == "ConfigEntry":
+            untyped.append(f"config_flow.async_get_options_flow: {name}")
+    assert untyped == []

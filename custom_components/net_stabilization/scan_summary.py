@@ -74,7 +74,7 @@ def on_off_steps(result: ScanResult) -> str:
 
 def fine_ranges(result: ScanResult) -> str:
     """The range each model that takes a setting (frequency, power target, preset) can be
-    tuned in, e.g. "0.6-1.5 kW (Antminer S9)"."""
+    tuned in below full power, e.g. "0.66-1.46 kW (Antminer S9)"."""
     ranges: dict[str, str] = {}
     for miner in _controllable(result.miners.values()):
         capabilities = miner.driver.capabilities
@@ -82,7 +82,7 @@ def fine_ranges(result: ScanResult) -> str:
             curve = capabilities.points.curve
             ranges.setdefault(
                 _clean(miner.identity.model),
-                f"{_kw(curve.min_w, unit=False)}-{_kw(curve.max_w)}",
+                f"{_kw(curve.min_w, unit=False)}-{_kw(curve.nominal_w)}",
             )
     return _per_model(ranges)
 
