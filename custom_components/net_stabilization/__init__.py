@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from homeassistant.const import Platform
@@ -16,7 +17,7 @@ from .entity import fleet_device_info
 from .http import async_register_views
 from .language import async_message
 from .options import effective_options
-from .runtime import NetStabilizationConfigEntry, async_start, build_runtime
+from .runtime import NetStabilizationConfigEntry, async_start, build_runtime, database_path
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -66,6 +67,21 @@ async def async_unload_entry(hass: HomeAssistant, entry: NetStabilizationConfigE
     if unloaded:
         await entry.runtime_data.async_shutdown()
     return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: NetStabilizationConfigEntry) -> None:
+    """The fleet is deleted: its database goes with it (and what a crash or a corrupt file
+    left beside it)."""
+    await hass.async_add_executor_job(_delete_database, database_path(hass, entry.entry_id))
+
+
+def _delete_database(path: Path) -> None:
+    for leftover in (
+        path,
+        *path.parent.glob(f"{path.name}-*"),
+        *path.parent.glob(f"{path.name}.*"),
+    ):
+        leftover.unlink(missing_ok=True)
 
 
 async def async_remove_config_entry_device(

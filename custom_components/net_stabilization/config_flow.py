@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from collections.abc import Mapping
 from typing import Any, override
 
 import probatio
-from homeassistant.auth.models import User
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
     SOURCE_RECONFIGURE,
-    ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlow,
@@ -19,14 +18,12 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.device_registry import format_mac
 from homeassistant.helpers.selector import (
     BooleanSelector,
-    EntitySelector,
-    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
-    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -34,33 +31,15 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
+from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
 
 from .builder import build_scanner
 from .const import (
     CONF_API_PORT,
-    CONF_EMS_NETWORKS,
-    CONF_EMS_USER,
-    CONF_FACTORY_PASSWORD,
-    CONF_GRID_IMPORT_ENTITY,
-    CONF_GRID_LIMIT_KW,
     CONF_HOSTS,
-    CONF_HOT_RESERVE,
-    CONF_HOT_STANDBY_W,
-    CONF_LIMIT_ENTITY,
-    CONF_MAX_MINERS,
-    CONF_METER_ENTITY,
     CONF_MINER_ENTITIES,
     CONF_NETWORKS,
-    CONF_POLL_INTERVAL,
     CONF_POWER_MODE,
-    CONF_RESCAN_INTERVAL,
-    CONF_RESTORE_MAX_AGE,
-    CONF_RETENTION_HOURS,
-    CONF_SNAPSHOT_INTERVAL,
-    CONF_STRATEGY,
-    CONF_TARGET_POLICY,
-    CONF_TEMP_LIMIT,
-    CONF_TRIP_ENTITY,
     CONF_WEB_PORT,
     DEFAULT_API_PORT,
     DEFAULT_POWER_MODE,
@@ -69,49 +48,57 @@ from .const import (
     DOMAIN,
     MINER_ENTITIES_UP_TO,
     POWER_MODES,
-    STRATEGIES,
-    TARGET_POLICIES,
 )
-from .core.discovery import ScanResult, parse_host
+from .core.discovery import MAX_SCAN_ADDRESSES, ScanResult, parse_host
+from .discovery_update import follow_discovered_miner
 from .options import default_options, parse_networks, split_list
-from .strategy_options import check_strategy, strategy_defaults, strategy_keys, strategy_schema
+from .options_flow import NetStabilizationOptionsFlow
+from .runtime import NetStabilizationConfigEntry
+from .scan_summary import fine_ranges, group_miners, miner_lines, on_off_steps, rejected_lines
 
 _PORT = NumberSelector(NumberSelectorConfig(min=1, max=65535, mode=NumberSelectorMode.BOX))
 _MULTILINE = TextSelector(TextSelectorConfig(multiline=True))
+_SECRET = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+# Subnets a discovered miner suggests for the scan.
+_DISCOVERY_PREFIX = 24
 
 
-def connection_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
-    """The form for where the miners are and how to log in."""
-    return probatio.Schema(
-        {
-            probatio.Optional(
-                CONF_NETWORKS, default=", ".join(defaults.get(CONF_NETWORKS, []))
-            ): _MULTILINE,
-            probatio.Optional(
-                CONF_HOSTS, default=", ".join(defaults.get(CONF_HOSTS, []))
-            ): _MULTILINE,
-            probatio.Required(
-                CONF_USERNAME, default=defaults.get(CONF_USERNAME, DEFAULT_USERNAME)
-            ): TextSelector(),
-            probatio.Required(CONF_PASSWORD, default=defaults.get(CONF_PASSWORD, "")): TextSelector(
-                TextSelectorConfig(type=TextSelectorType.PASSWORD)
-            ),
-            probatio.Required(
-                CONF_API_PORT, default=defaults.get(CONF_API_PORT, DEFAULT_API_PORT)
-            ): _PORT,
-            probatio.Required(
-                CONF_WEB_PORT, default=defaults.get(CONF_WEB_PORT, DEFAULT_WEB_PORT)
-            ): _PORT,
-        }
-    )
+def connection_schema() -> probatio.Schema:
+    """The form for where the miners are and how to log in.
+
+    Nothing the user typed is a default here: the flow suggests it, so a field emptied in the
+    browser stays empty. The password is never suggested (it would be sent to the browser): an
+    empty one keeps the password given before.
+    """
+    fields: dict[Any, Any] = {
+        probatio.Optional(CONF_NETWORKS): _MULTILINE,
+        probatio.Optional(CONF_HOSTS): _MULTILINE,
+        probatio.Required(CONF_USERNAME, default=DEFAULT_USERNAME): TextSelector(),
+        probatio.Optional(CONF_PASSWORD): _SECRET,
+        probatio.Required(CONF_API_PORT, default=DEFAULT_API_PORT): _PORT,
+        probatio.Required(CONF_WEB_PORT, default=DEFAULT_WEB_PORT): _PORT,
+    }
+    return probatio.Schema(fields)
 
 
-def validate_connection(user_input: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """Turn the form into entry data; the errors map field -> translation key."""
+def shown_connection(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What the connection form suggests: the values given so far, never the password."""
+    shown = {k: v for k, v in data.items() if k != CONF_PASSWORD and v is not None}
+    for key in (CONF_NETWORKS, CONF_HOSTS):
+        if isinstance(shown.get(key), list):
+            shown[key] = ", ".join(shown[key])
+    return shown
+
+
+def validate_connection(
+    user_input: Mapping[str, Any], password: str = ""
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Turn the form into entry data; the errors map field -> translation key. An empty
+    password keeps `password` (the one given before)."""
     errors: dict[str, str] = {}
     data: dict[str, Any] = {
         CONF_USERNAME: user_input[CONF_USERNAME],
-        CONF_PASSWORD: user_input[CONF_PASSWORD],
+        CONF_PASSWORD: user_input.get(CONF_PASSWORD) or password,
         CONF_API_PORT: int(user_input[CONF_API_PORT]),
         CONF_WEB_PORT: int(user_input[CONF_WEB_PORT]),
         CONF_HOSTS: split_list(user_input.get(CONF_HOSTS)),
@@ -122,6 +109,10 @@ def validate_connection(user_input: Mapping[str, Any]) -> tuple[dict[str, Any], 
     except ValueError:
         errors[CONF_NETWORKS] = "invalid_network"
         return data, errors
+    sizes = [ipaddress.ip_network(n).num_addresses for n in data[CONF_NETWORKS]]
+    if any(size > MAX_SCAN_ADDRESSES for size in sizes):
+        errors[CONF_NETWORKS] = "network_too_large"
+        return data, errors
     for host in data[CONF_HOSTS]:
         try:
             parse_host(host, data[CONF_API_PORT], data[CONF_WEB_PORT])
@@ -130,11 +121,17 @@ def validate_connection(user_input: Mapping[str, Any]) -> tuple[dict[str, Any], 
             return data, errors
     if not data[CONF_NETWORKS] and not data[CONF_HOSTS]:
         errors["base"] = "no_targets"
+    elif sum(sizes) + len(data[CONF_HOSTS]) > MAX_SCAN_ADDRESSES:
+        errors["base"] = "too_many_addresses"
     return data, errors
 
 
 class NetStabilizationConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Set up the fleet: networks and credentials, then a scan that shows what it found."""
+    """Set up the fleet: networks and credentials, then a scan that shows what it found.
+
+    One fleet per Home Assistant: the unique ID is taken only when the fleet is created, so a
+    flow left open blocks nobody.
+    """
 
     VERSION = 1
 
@@ -148,22 +145,49 @@ class NetStabilizationConfigFlow(ConfigFlow, domain=DOMAIN):
     @staticmethod
     @callback
     @override
-    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+    def async_get_options_flow(config_entry: NetStabilizationConfigEntry) -> OptionsFlow:
         """Behaviour settings."""
         return NetStabilizationOptionsFlow()
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask where the miners are."""
+        if self._async_current_entries(include_ignore=False):
+            return self.async_abort(reason="single_instance_allowed")
+        return await self._connection_step("user", user_input, self._data)
+
+    async def async_step_dhcp(self, discovery_info: DhcpServiceInfo) -> ConfigFlowResult:
+        """A miner asked for an address: follow a known one, or offer to set the fleet up."""
+        entry = next(iter(self._async_current_entries(include_ignore=False)), None)
+        if entry is not None:
+            await follow_discovered_miner(
+                self.hass, entry, format_mac(discovery_info.macaddress), discovery_info.ip
+            )
+            return self.async_abort(reason="already_configured")
+        # One offer at a time, however many miners ask; the fleet's creation ends it.
         await self.async_set_unique_id(DOMAIN)
         self._abort_if_unique_id_configured()
-        return await self._connection_step("user", user_input, self._data)
+        network = ipaddress.ip_network(f"{discovery_info.ip}/{_DISCOVERY_PREFIX}", strict=False)
+        self._data = {CONF_NETWORKS: [str(network)]}
+        self.context["title_placeholders"] = {"network": str(network)}
+        return await self.async_step_dhcp_confirm()
+
+    async def async_step_dhcp_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Offer to set up the fleet a discovered miner belongs to."""
+        if user_input is not None:
+            return await self._connection_step("user", None, self._data)
+        return self.async_show_form(
+            step_id="dhcp_confirm",
+            description_placeholders={"network": self._data[CONF_NETWORKS][0]},
+        )
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Change networks, ports or credentials of the configured fleet."""
         return await self._connection_step(
-            "reconfigure", user_input, self._get_reconfigure_entry().data
+            "reconfigure", user_input, self._data or self._get_reconfigure_entry().data
         )
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
@@ -181,36 +205,36 @@ class NetStabilizationConfigFlow(ConfigFlow, domain=DOMAIN):
             return await self._start_scan()
         if self._scan_error:
             errors["base"], self._scan_error = self._scan_error, None
+        schema = probatio.Schema(
+            {
+                probatio.Required(CONF_USERNAME): TextSelector(),
+                probatio.Required(CONF_PASSWORD): _SECRET,
+            }
+        )
         return self.async_show_form(
             step_id="reauth_confirm",
-            data_schema=probatio.Schema(
-                {
-                    probatio.Required(
-                        CONF_USERNAME, default=self._data.get(CONF_USERNAME, DEFAULT_USERNAME)
-                    ): TextSelector(),
-                    probatio.Required(CONF_PASSWORD): TextSelector(
-                        TextSelectorConfig(type=TextSelectorType.PASSWORD)
-                    ),
-                }
+            data_schema=self.add_suggested_values_to_schema(
+                schema, {CONF_USERNAME: self._data.get(CONF_USERNAME, DEFAULT_USERNAME)}
             ),
             errors=errors,
         )
 
     async def _connection_step(
-        self, step_id: str, user_input: dict[str, Any] | None, defaults: Mapping[str, Any]
+        self, step_id: str, user_input: dict[str, Any] | None, given: Mapping[str, Any]
     ) -> ConfigFlowResult:
         errors: dict[str, str] = {}
+        shown = shown_connection(given)
         if user_input is not None:
-            data, errors = validate_connection(user_input)
+            data, errors = validate_connection(user_input, str(given.get(CONF_PASSWORD) or ""))
             if not errors:
                 self._data = data
                 return await self._start_scan()
-            defaults = {**data, CONF_NETWORKS: split_list(user_input.get(CONF_NETWORKS))}
+            shown = shown_connection(user_input)
         elif self._scan_error:
             errors["base"], self._scan_error = self._scan_error, None
         return self.async_show_form(
             step_id=step_id,
-            data_schema=connection_schema(defaults),
+            data_schema=self.add_suggested_values_to_schema(connection_schema(), shown),
             errors=errors,
         )
 
@@ -244,6 +268,8 @@ class NetStabilizationConfigFlow(ConfigFlow, domain=DOMAIN):
         if not result.miners:
             self._scan_error = "invalid_auth" if result.auth_failed else "no_miners"
             return self.async_show_progress_done(next_step_id="scan_failed")
+        if result.auth_failed:
+            return self.async_show_progress_done(next_step_id="login_rejected")
         return self.async_show_progress_done(next_step_id="scan_result")
 
     async def async_step_scan_failed(
@@ -252,12 +278,34 @@ class NetStabilizationConfigFlow(ConfigFlow, domain=DOMAIN):
         """Return to the form the scan came from, with its error."""
         return await self._back_to_form()
 
+    async def async_step_login_rejected(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Some miners accepted the login and some refused it: say which, and let the user
+        correct the login or go on with the miners that accepted it."""
+        assert self._result is not None
+        return self.async_show_menu(
+            step_id="login_rejected",
+            menu_options=["correct_login", "scan_result"],
+            description_placeholders={
+                "miners": str(len(self._result.miners)),
+                "rejected": str(len(self._result.auth_failed)),
+                "addresses": rejected_lines(self._result.auth_failed),
+            },
+        )
+
+    async def async_step_correct_login(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Back to the login, to scan again with the corrected one."""
+        return await self._back_to_form()
+
     async def _back_to_form(self) -> ConfigFlowResult:
         if self.source == SOURCE_REAUTH:
             return await self.async_step_reauth_confirm()
         if self.source == SOURCE_RECONFIGURE:
             return await self.async_step_reconfigure()
-        return await self.async_step_user()
+        return await self._connection_step("user", None, self._data)
 
     async def async_step_scan_result(
         self, user_input: dict[str, Any] | None = None
@@ -265,8 +313,9 @@ class NetStabilizationConfigFlow(ConfigFlow, domain=DOMAIN):
         """Show what the scan found; confirming creates or updates the fleet."""
         assert self._result is not None
         if user_input is not None or self.source in (SOURCE_REAUTH, SOURCE_RECONFIGURE):
-            return self._finish(user_input or {})
+            return await self._finish(user_input or {})
         result = self._result
+        groups = group_miners(result)
         return self.async_show_form(
             step_id="scan_result",
             data_schema=probatio.Schema(
@@ -289,10 +338,14 @@ class NetStabilizationConfigFlow(ConfigFlow, domain=DOMAIN):
                 "unsupported": str(len(result.unsupported)),
                 "scanned": str(result.addresses_scanned),
                 "seconds": f"{result.duration_s:.1f}",
+                "controllable": miner_lines(groups, read_only=False),
+                "read_only": miner_lines(groups, read_only=True),
+                "on_off_steps": on_off_steps(result),
+                "fine_ranges": fine_ranges(result),
             },
         )
 
-    def _finish(self, choices: Mapping[str, Any]) -> ConfigFlowResult:
+    async def _finish(self, choices: Mapping[str, Any]) -> ConfigFlowResult:
         if self.source in (SOURCE_REAUTH, SOURCE_RECONFIGURE):
             entry = (
                 self._get_reauth_entry()
@@ -307,6 +360,9 @@ class NetStabilizationConfigFlow(ConfigFlow, domain=DOMAIN):
                 # A loaded fleet's update listener schedules the reload itself.
                 return self.async_update_and_abort(entry, data_updates=self._data, reason=reason)
             return self.async_update_reload_and_abort(entry, data_updates=self._data, reason=reason)
+        # Taken now, not when the form opened: an abandoned flow must not block the next one.
+        await self.async_set_unique_id(DOMAIN, raise_on_progress=False)
+        self._abort_if_unique_id_configured()
         return self.async_create_entry(
             title="Mining fleet",
             data=self._data,
@@ -316,196 +372,3 @@ class NetStabilizationConfigFlow(ConfigFlow, domain=DOMAIN):
     def _target_count(self) -> int:
         # Called once the scan's scanner was built, so the entries are known to be valid.
         return len(build_scanner(async_get_clientsession(self.hass), self._data).targets)
-
-
-# Option ranges, checked here (not by the form's selectors) so that a value outside gets this
-# integration's own translated error; the help texts give the ranges.
-_RANGES: dict[str, tuple[float, float]] = {
-    CONF_POLL_INTERVAL: (2, 300),
-    CONF_SNAPSHOT_INTERVAL: (10, 3600),
-    CONF_RETENTION_HOURS: (1, 24 * 90),
-    CONF_RESCAN_INTERVAL: (0, 24 * 60),
-    CONF_TEMP_LIMIT: (60, 110),
-    CONF_MAX_MINERS: (1, 5000),
-    CONF_RESTORE_MAX_AGE: (0, 24 * 60),
-    CONF_HOT_RESERVE: (0, 1000),
-    CONF_GRID_LIMIT_KW: (0, 100_000),
-    CONF_HOT_STANDBY_W: (0, 1000),
-}
-_UNITS = {
-    CONF_POLL_INTERVAL: "s",
-    CONF_SNAPSHOT_INTERVAL: "s",
-    CONF_RETENTION_HOURS: "h",
-    CONF_RESCAN_INTERVAL: "min",
-    CONF_TEMP_LIMIT: "°C",
-    CONF_RESTORE_MAX_AGE: "min",
-    CONF_HOT_STANDBY_W: "W",
-    CONF_GRID_LIMIT_KW: "kW",
-}
-_NO_USER = "none"
-
-
-class NetStabilizationOptionsFlow(OptionsFlow):
-    """How the fleet behaves: timing, retention, mode, EMS access, meter and safety; then, when
-    one is chosen, the local strategy."""
-
-    def __init__(self) -> None:
-        """Start with nothing taken."""
-        self._general: dict[str, Any] = {}
-
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """One form with every general option."""
-        errors: dict[str, str] = {}
-        options = {**default_options(), **self.config_entry.options}
-        if user_input is not None:
-            new, errors = _checked_options(user_input)
-            if not errors:
-                self._general = new
-                if new.get(CONF_STRATEGY, "none") != "none":
-                    return await self.async_step_strategy()
-                return self.async_create_entry(data=_without_strategy(new))
-            options = {**options, **user_input}
-        users = [
-            user
-            for user in await self.hass.auth.async_get_users()
-            if user.is_active and not user.system_generated
-        ]
-        return self.async_show_form(
-            step_id="init", data_schema=_options_schema(options, users), errors=errors
-        )
-
-    async def async_step_strategy(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """The chosen strategy's entities, numbers and pacing."""
-        strategy = str(self._general[CONF_STRATEGY])
-        errors: dict[str, str] = {}
-        shown: dict[str, Any] = {
-            **strategy_defaults(self._nominal_kw()),
-            **self.config_entry.options,
-            **self._general,
-        }
-        if user_input is not None:
-            new, errors = check_strategy(strategy, user_input)
-            if not errors:
-                return self.async_create_entry(data={**_without_strategy(self._general), **new})
-            shown = {**shown, **user_input}
-        return self.async_show_form(
-            step_id="strategy",
-            data_schema=strategy_schema(strategy, shown),
-            errors=errors,
-            description_placeholders={"strategy": strategy},
-        )
-
-    def _nominal_kw(self) -> float:
-        runtime = getattr(self.config_entry, "runtime_data", None)
-        return float(runtime.controller.nominal_rated_kw) if runtime is not None else 0.0
-
-
-def _without_strategy(options: Mapping[str, Any]) -> dict[str, Any]:
-    """The general options without any strategy setting a previous choice left."""
-    keys = strategy_keys()
-    return {k: v for k, v in options.items() if k not in keys}
-
-
-def _checked_options(user_input: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """The options to store, or the errors (field -> translation key)."""
-    errors: dict[str, str] = {}
-    new: dict[str, Any] = dict(user_input)
-    try:
-        new[CONF_EMS_NETWORKS] = parse_networks(split_list(user_input.get(CONF_EMS_NETWORKS)))
-    except ValueError:
-        errors[CONF_EMS_NETWORKS] = "invalid_network"
-    for key, (low, high) in _RANGES.items():
-        value = new.get(key)
-        if not isinstance(value, int | float) or not low <= value <= high:
-            errors[key] = "out_of_range"
-        elif key != CONF_TEMP_LIMIT:
-            new[key] = int(value)
-        else:
-            new[key] = float(value)
-    if new.get(CONF_HOT_RESERVE) and not new.get(CONF_HOT_STANDBY_W) and not errors:
-        # A reserve draws what a stopped S9 draws: without a measured figure it is not held.
-        errors[CONF_HOT_STANDBY_W] = "hot_standby_unknown"
-    for key in (CONF_METER_ENTITY, CONF_TRIP_ENTITY, CONF_LIMIT_ENTITY, CONF_GRID_IMPORT_ENTITY):
-        if not new.get(key):
-            new.pop(key, None)
-    if new.get(CONF_EMS_USER) in (None, "", _NO_USER):
-        new.pop(CONF_EMS_USER, None)
-    return new, errors
-
-
-def _options_schema(options: Mapping[str, Any], users: list[User]) -> probatio.Schema:
-    meter = options.get(CONF_METER_ENTITY)
-    networks = ", ".join(split_list(options[CONF_EMS_NETWORKS]))
-
-    def number(key: str) -> NumberSelector:
-        config = NumberSelectorConfig(mode=NumberSelectorMode.BOX)
-        if key in _UNITS:
-            config["unit_of_measurement"] = _UNITS[key]
-        return NumberSelector(config)
-
-    user_choices = [SelectOptionDict(value=_NO_USER, label="—")] + [
-        SelectOptionDict(value=user.id, label=user.name or user.id) for user in users
-    ]
-    schema: dict[Any, Any] = {
-        probatio.Required(CONF_POWER_MODE, default=options[CONF_POWER_MODE]): SelectSelector(
-            SelectSelectorConfig(options=list(POWER_MODES), translation_key=CONF_POWER_MODE)
-        ),
-        probatio.Required(CONF_TARGET_POLICY, default=options[CONF_TARGET_POLICY]): SelectSelector(
-            SelectSelectorConfig(options=list(TARGET_POLICIES), translation_key=CONF_TARGET_POLICY)
-        ),
-        probatio.Required(CONF_STRATEGY, default=options[CONF_STRATEGY]): SelectSelector(
-            SelectSelectorConfig(options=list(STRATEGIES), translation_key=CONF_STRATEGY)
-        ),
-    }
-    for key in (
-        CONF_POLL_INTERVAL,
-        CONF_SNAPSHOT_INTERVAL,
-        CONF_RETENTION_HOURS,
-        CONF_RESCAN_INTERVAL,
-        CONF_TEMP_LIMIT,
-    ):
-        schema[probatio.Required(key, default=options[key])] = number(key)
-    # Suggested, not defaults: an emptied field must stay empty (that is how access is revoked).
-    schema[
-        probatio.Optional(
-            CONF_EMS_NETWORKS, description={"suggested_value": networks} if networks else None
-        )
-    ] = _MULTILINE
-    schema[probatio.Optional(CONF_EMS_USER, default=options.get(CONF_EMS_USER) or _NO_USER)] = (
-        SelectSelector(SelectSelectorConfig(options=user_choices, mode=SelectSelectorMode.DROPDOWN))
-    )
-    schema[
-        probatio.Optional(
-            CONF_METER_ENTITY, description={"suggested_value": meter} if meter else None
-        )
-    ] = EntitySelector(EntitySelectorConfig(domain="sensor", device_class="power"))
-    trip = options.get(CONF_TRIP_ENTITY)
-    schema[
-        probatio.Optional(CONF_TRIP_ENTITY, description={"suggested_value": trip} if trip else None)
-    ] = EntitySelector(EntitySelectorConfig(domain=["binary_sensor", "switch", "input_boolean"]))
-    limit = options.get(CONF_LIMIT_ENTITY)
-    schema[
-        probatio.Optional(
-            CONF_LIMIT_ENTITY, description={"suggested_value": limit} if limit else None
-        )
-    ] = EntitySelector(EntitySelectorConfig(domain=["sensor", "number", "input_number"]))
-    grid = options.get(CONF_GRID_IMPORT_ENTITY)
-    schema[
-        probatio.Optional(
-            CONF_GRID_IMPORT_ENTITY, description={"suggested_value": grid} if grid else None
-        )
-    ] = EntitySelector(EntitySelectorConfig(domain="sensor", device_class="power"))
-    schema[probatio.Required(CONF_GRID_LIMIT_KW, default=options[CONF_GRID_LIMIT_KW])] = number(
-        CONF_GRID_LIMIT_KW
-    )
-    schema[probatio.Required(CONF_MINER_ENTITIES, default=options[CONF_MINER_ENTITIES])] = (
-        BooleanSelector()
-    )
-    for key in (CONF_MAX_MINERS, CONF_RESTORE_MAX_AGE, CONF_HOT_RESERVE, CONF_HOT_STANDBY_W):
-        schema[probatio.Required(key, default=options[key])] = number(key)
-    schema[probatio.Required(CONF_FACTORY_PASSWORD, default=options[CONF_FACTORY_PASSWORD])] = (
-        BooleanSelector()
-    )
-    return probatio.Schema(schema)

@@ -115,11 +115,16 @@ class FleetRuntime:
 type NetStabilizationConfigEntry = ConfigEntry[FleetRuntime]
 
 
+def database_path(hass: HomeAssistant, entry_id: str) -> Path:
+    """Where a fleet keeps its database (in Home Assistant's configuration folder)."""
+    return Path(hass.config.path(f"{DOMAIN}.{entry_id}.db"))
+
+
 def build_runtime(hass: HomeAssistant, entry: NetStabilizationConfigEntry) -> FleetRuntime:
     """The fleet's parts, wired together but not started."""
     options = effective_options(entry.options)
     session = async_get_clientsession(hass)
-    path = Path(hass.config.path(f"{DOMAIN}.{entry.entry_id}.db"))
+    path = database_path(hass, entry.entry_id)
 
     def store_problem(problem: StoreProblem | None) -> None:
         repairs.update_database(hass, problem, str(path))

@@ -10,7 +10,7 @@ from homeassistant.core import HomeAssistant
 
 from . import repairs
 from .const import LOGGER
-from .core.discovery import FoundMiner, Scanner, ScanResult, diff_miners
+from .core.discovery import FoundMiner, MinerChanges, Scanner, ScanResult, diff_miners
 from .core.fleet import CommandSource, FleetController
 from .core.miners.base import MinerDriver
 from .core.miners.endpoint import MinerEndpoint
@@ -48,12 +48,48 @@ class FleetScanning:
         async with self._lock:
             result = await self.scanner.scan()
         self.last_scan = result
-        known = {
+        known = self._known()
+        changes = diff_miners(known, result)
+        joining, left_out = await self._apply(known, changes)
+        moved = {move.mac for move in changes.moved}
+        for seen in result.miners.values():
+            mac = seen.identity.mac
+            current = self._controller.driver(mac)
+            if mac in known and mac not in moved and _refreshes(current, seen.driver):
+                self._controller.add_miner(seen.driver)
+        self.left_out = len(left_out)
+        repairs.update_fleet_size(self._hass, len(left_out), self._max_miners)
+        repairs.update_auth(self._hass, result)
+        repairs.update_firmware_updates(self._hass, result)
+        await self._note_logins(result)
+        if result.auth_failed and not result.miners and self._controller.macs:
+            self._reauth()  # every miner refuses us now: the password changed
+        return result, bool(joining or changes.moved)
+
+    async def async_look_at(self, scanner: Scanner, mac: str) -> bool:
+        """Probe the addresses of `scanner` for the miner `mac` only (one that announced a new
+        address): a known one found there moves to it, an unknown one joins like a scan's.
+        Returns whether the fleet changed."""
+        async with self._lock:
+            result = await scanner.scan()
+        known = self._known()
+        found = {m: f for m, f in result.miners.items() if m == mac}
+        changes = diff_miners(known, found)
+        joining, _left_out = await self._apply(known, changes)
+        return bool(joining or changes.moved)
+
+    def _known(self) -> dict[str, MinerEndpoint]:
+        return {
             mac: endpoint
             for mac in self._controller.macs
             if (endpoint := self.endpoint_of(mac)) is not None
         }
-        changes = diff_miners(known, result)
+
+    async def _apply(
+        self, known: dict[str, MinerEndpoint], changes: MinerChanges
+    ) -> tuple[tuple[FoundMiner, ...], tuple[FoundMiner, ...]]:
+        """Bring new miners in (as many as the fleet takes), follow moved ones and drop those
+        whose address another miner answers at now; returns who joined and who was left out."""
         room = max(0, self._max_miners - len(known))
         joining, left_out = changes.new[:room], changes.new[room:]
         for found in joining:
@@ -76,12 +112,6 @@ class FleetScanning:
                 f"{mac} is no longer at {endpoint.host}: another miner answers there",
                 source=CommandSource.SCAN,
             )
-        moved = {move.mac for move in changes.moved}
-        for seen in result.miners.values():
-            mac = seen.identity.mac
-            current = self._controller.driver(mac)
-            if mac in known and mac not in moved and _refreshes(current, seen.driver):
-                self._controller.add_miner(seen.driver)
         if joining or changes.moved:
             await self._store.upsert_miners(
                 _record(m) for m in (*joining, *(mv.new for mv in changes.moved))
@@ -94,20 +124,13 @@ class FleetScanning:
                 _joined(joining),
                 source=CommandSource.SCAN,
             )
-        self.left_out = len(left_out)
         if left_out:
             LOGGER.warning(
                 "%d more miners answer than the fleet takes (%d): left out",
                 len(left_out),
                 self._max_miners,
             )
-        repairs.update_fleet_size(self._hass, len(left_out), self._max_miners)
-        repairs.update_auth(self._hass, result)
-        repairs.update_firmware_updates(self._hass, result)
-        await self._note_logins(result)
-        if result.auth_failed and not result.miners and self._controller.macs:
-            self._reauth()  # every miner refuses us now: the password changed
-        return result, bool(joining or changes.moved)
+        return joining, left_out
 
     async def _note_logins(self, result: ScanResult) -> None:
         """Record in the history which hosts received a login in plain text (each host once

@@ -23,9 +23,24 @@ from custom_components.net_stabilization.const import (
     CONF_WEB_PORT,
     DOMAIN,
 )
+from custom_components.net_stabilization.options_flow import nest
 from simulator import Fault, ManualClock, SimulatedFleet
 
 from .conftest import hosts_of
+
+
+def sections(flat: dict[str, Any]) -> dict[str, Any]:
+    """Options as the sectioned form sends them."""
+    return {name: fields for name, fields in nest(flat).items() if fields}
+
+
+def option_field(result: FlowResult, key: str) -> Any:
+    """A field of the sectioned options form."""
+    for container in result["data_schema"].schema.values():
+        for field in container.schema.schema:
+            if field == key:
+                return field
+    raise KeyError(key)
 
 
 def form(sim: SimulatedFleet | None = None, **changes: Any) -> dict[str, Any]:
@@ -155,11 +170,11 @@ async def test_options_flow(hass: HomeAssistant, loaded_entry: MockConfigEntry) 
         "temperature_limit": 85,
     }
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {**base, CONF_EMS_NETWORKS: "bogus"}
+        result["flow_id"], sections({**base, CONF_EMS_NETWORKS: "bogus"})
     )
-    assert result["errors"] == {CONF_EMS_NETWORKS: "invalid_network"}
+    assert result["errors"] == {"ems": "invalid_network"}
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {**base, CONF_EMS_NETWORKS: "10.1.0.0/16, 192.168.5.7"}
+        result["flow_id"], sections({**base, CONF_EMS_NETWORKS: "10.1.0.0/16, 192.168.5.7"})
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
@@ -282,8 +297,7 @@ async def test_token_less_access_can_be_revoked_and_ranges_are_explained(
     )
     await hass.async_block_till_done()
     result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
-    schema = result["data_schema"].schema
-    field = next(k for k in schema if k == CONF_EMS_NETWORKS)
+    field = option_field(result, CONF_EMS_NETWORKS)
     # Suggested, not a default: emptying the field must not bring the old value back.
     assert field.description == {"suggested_value": "10.0.0.5/32"}
     base = {
@@ -296,13 +310,16 @@ async def test_token_less_access_can_be_revoked_and_ranges_are_explained(
         "temperature_limit": 90,
     }
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {**base, CONF_POLL_INTERVAL: 1, "temperature_limit": 200}
+        result["flow_id"], sections({**base, CONF_POLL_INTERVAL: 1, "temperature_limit": 200})
     )
+    # Shown above the sections that hold the fields.
     assert result["errors"] == {
-        CONF_POLL_INTERVAL: "out_of_range",
-        "temperature_limit": "out_of_range",
+        "polling": "out_of_range_in_section",
+        "control": "out_of_range_in_section",
     }
-    result = await hass.config_entries.options.async_configure(result["flow_id"], base)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**sections(base), "ems": {}}
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert loaded_entry.options[CONF_EMS_NETWORKS] == []
@@ -326,7 +343,7 @@ async def test_a_fleet_of_more_than_a_hundred_starts_without_miner_entities_by_d
         await big.stop()
 
 
-async def test_a_network_too_large_to_scan_is_shown_as_invalid(
+async def test_a_network_too_large_to_scan_says_so(
     hass: HomeAssistant, sim: SimulatedFleet
 ) -> None:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
@@ -334,28 +351,36 @@ async def test_a_network_too_large_to_scan_is_shown_as_invalid(
         result["flow_id"], form(None, **{CONF_NETWORKS: "10.0.0.0/8"})
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"base": "invalid_network"}
+    # Not "invalid": it is a valid network, only larger than a scan takes.
+    assert result["errors"] == {CONF_NETWORKS: "network_too_large"}
+    # Several /16s together are too many as well.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form(None, **{CONF_NETWORKS: "10.1.0.0/16, 10.2.0.0/16"})
+    )
+    assert result["errors"] == {"base": "too_many_addresses"}
 
 
 async def test_options_keep_a_meter_and_an_ems_user(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_read_only_user: MockUser
 ) -> None:
     result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
-    user_field = next(k for k in result["data_schema"].schema if k == "ems_user")
+    user_field = option_field(result, "ems_user")
     assert user_field.default() == "none"
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
-        {
-            CONF_POWER_MODE: "on_off",
-            "target_policy": "nearest",
-            CONF_POLL_INTERVAL: 5,
-            "snapshot_interval": 60,
-            "retention_hours": 24,
-            "rescan_interval": 0,
-            "temperature_limit": 90,
-            CONF_METER_ENTITY: "sensor.site_power",
-            "ems_user": hass_read_only_user.id,
-        },
+        sections(
+            {
+                CONF_POWER_MODE: "on_off",
+                "target_policy": "nearest",
+                CONF_POLL_INTERVAL: 5,
+                "snapshot_interval": 60,
+                "retention_hours": 24,
+                "rescan_interval": 0,
+                "temperature_limit": 90,
+                CONF_METER_ENTITY: "sensor.site_power",
+                "ems_user": hass_read_only_user.id,
+            }
+        ),
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()  # the reload with the new options
@@ -368,11 +393,11 @@ async def test_a_hot_reserve_needs_the_measured_draw_of_a_stopped_s9(
 ) -> None:
     result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"hot_reserve": 4, "hot_standby_w": 0}
+        result["flow_id"], sections({"hot_reserve": 4, "hot_standby_w": 0})
     )
-    assert result["errors"] == {"hot_standby_w": "hot_standby_unknown"}
+    assert result["errors"] == {"fleet": "hot_standby_unknown"}
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"hot_reserve": 4, "hot_standby_w": 130}
+        result["flow_id"], sections({"hot_reserve": 4, "hot_standby_w": 130})
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()

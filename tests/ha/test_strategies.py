@@ -27,7 +27,7 @@ S9_KW = 1.46
 async def options_flow(hass: HomeAssistant, entry: MockConfigEntry, strategy: str) -> Any:
     result = await hass.config_entries.options.async_init(entry.entry_id)
     return await hass.config_entries.options.async_configure(
-        result["flow_id"], {"strategy": strategy}
+        result["flow_id"], {"control": {"strategy": strategy}}
     )
 
 
