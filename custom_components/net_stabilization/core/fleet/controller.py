@@ -36,6 +36,7 @@ from .commands import (
 )
 from .config import ControlConfig
 from .dispatch import Dispatcher
+from .grid_dispatch import NO_GRID_DISPATCH, GridDispatchControl, merged_limits
 from .limits import SiteLimits, TargetSource
 from .miner_commands import MinerCommands
 from .model import FleetSnapshot, MinerOverride, MinerState, PowerMode
@@ -55,7 +56,7 @@ type SiteMeter = Callable[[], float | None]
 SOURCE_EMS = CommandSource.EMS
 
 
-class FleetController(StrategyControl):
+class FleetController(StrategyControl, GridDispatchControl):
     """Owns the fleet: its miners, its target and the loop that keeps them together."""
 
     def __init__(
@@ -93,7 +94,9 @@ class FleetController(StrategyControl):
         self._ems_target_w: float | None = None
         self._override_enabled = False
         self._override_target_w: float | None = None
-        self._limits = SiteLimits()
+        self._limits = SiteLimits()  # in force: the site's own merged with the grid's caps
+        self._site_limits = SiteLimits()
+        self._grid = NO_GRID_DISPATCH  # what the grid's events (OpenADR) ask now
         # The local strategy: it decides only while neither the EMS nor the override does.
         self._strategy = strategy
         self._source_seen = TargetSource.NONE  # the source last recorded in the history
@@ -287,6 +290,8 @@ class FleetController(StrategyControl):
     def _commanded_w(self) -> float | None:
         if self._override_enabled:
             return self._override_target_w
+        if self._grid.target_w is not None:
+            return self._grid.target_w
         if self._ems_target_w is not None:
             return self._ems_target_w
         if self._strategy_decides():
@@ -315,11 +320,12 @@ class FleetController(StrategyControl):
         asleep; a cap below the target re-plans at once; the commanded target is kept and
         comes back when the limits allow. None when nothing changed."""
         async with self._command_lock:
-            if limits == self._limits:
+            if limits == self._site_limits:
                 return None
             now = self._clock.monotonic()
             before = self.target_w
-            self._limits = limits
+            self._site_limits = limits
+            self._limits = merged_limits(limits, self._grid)
             params: dict[str, ParameterValue] = {
                 "tripped": limits.tripped,
                 "capKw": None if limits.cap_w is None else round(limits.cap_w / 1000.0, 3),
@@ -504,6 +510,8 @@ class FleetController(StrategyControl):
                 )
                 return await self._done("activate", source, params, refused)
             prefix = ""
+            if self._grid.target_w is not None:
+                prefix = "kept until the grid's event ends, which decides now: "
             if above_rated(kw, rated):
                 prefix = f"{kw:g} kW is above rated power {rated:.2f} kW, running at rated: "
                 kw = rated
@@ -543,6 +551,10 @@ class FleetController(StrategyControl):
         was_active = self._ems_target_w is not None
         self._ems_target_w = None
         self._keep_asleep = True
+        if self._grid_decides():  # the grid's event holds its target: only the EMS's goes
+            summary = self._act_on_target(now)
+            message = f"EMS target cleared; the grid's event decides: {summary}"
+            return await self._done(command, source, params, CommandResult.ok(message, summary))
         count = self._dispatch.shed_all(now)  # safety first: orders out before the bookkeeping
         if count:
             message = f"deactivating: {count} miners going to sleep"
@@ -758,6 +770,7 @@ class FleetController(StrategyControl):
                 self._commanded_w(),
                 override=self._override_enabled,
                 strategy=self._ems_target_w is None and self._strategy_decides(),
+                grid=self._grid_decides(),
             ),
             strategy=self._strategy_view(),
         )

@@ -1,0 +1,10 @@
+"""Measurement and verification: what each dispatch of the fleet delivered."""
+
+from .performance import (
+    BASELINE_WINDOW_S,
+    DispatchMeter,
+    Performance,
+    PowerHistory,
+)
+
+__all__ = ["BASELINE_WINDOW_S", "DispatchMeter", "Performance", "PowerHistory"]
