@@ -91,7 +91,7 @@ def event(program_id: str, start: str, kind: str, value: object, **extra: object
 
 
 @pytest.fixture
-async def site() -> AsyncIterator[Site]:
+async def site(socket_enabled: None) -> AsyncIterator[Site]:
     """A started VTN with one program, and a VEN for it (not yet stepped)."""
     clock = ManualClock()
     vtn = TestVtn(clock, token_lifetime_s=600)
