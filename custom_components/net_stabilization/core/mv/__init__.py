@@ -6,5 +6,13 @@ from .performance import (
     Performance,
     PowerHistory,
 )
+from .tracker import MEASURED, DispatchTracker
 
-__all__ = ["BASELINE_WINDOW_S", "DispatchMeter", "Performance", "PowerHistory"]
+__all__ = [
+    "BASELINE_WINDOW_S",
+    "MEASURED",
+    "DispatchMeter",
+    "DispatchTracker",
+    "Performance",
+    "PowerHistory",
+]
