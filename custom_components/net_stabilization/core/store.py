@@ -128,7 +128,8 @@ _MIGRATIONS: Final[tuple[tuple[_Step, ...], ...]] = (
             ended_at REAL,
             figures TEXT NOT NULL
         )""",
-        "CREATE INDEX IF NOT EXISTS dispatch_performance_started ON dispatch_performance(started_at)",
+        "CREATE INDEX IF NOT EXISTS dispatch_performance_started "
+        "ON dispatch_performance(started_at)",
     ),
 )
 
