@@ -23,7 +23,9 @@ where said):
 One JSON line per event:
   setpoint_kw       what the event asks (a cap for the limit and the emergency)
   response_s        from the event's start until the fleet's power covers 90 % of the change from
-                    its draw before the event to the setpoint in force (None: never)
+                    its draw before the event to the setpoint in force at the start (None:
+                    never); sampled at each poll, so 0 means within the first poll (a shed acts
+                    at once in the simulator)
   error_kw          mean |power - dispatched setpoint| from the response to the event's end
   baseline_kw       the VEN's baseline (mean of the 15 min before the start)
   delta_kw          the VEN's delivered change (mean draw during the event - baseline)
@@ -164,9 +166,95 @@ def event_body(spec: Spec, program_id: str, t0: float, rated_kw: float) -> dict[
     return body
 
 
+@dataclass
+class Day:
+    """The fleet, its VEN and the VTN, and what happens to them through the day."""
+
+    run: Run
+    vtn: TestVtn
+    ven: Ven
+    program_id: str
+    rated_kw: float
+    t0: float
+    specs: list[Spec]
+    ems: dict[float, float]  # when (s) → the EMS's target (kW; 0: deactivate)
+    outage: tuple[float, float]  # the VTN is down from, until (s)
+    trace: Trace = field(default_factory=Trace)
+    released_at: float | None = None  # when the outage event's target was let go
+
+    async def before_poll(self, elapsed: float) -> None:
+        """The EMS's commands, the BL's new events and the VTN's outage, as they fall due."""
+        controller = self.run.controller
+        for at, kw in list(self.ems.items()):
+            if elapsed >= at:
+                del self.ems[at]
+                if kw > 0:
+                    await controller.activate(round(kw, 3))
+                else:
+                    await controller.deactivate()
+        for spec in self.specs:
+            if not spec.event_id and elapsed >= spec.post_at_s:
+                body = event_body(spec, self.program_id, self.t0, self.rated_kw)
+                spec.event_id = self.vtn.create_event(body)
+        if self.outage[0] <= elapsed < self.outage[1] and self.vtn.running:
+            await self.vtn.stop()
+            print("  VTN down", file=sys.stderr)
+        elif elapsed >= self.outage[1] and not self.vtn.running:
+            await self.vtn.start()
+            print("  VTN back", file=sys.stderr)
+
+    def after_poll(self, elapsed: float) -> None:
+        """Ground truth and what the VEN dispatched."""
+        for spec in self.specs:
+            if spec.view is None and spec.event_id in self.ven.events:
+                spec.view = self.ven.events[spec.event_id]
+        d = self.ven.dispatch
+        trace = self.trace
+        trace.t.append(elapsed)
+        trace.power_kw.append(self.run.fleet.power_w / 1000.0)
+        trace.target_kw.append(None if d.target_w is None else d.target_w / 1000.0)
+        trace.cap_kw.append(None if d.cap_w is None else d.cap_w / 1000.0)
+        outage_end = next(s.end_s for s in self.specs if s.name == "outage")
+        if self.released_at is None and elapsed >= outage_end and d.target_w is None:
+            self.released_at = elapsed
+
+    def lines(self, miners: int) -> list[dict[str, Any]]:
+        """One line per event, and the summary."""
+        lines = []
+        for spec in self.specs:
+            line = figures(spec, self.trace, self.rated_kw)
+            view = spec.view
+            perf = view.performance if view is not None else None
+            delivered = None if perf is None else perf.delivered_kw
+            line.update(
+                baseline_kw=None if perf is None else round(perf.baseline_kw, 3),
+                delta_kw=None if delivered is None else round(delivered, 3),
+                reports_sent=len(self.vtn.reports_for(spec.event_id)),
+                reports_late=None if view is None else view.counts.late,
+                schema_violations=len(self.vtn.violations),
+            )
+            if spec.name == "outage":
+                released = self.released_at
+                line["release_s"] = None if released is None else released - spec.end_s
+            lines.append(line)
+        lines.append(
+            {
+                "summary": True,
+                "miners": miners,
+                "rated_kw": round(self.rated_kw, 3),
+                "tokens_issued": self.vtn.tokens_issued,
+                "vtn_requests": len(self.vtn.requests),
+                "reports_total": len(self.vtn.state.reports),
+                "violations": self.vtn.violations[:5],
+            }
+        )
+        return lines
+
+
 async def run_day(
     session: aiohttp.ClientSession, miners: int, seed: int, mode: PowerMode
 ) -> list[dict[str, Any]]:
+    """The day, poll by poll; the figures."""
     run: Run = await start_run(miners, mode, seed, 0.0, session)
     clock = run.fleet.clock
     vtn = TestVtn(clock, token_lifetime_s=1800)
@@ -188,80 +276,31 @@ async def run_day(
         ControllerPort(controller),
         FunctionClock(clock.now, clock.wall),
     )
-    t0 = clock.wall()
-    specs = day(rated_kw)
     h = 3600.0
-    # The EMS's day: full power, idle around the take-up, full again after it.
-    ems = {0.0: rated_kw, 1 * h + 10 * MIN: 0.0, 2 * h + 5 * MIN: rated_kw}
-    outage = (5 * h + 40 * MIN, 6 * h + 30 * MIN)
-    end_s = 6 * h + 45 * MIN
-    trace = Trace()
-    released_at: float | None = None
-    outage_spec = next(s for s in specs if s.name == "outage")
+    day_ = Day(
+        run,
+        vtn,
+        ven,
+        program_id,
+        rated_kw,
+        clock.wall(),
+        day(rated_kw),
+        # The EMS: full power, idle around the take-up, full again after it.
+        ems={0.0: rated_kw, 1 * h + 10 * MIN: 0.0, 2 * h + 5 * MIN: rated_kw},
+        outage=(5 * h + 40 * MIN, 6 * h + 30 * MIN),
+    )
     elapsed = 0.0
-    while elapsed < end_s:
-        for at, kw in list(ems.items()):
-            if elapsed >= at:
-                del ems[at]
-                if kw > 0:
-                    await controller.activate(round(kw, 3))
-                else:
-                    await controller.deactivate()
-        for spec in specs:
-            if not spec.event_id and elapsed >= spec.post_at_s:
-                spec.event_id = vtn.create_event(event_body(spec, program_id, t0, rated_kw))
-        if outage[0] <= elapsed < outage[1] and vtn.running:
-            await vtn.stop()
-            print("  VTN down", file=sys.stderr)
-        elif elapsed >= outage[1] and not vtn.running:
-            await vtn.start()
-            print("  VTN back", file=sys.stderr)
+    while elapsed < 6 * h + 45 * MIN:
+        await day_.before_poll(elapsed)
         await run.step()
         await ven.step()
         await controller.wait_idle()
         await run.fleet.sync()
-        elapsed = clock.wall() - t0
-        for spec in specs:
-            if spec.view is None and spec.event_id in ven.events:
-                spec.view = ven.events[spec.event_id]
-        d = ven.dispatch
-        trace.t.append(elapsed)
-        trace.power_kw.append(run.fleet.power_w / 1000.0)
-        trace.target_kw.append(None if d.target_w is None else d.target_w / 1000.0)
-        trace.cap_kw.append(None if d.cap_w is None else d.cap_w / 1000.0)
-        if released_at is None and elapsed >= outage_spec.end_s and d.target_w is None:
-            released_at = elapsed
+        elapsed = clock.wall() - day_.t0
+        day_.after_poll(elapsed)
         if round(elapsed) % 1800 == 0:
             print(f"  {elapsed / 3600:.1f} h: {run.fleet.power_w / 1000:.2f} kW", file=sys.stderr)
-    lines = []
-    for spec in specs:
-        line = figures(spec, trace, rated_kw)
-        view = spec.view
-        perf = view.performance if view is not None else None
-        counts = view.counts if view is not None else None
-        line.update(
-            baseline_kw=None if perf is None else round(perf.baseline_kw, 3),
-            delta_kw=None
-            if perf is None or perf.delivered_kw is None
-            else round(perf.delivered_kw, 3),
-            reports_sent=len(vtn.reports_for(spec.event_id)),
-            reports_late=None if counts is None else counts.late,
-            schema_violations=len(vtn.violations),
-        )
-        if spec.name == "outage":
-            line["release_s"] = None if released_at is None else released_at - spec.end_s
-        lines.append(line)
-    lines.append(
-        {
-            "summary": True,
-            "miners": miners,
-            "rated_kw": round(rated_kw, 3),
-            "tokens_issued": vtn.tokens_issued,
-            "vtn_requests": len(vtn.requests),
-            "reports_total": len(vtn.state.reports),
-            "violations": vtn.violations[:5],
-        }
-    )
+    lines = day_.lines(miners)
     await vtn.close()
     await stop_run(run)
     return lines
@@ -283,7 +322,7 @@ def figures(spec: Spec, trace: Trace, rated_kw: float) -> dict[str, Any]:
         value = target if target is not None else pre_kw
         return min(value, cap) if cap is not None else value
 
-    goal = in_force(inside[len(inside) // 2]) if inside else setpoint
+    goal = in_force(inside[0]) if inside else setpoint
     change = goal - pre_kw
     response_s = None
     for i in inside:

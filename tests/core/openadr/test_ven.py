@@ -188,3 +188,37 @@ async def test_a_deleted_event_is_cancelled(site: Site) -> None:
     site.vtn.delete_event(event_id)
     await site.run(60)
     assert site.fleet.dispatches[-1].target_w is None
+
+
+def _per_interval(site: Site, start_s: float, intervals: int) -> dict[str, object]:
+    body = event(
+        site.program_id,
+        site.at(start_s),
+        "DISPATCH_SETPOINT",
+        3.0,
+        duration="PT5M",
+        reportDescriptors=[{"payloadType": "DEMAND", "frequency": 1}],
+    )
+    body["intervals"] = [
+        {"id": i, "payloads": [{"type": "DISPATCH_SETPOINT", "values": [3.0]}]}
+        for i in range(intervals)
+    ]
+    return body
+
+
+async def test_an_ended_event_is_reported_once_even_while_the_vtn_still_lists_it(
+    site: Site,
+) -> None:
+    event_id = site.vtn.create_event(_per_interval(site, 10, 2))
+    await site.run(3 * 3600, step_s=30)
+    assert len(site.vtn.reports_for(event_id)) == 2
+
+
+async def test_an_event_seen_late_reports_only_its_last_past_interval(site: Site) -> None:
+    await site.run(15 * 60)  # the VEN has measured the fleet for a while
+    event_id = site.vtn.create_event(_per_interval(site, -12 * 60, 4))  # began 12 min ago
+    await site.run(30)
+    reports = site.vtn.reports_for(event_id)
+    assert [r["resources"][0]["intervals"][0]["id"] for r in reports] == [1]
+    await site.run(10 * 60)
+    assert len(site.vtn.reports_for(event_id)) == 3

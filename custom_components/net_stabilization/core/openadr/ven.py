@@ -146,6 +146,7 @@ class Ven:
         self.dispatch = GridDispatch()
         self._next_poll = -math.inf
         self._registered = False
+        self._finished: dict[str, float] = {}  # ended events let go (id → modification time)
         self._seed = config.seed or config.ven_name
         self.reports_sent = 0
         self.reports_late = 0
@@ -309,9 +310,21 @@ class Ven:
         held = self.events.get(event.id)
         if held is not None and held.event == event:
             return
+        if held is None and self._finished.get(event.id) == event.modified:
+            return  # done with, and not changed since
         seen_at = held.seen_at if held is not None else now
         slots = place(event, seen_at, random_shift(event, self._seed))
-        due = [r for r in plan_reports(event, slots) if held is None or r.due_at >= now]
+        end = event_end(slots)
+        if held is None and end is not None and end <= now:
+            return  # over before it was seen: inactive (User Guide, event timing)
+        due = plan_reports(event, slots)
+        if held is not None:
+            due = [r for r in due if r.due_at >= now]
+        else:
+            # Seen late: of the reports already due only the last one is sent (User Guide,
+            # "'do it now' event reporting").
+            past = [r for r in due if r.due_at < now]
+            due = past[-1:] + [r for r in due if r.due_at >= now]
         if held is None:
             self.events[event.id] = EventView(event, seen_at, slots, due)
             _LOGGER.info("OpenADR event %s (%s) received", event.id, event.name)
@@ -566,6 +579,7 @@ class Ven:
             done = end is not None and now - end > KEEP_ENDED_S and not view.due
             if done and not any(e == event_id for e, _d, _b in self.outbox.waiting):
                 del self.events[event_id]
+                self._finished[event_id] = view.event.modified
 
     # --- for people ----------------------------------------------------------------------------
 
