@@ -27,7 +27,7 @@ from .fleet.command_log import CommandRecord, parameters
 
 _LOGGER = logging.getLogger(__name__)
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 # How many rows one purge statement deletes; short statements let commands interleave.
 PURGE_BATCH: Final = 20_000
 # Commands kept in memory while the database cannot be written.
@@ -118,6 +118,19 @@ _MIGRATIONS: Final[tuple[tuple[_Step, ...], ...]] = (
     ),
     (_bound_command_parameters,),
     (_add_driver_column,),
+    # What each dispatch delivered (measurement and verification), kept like the history.
+    (
+        """CREATE TABLE IF NOT EXISTS dispatch_performance (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            dispatch_id TEXT NOT NULL,
+            source TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            ended_at REAL,
+            figures TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS dispatch_performance_started "
+        "ON dispatch_performance(started_at)",
+    ),
 )
 
 
@@ -489,6 +502,39 @@ class FleetStore:
             except ValueError:
                 _LOGGER.warning("Ignoring unreadable stored setting %s", key)
         return settings
+
+    async def record_performance(self, figures: Mapping[str, Any]) -> bool:
+        """Keep what one dispatch delivered (`Performance.as_json()`)."""
+        row = (
+            str(figures.get("dispatchId", "")),
+            str(figures.get("source", "")),
+            float(figures.get("startedAt") or 0.0),
+            figures.get("endedAt"),
+            json.dumps(dict(figures)),
+        )
+        return await self._write(
+            lambda db: db.execute(
+                "INSERT INTO dispatch_performance "
+                "(dispatch_id, source, started_at, ended_at, figures) VALUES (?, ?, ?, ?, ?)",
+                row,
+            )
+        )
+
+    async def recent_performance(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The figures of the last dispatches, newest first."""
+        async with self._lock:
+            if not await self._ensure_open():
+                return []
+            rows = await self._query(
+                "SELECT figures FROM dispatch_performance ORDER BY id DESC LIMIT ?",
+                (max(1, min(limit, 500)),),
+            )
+        found = []
+        for (figures,) in rows:
+            value = _json_object(figures)
+            if value:
+                found.append(value)
+        return found
 
     # Internals --------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from .commands import (
 )
 from .config import ControlConfig
 from .controller import SOURCE_EMS, FleetController, SiteMeter
+from .grid_dispatch import NO_GRID_DISPATCH, GridDispatch
 from .limits import SiteLimits, TargetSource
 from .model import (
     FleetSnapshot,
@@ -38,6 +39,7 @@ from .settings import FleetSettings
 from .strategy import StrategyPolicy, StrategySeat, StrategyStatus
 
 __all__ = [
+    "NO_GRID_DISPATCH",
     "SOURCE_EMS",
     "Action",
     "Clock",
@@ -53,6 +55,7 @@ __all__ = [
     "FleetSnapshot",
     "FleetState",
     "FunctionClock",
+    "GridDispatch",
     "InMemoryCommandLog",
     "InvalidPowerError",
     "ManualClock",

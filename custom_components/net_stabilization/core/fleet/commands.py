@@ -25,6 +25,7 @@ class CommandSource(StrEnum):
     SCAN = "scan"  # a network scan (miners joining)
     LIMITS = "limits"  # the site's limits (a safety trip, a grid operator's cap)
     STRATEGY = "strategy"  # the local strategy (PV surplus, price, frequency, ...)
+    OPENADR = "openadr"  # a grid operator's or aggregator's event, through the OpenADR VEN
     SYSTEM = "system"  # the fleet itself (a change of the source in force)
 
 

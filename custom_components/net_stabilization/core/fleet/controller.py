@@ -32,6 +32,7 @@ from .commands import (
 from .config import ControlConfig
 from .dispatch import Dispatcher
 from .fleet_commands import FleetCommands
+from .grid_dispatch import NO_GRID_DISPATCH, GridDispatchControl, merged_limits
 from .limits import SiteLimits, TargetSource
 from .miner_commands import MinerCommands
 from .model import FleetSnapshot, MinerOverride, PowerMode
@@ -51,7 +52,7 @@ type SiteMeter = Callable[[], float | None]
 SOURCE_EMS = CommandSource.EMS  # the source of commands that come from the EMS
 
 
-class FleetController(FleetCommands):
+class FleetController(FleetCommands, GridDispatchControl):
     """Owns the fleet: its miners, its target and the loop that keeps them together."""
 
     def __init__(
@@ -89,7 +90,9 @@ class FleetController(FleetCommands):
         self._ems_target_w: float | None = None
         self._override_enabled = False
         self._override_target_w: float | None = None
-        self._limits = SiteLimits()
+        self._limits = SiteLimits()  # in force: the site's own merged with the grid's caps
+        self._site_limits = SiteLimits()
+        self._grid = NO_GRID_DISPATCH  # what the grid's events (OpenADR) ask now
         # The local strategy: it decides only while neither the EMS nor the override does.
         self._strategy = strategy
         self._source_seen = TargetSource.NONE  # the source last recorded in the history
@@ -283,6 +286,8 @@ class FleetController(FleetCommands):
     def _commanded_w(self) -> float | None:
         if self._override_enabled:
             return self._override_target_w
+        if self._grid.target_w is not None:
+            return self._grid.target_w
         if self._ems_target_w is not None:
             return self._ems_target_w
         if self._strategy_decides():
@@ -311,11 +316,12 @@ class FleetController(FleetCommands):
         asleep; a cap below the target re-plans at once; the commanded target is kept and
         comes back when the limits allow. None when nothing changed."""
         async with self._command_lock:
-            if limits == self._limits:
+            if limits == self._site_limits:
                 return None
             now = self._clock.monotonic()
             before = self.target_w
-            self._limits = limits
+            self._site_limits = limits
+            self._limits = merged_limits(limits, self._grid)
             params: dict[str, ParameterValue] = {
                 "tripped": limits.tripped,
                 "capKw": None if limits.cap_w is None else round(limits.cap_w / 1000.0, 3),
@@ -490,6 +496,7 @@ class FleetController(FleetCommands):
                 self._commanded_w(),
                 override=self._override_enabled,
                 strategy=self._ems_target_w is None and self._strategy_decides(),
+                grid=self._grid_decides(),
             ),
             strategy=self._strategy_view(),
         )

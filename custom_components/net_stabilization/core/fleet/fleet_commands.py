@@ -87,6 +87,8 @@ class FleetCommands(StrategyControl):
                 )
                 return await self._done("activate", source, params, refused)
             prefix = ""
+            if self._grid.target_w is not None:
+                prefix = "kept until the grid's event ends, which decides now: "
             if above_rated(kw, rated):
                 prefix = f"{kw:g} kW is above rated power {rated:.2f} kW, running at rated: "
                 kw = rated
@@ -126,6 +128,11 @@ class FleetCommands(StrategyControl):
         was_active = self._ems_target_w is not None
         self._ems_target_w = None
         self._keep_asleep = True
+        # The grid's event holds its target: only the EMS's goes.
+        if not self._override_enabled and self._grid.target_w is not None:
+            summary = self._act_on_target(now)
+            message = f"EMS target cleared; the grid's event decides: {summary}"
+            return await self._done(command, source, params, CommandResult.ok(message, summary))
         count = self._dispatch.shed_all(now)  # safety first: orders out before the bookkeeping
         if count:
             message = f"deactivating: {count} miners going to sleep"

@@ -1,9 +1,10 @@
 """Site limits over the commanded target, and which source decides the target in force.
 
 Precedence, highest first: safety (a safety trip: 0 W at once) > hard limits (a cap such as a
-grid operator's limit) > the manual override > the EMS > a local strategy (while the EMS is
-idle). A limit never raises a target: it caps
-it, and it caps what the fleet reports as rated power, so an EMS plans with what is left.
+grid operator's limit) > the manual override > the grid's dispatch (OpenADR events, see
+`grid_dispatch`) > the EMS > a local strategy (while the EMS is idle). A limit never raises a
+target: it caps it, and it caps what the fleet reports as rated power, so an EMS plans with what
+is left.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ class TargetSource(StrEnum):
     SAFETY = "safety"  # a safety trip: nothing runs
     LIMIT = "limit"  # a hard limit caps the commanded target
     OVERRIDE = "override"  # the operator's manual override
+    OPENADR = "openadr"  # a grid operator's or aggregator's event (OpenADR)
     EMS = "ems"  # the EMS's activation
     STRATEGY = "strategy"  # the local strategy, while the EMS is idle
     NONE = "none"  # no target: standby
@@ -54,7 +56,12 @@ class SiteLimits:
         return rated_kw
 
     def source(
-        self, commanded_w: float | None, *, override: bool, strategy: bool = False
+        self,
+        commanded_w: float | None,
+        *,
+        override: bool,
+        strategy: bool = False,
+        grid: bool = False,
     ) -> TargetSource:
         """Who decides the target in force."""
         if self.tripped:
@@ -65,6 +72,8 @@ class SiteLimits:
             return TargetSource.LIMIT
         if override:
             return TargetSource.OVERRIDE
+        if grid:
+            return TargetSource.OPENADR
         return TargetSource.STRATEGY if strategy else TargetSource.EMS
 
 

@@ -15,6 +15,7 @@ from ..strategies import SiteInputs
 from .clock import Clock
 from .command_log import SOURCE_CHANGE, CommandRecorder, ParameterValue, parameter
 from .commands import CommandReason, CommandResult, CommandSource
+from .grid_dispatch import GridDispatch
 from .limits import TargetSource
 from .model import FleetSnapshot, PowerMode
 from .roster import Roster
@@ -28,6 +29,7 @@ class StrategyControl:
 
     _strategy: StrategySeat | None
     _ems_target_w: float | None
+    _grid: GridDispatch
     _override_enabled: bool
     _keep_asleep: bool
     _roster: Roster
@@ -56,8 +58,12 @@ class StrategyControl:
     def _strategy_decides(self) -> bool:
         seat = self._strategy
         return seat is not None and seat.may_decide(
-            ems_active=self._ems_target_w is not None, override=self._override_enabled
+            ems_active=self._ems_active(), override=self._override_enabled
         )
+
+    def _ems_active(self) -> bool:
+        # A grid event's target holds the strategy back like an EMS activation.
+        return self._ems_target_w is not None or self._grid.target_w is not None
 
     @property
     def strategy_seat(self) -> StrategySeat | None:
@@ -71,7 +77,7 @@ class StrategyControl:
         if seat is None:
             return StrategyStatus.NONE
         return seat.status(
-            ems_active=self._ems_target_w is not None,
+            ems_active=self._ems_active(),
             override=self._override_enabled,
             holding=seat.strategy.holding,
         )
@@ -86,7 +92,7 @@ class StrategyControl:
         if not self._strategy_decides():
             ran = strategy.target_w
             strategy.reset()
-            if ran and self._ems_target_w is None and not self._override_enabled:
+            if ran and not self._ems_active() and not self._override_enabled:
                 self._keep_asleep = True
                 summary = self._act_on_target(now)
                 await self._record_strategy(0.0, f"strategy off ({summary})", summary)
