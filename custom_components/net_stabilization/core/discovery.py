@@ -25,7 +25,9 @@ from .miners.endpoint import (
     MinerEndpoint,
     Timeouts,
 )
-from .miners.identify import Identification, ProbeOutcome, identify_miner
+from .miners.identify import Identification, ProbeOutcome
+from .miners.whatsminer_v3 import WHATSMINER_V3_PORT
+from .miners.whatsminer_v3_probe import identify_with_whatsminer_v3
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -198,6 +200,7 @@ class Scanner:
         probe_timeouts: Timeouts = SCAN_TIMEOUTS,
         driver_timeouts: Timeouts | None = None,
         max_addresses: int = MAX_SCAN_ADDRESSES,
+        whatsminer_v3_port: int = WHATSMINER_V3_PORT,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -210,6 +213,7 @@ class Scanner:
         self._concurrency = concurrency
         self._probe_timeouts = probe_timeouts
         self._driver_timeouts = driver_timeouts
+        self._v3_port = whatsminer_v3_port  # Whatsminer API v3, beside the other probes
 
     async def scan(self) -> ScanResult:
         """Probe every target (at most `concurrency` at a time) and sort out what answered."""
@@ -229,9 +233,10 @@ class Scanner:
 
     async def _probe(self, endpoint: MinerEndpoint) -> Identification:
         try:
-            return await identify_miner(
+            return await identify_with_whatsminer_v3(
                 endpoint,
                 self._session,
+                v3_port=self._v3_port,
                 credentials=self._credentials,
                 probe_timeouts=self._probe_timeouts,
                 driver_timeouts=self._driver_timeouts,
