@@ -616,6 +616,8 @@ class Run:
         assert self.session is not None
         miners = self.args.miners
         await self.monitor(reset=True)
+        assert self.sim is not None
+        cpu0 = self._command_cpu()
         sent = time.monotonic()
         async with self.session.post(
             f"{self.url}/api/{name}", headers=self._headers(), json=body
@@ -634,6 +636,7 @@ class Run:
                 done = counts.get("sleeping", 0) == 0
             if done:
                 all_sent = time.monotonic()
+                cpu1 = self._command_cpu()
                 break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{name}: miners still not all there after 60 s: {counts}")
@@ -644,12 +647,28 @@ class Run:
             {
                 f"{name}_response_ms": round((answered - sent) * 1000, 1),
                 f"{name}_all_sent_s": round(all_sent - sent, 2),
+                # CPU seconds from the request until every miner was told: Home Assistant's
+                # event loop, the whole Home Assistant process and the simulator (the machine
+                # is shared, so these say more than wall time about what changed).
+                **{
+                    f"{name}_cpu_{part}_s": round(cpu1[part] - cpu0[part], 3)
+                    for part in ("ha_loop", "ha", "sim")
+                },
                 f"max_stall_{name}_ms": report["max_stall_ms"],
                 f"state_writes_{name}": report["state_writes"],
                 **gc_figures(name, report),
             }
         )
         log(f"{name}: all miners in {all_sent - sent:.2f} s, loop {report}")
+
+    def _command_cpu(self) -> dict[str, float]:
+        """CPU seconds so far of Home Assistant's loop thread, its process and the simulator."""
+        assert self.sim is not None
+        return {
+            "ha_loop": thread_cpu(self.ha_pid).get("main", 0.0),
+            "ha": cpu_seconds(self.ha_pid),
+            "sim": cpu_seconds(self.sim.pid),
+        }
 
     async def wait_mining(self, limit_s: float) -> None:
         """Until every miner mines (ground truth) and the integration has polled after that."""

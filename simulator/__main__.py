@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="",
         metavar="KIND=SHARE,...",
         help="other firmwares for a share of the fleet (the rest are S9 on Vnish 3.9); "
-        "kinds: braiins, luxos, vnish_rest, cgminer",
+        "kinds: braiins, luxos, vnish_rest, cgminer, whatsminer_v3",
     )
     p.add_argument("-v", "--verbose", action="store_true")
     return p

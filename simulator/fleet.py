@@ -155,11 +155,12 @@ class SimulatedFleet:
                     )
                 )
                 continue
+            own_port = self._personalities[kind].api_port
             self.miners.append(
                 self._personalities[kind].create(
                     i,
                     hosts[i],
-                    ports[i][0],
+                    own_port if network is not None and own_port else ports[i][0],
                     ports[i][1],
                     self.clock,
                     seed=seed,

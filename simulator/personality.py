@@ -22,13 +22,15 @@ BRAIINS = "braiins"
 LUXOS = "luxos"
 VNISH_REST = "vnish_rest"
 CGMINER = "cgminer"  # read-only: a stock or unknown firmware that speaks only the cgminer API
-KINDS = (VNISH_S9, BRAIINS, LUXOS, VNISH_REST, CGMINER)
+WHATSMINER_V3 = "whatsminer_v3"  # btminer from late 2024 on: Whatsminer API v3 on 4433 only
+KINDS = (VNISH_S9, BRAIINS, LUXOS, VNISH_REST, CGMINER, WHATSMINER_V3)
 
 _MODULES = {
     BRAIINS: ".braiins_rest",
     LUXOS: ".luxos_api",
     VNISH_REST: ".vnish_rest",
     CGMINER: ".cgminer_generic",
+    WHATSMINER_V3: ".whatsminer_v3",
 }
 
 ApiHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -97,6 +99,8 @@ class Personality:
     # The handler of one miner's port 4028, if the firmware serves it.
     api_handler: Callable[[Any, Runtime], ApiHandler] | None
     initial_states: tuple[str, ...] = ("mining", "paused", "booting")
+    # The firmware's own API port, used instead of the fleet's on a network of miners.
+    api_port: int | None = None
 
 
 def personality(kind: str) -> Personality:

@@ -26,7 +26,9 @@ from .miners.endpoint import (
     MinerEndpoint,
     Timeouts,
 )
-from .miners.identify import Identification, ProbeOutcome, identify_miner
+from .miners.identify import Identification, ProbeOutcome
+from .miners.whatsminer_v3 import WHATSMINER_V3_PORT
+from .miners.whatsminer_v3_probe import identify_with_whatsminer_v3
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -204,6 +206,7 @@ class Scanner:
         driver_timeouts: Timeouts | None = None,
         max_addresses: int = MAX_SCAN_ADDRESSES,
         allow_factory_password: bool = False,
+        whatsminer_v3_port: int = WHATSMINER_V3_PORT,
     ) -> None:
         """`allow_factory_password`: where a miner refuses `credentials`, its firmware's factory
         password may be tried (Vnish's REST firmware); off unless the operator allows it."""
@@ -219,6 +222,7 @@ class Scanner:
         self._probe_timeouts = probe_timeouts
         self._driver_timeouts = driver_timeouts
         self.allow_factory_password = allow_factory_password
+        self._v3_port = whatsminer_v3_port  # Whatsminer API v3, beside the other probes
 
     async def scan(self) -> ScanResult:
         """Probe every target (at most `concurrency` at a time) and sort out what answered."""
@@ -238,9 +242,10 @@ class Scanner:
 
     async def _probe(self, endpoint: MinerEndpoint) -> Identification:
         try:
-            return await identify_miner(
+            return await identify_with_whatsminer_v3(
                 endpoint,
                 self._session,
+                v3_port=self._v3_port,
                 credentials=self._credentials,
                 probe_timeouts=self._probe_timeouts,
                 driver_timeouts=self._driver_timeouts,

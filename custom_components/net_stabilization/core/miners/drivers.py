@@ -12,6 +12,7 @@ from .endpoint import Credentials, MinerEndpoint, Timeouts
 from .firmware import FirmwareKind
 from .luxos import LuxosDriver
 from .vnish_rest import VnishRestDriver
+from .whatsminer_v3 import WhatsminerV3Driver
 
 
 def build_driver(
@@ -71,6 +72,14 @@ def build_driver(
                 api_port=endpoint.api_port,
                 web_port=endpoint.web_port,
                 credentials=credentials,
+                timeouts=timeouts,
+                identity=identity,
+            )
+        case FirmwareKind.WHATSMINER_V3:
+            return WhatsminerV3Driver(
+                host,
+                api_port=endpoint.api_port,
+                web_port=endpoint.web_port,
                 timeouts=timeouts,
                 identity=identity,
             )

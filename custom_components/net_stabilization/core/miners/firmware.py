@@ -23,6 +23,7 @@ class FirmwareKind(StrEnum):
     LUXOS = "luxos"  # LuxOS: curtail, power profiles
     VNISH_REST = "vnish_rest"  # Vnish's REST firmware (S19 and later): pause, resume, presets
     MONITOR = "monitor"  # any other cgminer API: read-only
+    WHATSMINER_V3 = "whatsminer_v3"  # Whatsminer API v3 on TCP 4433: read-only
     UNSUPPORTED = "unsupported"
 
 

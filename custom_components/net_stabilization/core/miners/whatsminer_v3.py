@@ -1,0 +1,175 @@
+"""Read-only driver for Whatsminer API v3 (btminer firmware from late 2024 on, TCP 4433).
+
+Such firmware no longer answers the cgminer API on 4028, so the miner is read here: its
+identity (MAC, model, firmware) from `get.device.info`, each poll from one `get.miner.status`
+summary. Reads need no login; this driver never sends a `set.*` command, so it needs neither
+the firmware's account password nor its salt. Wire format and parsing: `whatsminer_v3_parse`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import suppress
+
+from .base import (
+    Capabilities,
+    MinerIdentity,
+    MinerProtocolError,
+    MinerReading,
+    MinerTimeoutError,
+    MinerUnreachableError,
+    MinerUnsupportedError,
+    MiningState,
+)
+from .cgminer_models import Rating, rating_for
+from .cgminer_monitor import monitor_points
+from .driver_base import DriverBase
+from .endpoint import DEFAULT_WEB_PORT, MinerEndpoint, Timeouts
+from .firmware import FirmwareKind
+from .whatsminer_v3_parse import (
+    HEADER,
+    JsonDict,
+    WhatsminerV3CommandError,
+    encode_request,
+    identity_from_device_info,
+    parse_reply,
+    reading_from_status,
+    reply_length,
+)
+
+WHATSMINER_V3_PORT = 4433
+
+
+class WhatsminerV3Client:
+    """One miner's v3 API: one connection per command, every reply size-bound and timed."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int = WHATSMINER_V3_PORT,
+        *,
+        connect_timeout_s: float = 3.0,
+        read_timeout_s: float = 10.0,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.connect_timeout_s = connect_timeout_s
+        self.read_timeout_s = read_timeout_s
+
+    async def call(self, command: str, param: str | None = None) -> JsonDict:
+        """Run one read command and return its `msg` object."""
+        return parse_reply(await self.exchange(encode_request(command, param)), command)
+
+    async def exchange(self, request: bytes) -> bytes:
+        """Send one framed request and return the reply's body."""
+        where = f"{self.host}:{self.port}"
+        try:
+            async with asyncio.timeout(self.connect_timeout_s):
+                reader, writer = await asyncio.open_connection(self.host, self.port)
+        except TimeoutError:
+            raise MinerUnreachableError(f"{where}: connect timed out") from None
+        except OSError as err:
+            raise MinerUnreachableError(f"{where}: {err.strerror or err}") from None
+        try:
+            writer.write(request)
+            # One limit for the whole reply: a device that trickles bytes is cut off too.
+            async with asyncio.timeout(self.read_timeout_s):
+                header = await reader.readexactly(HEADER.size)
+                return await reader.readexactly(reply_length(header))
+        except TimeoutError:
+            raise MinerTimeoutError(f"{where}: no reply within {self.read_timeout_s} s") from None
+        except asyncio.IncompleteReadError as err:
+            raise MinerProtocolError(
+                f"{where}: reply cut short after {len(err.partial)} bytes"
+            ) from None
+        except OSError as err:
+            raise MinerUnreachableError(f"{where}: connection lost ({err})") from None
+        finally:
+            writer.close()
+            with suppress(OSError):
+                await writer.wait_closed()
+
+
+class WhatsminerV3Driver(DriverBase):
+    """One Whatsminer on API v3, monitored only. Never raises anything but `MinerError`."""
+
+    KIND = FirmwareKind.WHATSMINER_V3
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        api_port: int = WHATSMINER_V3_PORT,
+        web_port: int = DEFAULT_WEB_PORT,
+        timeouts: Timeouts | None = None,
+        identity: MinerIdentity | None = None,
+    ) -> None:
+        self.timeouts = timeouts or Timeouts()
+        self.endpoint = MinerEndpoint(host, api_port, web_port)
+        self._identity = identity
+        self._rating: Rating | None = rating_for(identity.model) if identity else None
+        self._api = WhatsminerV3Client(
+            host,
+            api_port,
+            connect_timeout_s=self.timeouts.connect_s,
+            read_timeout_s=self.timeouts.api_read_s,
+        )
+
+    @property
+    def client(self) -> WhatsminerV3Client:
+        """The API client (for discovery's probe, which shares its limits)."""
+        return self._api
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """Read-only: a flat curve at the model's nameplate (zero for an unknown model)."""
+        return Capabilities.from_points(monitor_points(self._rating), controllable=False)
+
+    async def identify(self) -> MinerIdentity:
+        """MAC, model, firmware and host name from `get.device.info`."""
+        identity = identity_from_device_info(self.host, await self._api.call("get.device.info"))
+        self._identity = identity
+        self._rating = rating_for(identity.model)
+        return identity
+
+    async def read(self) -> MinerReading:
+        """One poll: the status summary. Nothing listening reads as offline; an API that
+        answers without a summary as a miner whose mining software is down."""
+        model = self._identity.model if self._identity is not None else None
+        try:
+            status: JsonDict | None = await self._api.call("get.miner.status", "summary")
+        except MinerUnreachableError:
+            return MinerReading(online=False, state=MiningState.OFFLINE, model=model)
+        except WhatsminerV3CommandError:
+            status = None  # the API answers but refuses a status: its mining software is down
+        return reading_from_status(status, rating=self._rating, model=model)
+
+    async def sleep(self) -> None:
+        """Not possible: this driver only reads."""
+        raise self._refusal("sleep")
+
+    async def wake(self) -> None:
+        """Not possible: this driver only reads."""
+        raise self._refusal("wake")
+
+    async def stop_mining(self) -> None:
+        """Not possible: this driver only reads."""
+        raise self._refusal("stop mining")
+
+    async def restart_mining(self) -> None:
+        """Not possible: this driver only reads."""
+        raise self._refusal("restart its mining software")
+
+    async def apply_setting(self, setting: float) -> None:
+        """Not possible: this driver only reads."""
+        raise self._refusal(f"run at {setting:g} W")
+
+    async def reboot(self) -> None:
+        """Not possible: this driver only reads."""
+        raise self._refusal("reboot")
+
+    def _refusal(self, action: str) -> MinerUnsupportedError:
+        model = self._identity.model if self._identity is not None else "this Whatsminer"
+        return MinerUnsupportedError(
+            f"{self.host}: {model} on API v3 is read only: cannot {action}"
+        )
