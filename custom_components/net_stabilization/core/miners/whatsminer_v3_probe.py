@@ -31,6 +31,7 @@ async def identify_with_whatsminer_v3(
     credentials: Credentials | None = None,
     probe_timeouts: Timeouts = SCAN_TIMEOUTS,
     driver_timeouts: Timeouts | None = None,
+    allow_factory_password: bool = False,
 ) -> Identification:
     """`identify_miner`, and the v3 probe beside it. Never raises for anything a device does."""
     found, v3 = await asyncio.gather(
@@ -40,6 +41,7 @@ async def identify_with_whatsminer_v3(
             credentials=credentials,
             probe_timeouts=probe_timeouts,
             driver_timeouts=driver_timeouts,
+            allow_factory_password=allow_factory_password,
         ),
         probe_whatsminer_v3(
             endpoint, v3_port, probe_timeouts=probe_timeouts, driver_timeouts=driver_timeouts
