@@ -30,6 +30,7 @@ from custom_components.net_stabilization.const import (
     CONF_WEB_PORT,
     DOMAIN,
 )
+from custom_components.net_stabilization.discovery_update import follow_discovered_miner
 from simulator import Fault, ManualClock, SimulatedFleet
 
 MANIFEST = Path(__file__).parent.parent.parent / "custom_components" / DOMAIN / "manifest.json"
@@ -256,3 +257,25 @@ async def test_a_user_flow_ends_a_pending_offer(
     assert not [
         f for f in hass.config_entries.flow.async_progress() if f["flow_id"] == offer["flow_id"]
     ]
+
+
+async def test_a_failing_look_or_a_fleet_not_loaded_changes_nothing(
+    hass: HomeAssistant,
+    start_fleet: FleetFactory,
+    ports: tuple[int, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fleet = await start_fleet("127.0.14.0/24")
+    entry = await _load(hass, _entry(ports, **{CONF_NETWORKS: ["127.0.14.0/30"]}))
+    mac = fleet.miners[0].mac
+
+    async def broken(*_args: Any) -> bool:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(entry.runtime_data.scanning, "async_look_at", broken)
+    assert not await follow_discovered_miner(hass, entry, mac, "127.0.14.3")
+    assert not await follow_discovered_miner(hass, entry, "02:00:00:00:00:99", "not-an-ip")
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert not await follow_discovered_miner(hass, entry, mac, "127.0.14.3")
+    result = await _dhcp(hass, "127.0.14.3", mac, "antminer")
+    assert result["reason"] == "already_configured"
