@@ -177,6 +177,7 @@ class NetStabilizationConfigFlow(ConfigFlow, domain=DOMAIN):
         """Offer to set up the fleet a discovered miner belongs to."""
         if user_input is not None:
             return await self._connection_step("user", None, self._data)
+        self._set_confirm_only()
         return self.async_show_form(
             step_id="dhcp_confirm",
             description_placeholders={"network": self._data[CONF_NETWORKS][0]},
