@@ -177,6 +177,7 @@ class NetStabilizationConfigFlow(ConfigFlow, domain=DOMAIN):
         """Offer to set up the fleet a discovered miner belongs to."""
         if user_input is not None:
             return await self._connection_step("user", None, self._data)
+        self._set_confirm_only()
         return self.async_show_form(
             step_id="dhcp_confirm",
             description_placeholders={"network": self._data[CONF_NETWORKS][0]},
@@ -362,7 +363,9 @@ class NetStabilizationConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_update_reload_and_abort(entry, data_updates=self._data, reason=reason)
         # Taken now, not when the form opened: an abandoned flow must not block the next one.
         await self.async_set_unique_id(DOMAIN, raise_on_progress=False)
-        self._abort_if_unique_id_configured()
+        if self._async_current_entries(include_ignore=False):
+            # Not an ignored discovery: Home Assistant replaces that one with the new fleet.
+            return self.async_abort(reason="already_configured")
         return self.async_create_entry(
             title="Mining fleet",
             data=self._data,

@@ -191,14 +191,10 @@ class NetStabilizationOptionsFlow(OptionsFlow):
 
 
 def flatten(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """The form's sections as the flat options they store (a key outside any section, as an
-    older client may send, is taken as it is)."""
+    """The form's sections as the flat options they store."""
     flat: dict[str, Any] = {}
-    for key, value in user_input.items():
-        if key in SECTIONS and isinstance(value, Mapping):
-            flat.update(value)
-        else:
-            flat[key] = value
+    for name in SECTIONS:
+        flat.update(user_input.get(name) or {})
     return flat
 
 
@@ -216,9 +212,7 @@ def section_errors(field_errors: Mapping[str, str]) -> dict[str, str]:
     in words that say it is one of the section's fields."""
     errors: dict[str, str] = {}
     for key, error in field_errors.items():
-        name = SECTION_OF.get(key, "base")
-        if name == "base" or name not in errors:
-            errors[name] = _IN_SECTION.get(error, error)
+        errors.setdefault(SECTION_OF.get(key, "base"), _IN_SECTION.get(error, error))
     return errors
 
 

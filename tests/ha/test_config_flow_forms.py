@@ -265,3 +265,19 @@ async def test_the_reauth_form_suggests_the_user_and_asks_for_the_password(
     result = await loaded_entry.start_reauth_flow(hass)
     assert field_named(result, CONF_USERNAME)["description"] == {"suggested_value": "root"}
     assert "default" not in field_named(result, CONF_PASSWORD)
+
+
+async def test_a_stored_network_too_large_to_scan_sends_reauth_back_to_its_form(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """Entries made before the size check may hold one; the scan cannot start."""
+    hass.config_entries.async_update_entry(
+        loaded_entry, data={**loaded_entry.data, CONF_NETWORKS: ["10.0.0.0/8"]}
+    )
+    await hass.async_block_till_done()  # the reload (its scan fails: the network is too large)
+    result = await loaded_entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_USERNAME: "root", CONF_PASSWORD: "root"}
+    )
+    assert result["step_id"] == "reauth_confirm"
+    assert result["errors"] == {"base": "invalid_network"}

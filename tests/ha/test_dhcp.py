@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import pytest_socket
-from homeassistant.config_entries import SOURCE_DHCP, SOURCE_USER
+from homeassistant.config_entries import SOURCE_DHCP, SOURCE_IGNORE, SOURCE_USER
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResult, FlowResultType
@@ -30,6 +30,7 @@ from custom_components.net_stabilization.const import (
     CONF_WEB_PORT,
     DOMAIN,
 )
+from custom_components.net_stabilization.discovery_update import follow_discovered_miner
 from simulator import Fault, ManualClock, SimulatedFleet
 
 MANIFEST = Path(__file__).parent.parent.parent / "custom_components" / DOMAIN / "manifest.json"
@@ -256,3 +257,63 @@ async def test_a_user_flow_ends_a_pending_offer(
     assert not [
         f for f in hass.config_entries.flow.async_progress() if f["flow_id"] == offer["flow_id"]
     ]
+
+
+async def test_a_failing_look_or_a_fleet_not_loaded_changes_nothing(
+    hass: HomeAssistant,
+    start_fleet: FleetFactory,
+    ports: tuple[int, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fleet = await start_fleet("127.0.14.0/24")
+    entry = await _load(hass, _entry(ports, **{CONF_NETWORKS: ["127.0.14.0/30"]}))
+    mac = fleet.miners[0].mac
+
+    async def broken(*_args: Any) -> bool:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(entry.runtime_data.scanning, "async_look_at", broken)
+    assert not await follow_discovered_miner(hass, entry, mac, "127.0.14.3")
+    assert not await follow_discovered_miner(hass, entry, "02:00:00:00:00:99", "not-an-ip")
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert not await follow_discovered_miner(hass, entry, mac, "127.0.14.3")
+    result = await _dhcp(hass, "127.0.14.3", mac, "antminer")
+    assert result["reason"] == "already_configured"
+
+
+async def test_an_ignored_offer_stays_ignored_but_blocks_no_setup(
+    hass: HomeAssistant, start_fleet: FleetFactory, ports: tuple[int, int]
+) -> None:
+    fleet = await start_fleet("127.0.15.0/24")
+    offer = await _dhcp(hass, fleet.miners[0].host, fleet.miners[0].mac, "antminer")
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_IGNORE},
+        data={"unique_id": DOMAIN, "title": "Mining fleet"},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert not [
+        f for f in hass.config_entries.flow.async_progress() if f["flow_id"] == offer["flow_id"]
+    ]
+    again = await _dhcp(hass, fleet.miners[1].host, fleet.miners[1].mac, "antminer")
+    assert again["reason"] == "already_configured"
+
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_HOSTS: f"127.0.15.1:{ports[0]}:{ports[1]}",
+            CONF_USERNAME: "root",
+            CONF_PASSWORD: "root",
+            CONF_API_PORT: ports[0],
+            CONF_WEB_PORT: ports[1],
+        },
+    )
+    await hass.async_block_till_done()
+    result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    entries = hass.config_entries.async_entries(DOMAIN)
+    assert [e.source for e in entries] == [SOURCE_USER]
