@@ -1,7 +1,8 @@
 """Who may call the EMS paths, and who is recorded as having called.
 
 With a Home Assistant token: an administrator, or the user the options name as the EMS user
-(reading the status needs any user). Without a token: a client whose TCP peer address is in one
+(reading the status needs any user); a token that does not check out is refused, wherever the
+client is. Without a token: a client whose TCP peer address is in one
 of the EMS networks, and only as a program would call: no browser (an `Origin` header), Home
 Assistant addressed by an IP address or its own configured URL (a foreign `Host` is a DNS
 rebinding), and, for an activation, an `application/json` body (a web page can send
@@ -48,6 +49,10 @@ def check_caller(request: web.Request, networks: Iterable[str], ems_user_id: str
         refusal = "" if control else "this user may not control the fleet"
         return Caller(True, control, who, token_less=False, refusal=refusal)
     who = f"{peer} without token"
+    if presents_token(request):
+        # A token that does not check out is refused, even from inside an EMS network: the
+        # client meant to authenticate, and a stolen or expired token must not pass as none.
+        return Caller(False, False, f"{peer} with an invalid token", False, "unauthorized")
     if not peer_in_networks(request.remote, networks):
         return Caller(False, False, who, token_less=True, refusal="unauthorized")
     if "Origin" in request.headers:
@@ -55,6 +60,11 @@ def check_caller(request: web.Request, networks: Iterable[str], ems_user_id: str
     if not host_is_ours(request):
         return Caller(False, False, who, True, "address Home Assistant by IP or its own URL")
     return Caller(True, True, who, token_less=True)
+
+
+def presents_token(request: web.Request) -> bool:
+    """The request carries credentials of Home Assistant's (a bearer token or a signed path)."""
+    return "Authorization" in request.headers or "authSig" in request.query
 
 
 def json_content(request: web.Request) -> bool:

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 # Commands are a few bytes; anything much larger is not an EMS talking to us.
 MAX_BODY_BYTES = 16 * 1024
@@ -39,7 +40,15 @@ async def read_body(request: web.Request) -> bytes:
                     raise BodyError(f"body larger than {MAX_BODY_BYTES} bytes")
     except TimeoutError:
         raise BodyError(f"body not received within {BODY_TIMEOUT_S:g} s") from None
+    except (web.RequestPayloadError, HttpProcessingError) as err:
+        # Garbage under a Content-Encoding, a broken chunk: the client's fault, not ours.
+        raise BodyError(f"body could not be read: {_brief(err)}") from None
     return bytes(body)
+
+
+def _brief(err: Exception) -> str:
+    text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return text[:100]
 
 
 def parse_object(body: bytes) -> dict[str, Any]:

@@ -9,8 +9,9 @@ from .core.fleet import CommandRecord, FleetSnapshot, MinerSnapshot, MinerState
 
 
 def command_json(command: CommandRecord) -> dict[str, Any]:
-    """One command of the history."""
-    return {
+    """One command of the history (`repeats`: identical refusals counted in this row;
+    `stored_late_s`: answered before the database could store it, stored that much later)."""
+    data: dict[str, Any] = {
         "timestamp": command.timestamp.isoformat(),
         "source": command.source,
         "command": command.command,
@@ -20,6 +21,12 @@ def command_json(command: CommandRecord) -> dict[str, Any]:
         "message": command.message,
         "plan": command.plan_summary,
     }
+    if command.repeats > 1:
+        data["repeats"] = command.repeats
+    late = command.extra.get("stored_late_s")
+    if late is not None:
+        data["stored_late_s"] = late
+    return data
 
 
 def command_target_kw(command: CommandRecord) -> float | None:

@@ -264,6 +264,8 @@ async def test_full_database(store: FleetStore) -> None:
     assert store.pending_commands == 1
     await store._db.execute("PRAGMA max_page_count = 1073741823")
     assert await store.write_snapshot(fleet_snapshot(), miner_snapshots(500))
+    async with asyncio.timeout(10):
+        await store.wait_written()  # the writer takes the backlog at once
     assert store.problem is None
     assert len(await store.recent_commands(limit=20_000)) == sent + 1
 

@@ -1,21 +1,25 @@
 """SQLite persistence of a fleet: miners, snapshots, the command history and settings.
 
-Fleet control never depends on the database. When it is locked, read-only, full or corrupt, the
-store logs the problem once, reports it through `problem`, keeps commands in memory, and writes them
-as soon as the database works again. Snapshots taken during such a problem are dropped: they are
-samples, while commands are the record of what was asked of the fleet.
+Fleet control never depends on the database. A command waits for its commit a bounded time; when
+the database is locked, read-only, full or corrupt (or just too slow), the store logs the problem
+once, reports it through `problem`, keeps commands and settings in memory, and a writer task
+writes them in order as soon as the database works again, trying every few seconds by itself.
+A corrupt file is moved aside and what is still readable in it is carried into the new one.
+Snapshots taken during a problem are dropped: they are samples, while commands are the record of
+what was asked of the fleet.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sqlite3
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -23,7 +27,8 @@ from typing import Any, Final
 
 import aiosqlite
 
-from .fleet.command_log import CommandRecord, parameters
+from .fleet.command_log import CommandRecord, parameters, storable_text
+from .store_salvage import MINER_COLUMNS, Salvage, lenient_text, read_salvage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -33,6 +38,15 @@ PURGE_BATCH: Final = 20_000
 # Commands kept in memory while the database cannot be written.
 PENDING_LIMIT: Final = 10_000
 BUSY_TIMEOUT_MS: Final = 2_000
+# How long a command waits for its commit before it is answered anyway (the EMS contract
+# allows 2 s for the whole answer).
+COMMIT_TIMEOUT_S: Final = 1.0
+# How often the writer tries again while commands wait in memory.
+RETRY_S: Final = 2.0
+# Commands written in this run that are kept in memory, to put back into a replaced file.
+WRITTEN_KEPT: Final = 1_000
+# Kinds of refusal whose latest row is remembered for counting repeats.
+REFUSAL_KINDS_KEPT: Final = 1_000
 
 type _Step = str | Callable[[aiosqlite.Connection], Awaitable[None]]
 
@@ -59,6 +73,34 @@ async def _add_driver_column(db: aiosqlite.Connection) -> None:
     cursor = await db.execute("PRAGMA table_info(miner_records)")
     if not any(row[1] == "driver" for row in await cursor.fetchall()):
         await db.execute("ALTER TABLE miner_records ADD COLUMN driver TEXT")
+
+
+async def _count_repeats_and_repair_text(db: aiosqlite.Connection) -> None:
+    """Count identical refusals in one row (a `repeats` column), and rewrite rows holding text
+    UTF-8 cannot carry (a lone surrogate sent in a body made the history unreadable)."""
+    cursor = await db.execute("PRAGMA table_info(command_history)")
+    if not any(row[1] == "repeats" for row in await cursor.fetchall()):
+        await db.execute(
+            "ALTER TABLE command_history ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1"
+        )
+    columns = ("source", "command", "reason", "message", "plan_summary")
+    cursor = await db.execute(
+        "SELECT id, " + ", ".join(f"CAST({c} AS BLOB)" for c in columns) + ", "
+        "CAST(parameters AS BLOB), CAST(extra AS BLOB) FROM command_history"
+    )
+    for row in await cursor.fetchall():
+        raw = [None if v is None else bytes(v) for v in row[1:]]
+        text = [None if v is None else storable_text(lenient_text(v)) for v in raw]
+        fixed_params = json.dumps(parameters(_json_object(text[5] or "")))
+        fixed_extra = json.dumps(parameters(_json_object(text[6] or "")))
+        wanted = [*text[:5], fixed_params, fixed_extra]
+        if any(w is not None and w.encode("utf-8") != r for w, r in zip(wanted, raw, strict=True)):
+            await db.execute(
+                "UPDATE command_history SET "
+                + ", ".join(f"{c} = ?" for c in (*columns, "parameters", "extra"))
+                + " WHERE id = ?",
+                (*wanted, row[0]),
+            )
 
 
 # Each migration takes the schema from version i to i + 1.
@@ -118,6 +160,7 @@ _MIGRATIONS: Final[tuple[tuple[_Step, ...], ...]] = (
     ),
     (_bound_command_parameters,),
     (_add_driver_column,),
+    (_count_repeats_and_repair_text,),
     # What each dispatch delivered (measurement and verification), kept like the history.
     (
         """CREATE TABLE IF NOT EXISTS dispatch_performance (
@@ -199,6 +242,16 @@ def classify_error(err: BaseException) -> StoreProblem:
     return StoreProblem.UNAVAILABLE
 
 
+@dataclass(slots=True)
+class _Queued:
+    """A command waiting in memory for the database."""
+
+    record: CommandRecord
+    seq: int
+    queued_at: float
+    late: bool = False  # answered before it was on disk
+
+
 class FleetStore:
     """The fleet's database. All methods are safe to call whatever state the database is in."""
 
@@ -210,19 +263,39 @@ class FleetStore:
         on_problem: Callable[[StoreProblem | None], None] | None = None,
         busy_timeout_ms: int = BUSY_TIMEOUT_MS,
         connect: Callable[[Path, float], Awaitable[aiosqlite.Connection]] | None = None,
+        commit_timeout_s: float = COMMIT_TIMEOUT_S,
+        retry_s: float = RETRY_S,
     ) -> None:
         self._path = path
         self._busy_timeout_ms = busy_timeout_ms
         self._connector = connect or _default_connect
         self._clock = clock
         self._on_problem = on_problem
+        self._commit_timeout_s = commit_timeout_s
+        self._retry_s = retry_s
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._problem: StoreProblem | None = None
-        self._pending: deque[CommandRecord] = deque(maxlen=PENDING_LIMIT)
+        self._pending: deque[_Queued] = deque()
+        self._pending_refusals: dict[tuple[Any, ...], _Queued] = {}
+        self._pending_settings: dict[str, str] = {}
+        self._settings_seq = 0
+        self._queued_seq = 0
+        self._durable_seq = 0
+        self._progress = asyncio.Event()
+        self._stalled = False  # a commit took longer than answers may wait
+        self._failures = 0  # failed attempts so far (a waiter stops at the next one)
+        self._writer: asyncio.Task[None] | None = None
+        self._wake_writer = asyncio.Event()
+        # Commands written in this run, to put back if the file has to be replaced.
+        self._written: deque[CommandRecord] = deque(maxlen=WRITTEN_KEPT)
+        # The row of the latest refusal per kind, so identical ones within a minute share it.
+        self._refusal_rows: dict[tuple[Any, ...], tuple[int, int]] = {}
         self._miner_ids: dict[str, int] = {}
+        self._verified = False  # the file passed its integrity check since it was opened
         self._closed = False
         self.moved_aside: Path | None = None
+        self.salvaged_rows = 0
 
     @property
     def path(self) -> Path:
@@ -246,25 +319,43 @@ class FleetStore:
 
     async def close(self) -> None:
         """Flush what can be flushed and close the connection (stops aiosqlite's thread)."""
+        self._closed = True
+        self._wake_writer.set()
+        if self._writer is not None:
+            await asyncio.gather(self._writer, return_exceptions=True)
         async with self._lock:
-            if self._db is not None and self._pending:
+            if self._db is not None and self._has_backlog():
                 await self._flush_pending()
             await self._disconnect()
-            self._closed = True
+        if self._pending:
+            _LOGGER.error(
+                "Closing %s with %d commands that could not be written",
+                self._path,
+                len(self._pending),
+            )
+        self._notify()
+
+    async def wait_written(self) -> None:
+        """Return once nothing waits in memory (for tests and benchmarks; bound it yourself)."""
+        while self._has_backlog() and not self._closed:
+            await self._next_progress()
 
     # Commands ---------------------------------------------------------------------------------
 
     async def record_command(self, record: CommandRecord) -> bool:
-        """Commit a command before the caller acknowledges it.
+        """Commit a command before the caller acknowledges it, waiting `commit_timeout_s` at most.
 
-        Returns True when it is on disk; False when the database has a problem, in which case the
-        command is kept in memory and written once the database works again.
+        Returns True when it is on disk; False when the database has a problem or is too slow,
+        in which case the command is kept in memory and written, in order, once the database
+        works again (its history row then says how late). Refusals are not waited for: they
+        changed nothing a restart would resume.
         """
-        async with self._lock:
-            self._pending.append(record)
-            if not await self._ensure_open():
-                return False
-            return await self._flush_pending()
+        if self._closed:
+            return False
+        queued = self._enqueue(_storable_record(record))
+        if queued is None or not record.accepted:
+            return False
+        return await self._wait_durable(queued.seq, queued)
 
     async def record(self, entry: CommandRecord) -> None:
         """The fleet's command log interface: see `record_command`."""
@@ -278,12 +369,14 @@ class FleetStore:
         """The newest commands first, including those still waiting in memory."""
         limit = max(1, min(limit, 10_000))
         stored: list[CommandRecord] = []
+        pending = [q.record for q in self._pending]
         async with self._lock:
-            pending = list(self._pending)
+            # Rows written while this waited for the lock left the queue: read the queue again.
+            pending = [q.record for q in self._pending]
             if await self._ensure_open():
                 rows = await self._query(
                     "SELECT ts, source, command, parameters, accepted, reason, message, "
-                    "plan_summary, extra FROM command_history ORDER BY id DESC LIMIT ?",
+                    "plan_summary, extra, repeats FROM command_history ORDER BY id DESC LIMIT ?",
                     (limit,),
                 )
                 stored = [_command_from_row(row) for row in rows]
@@ -479,15 +572,17 @@ class FleetStore:
     # Settings ---------------------------------------------------------------------------------
 
     async def save_settings(self, settings: Mapping[str, Any]) -> bool:
-        """Store settings that must survive a restart (JSON values)."""
-        rows = [(key, json.dumps(value)) for key, value in settings.items()]
-        return await self._write(
-            lambda db: db.executemany(
-                "INSERT INTO dashboard_settings (key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                rows,
-            )
-        )
+        """Store settings that must survive a restart (JSON values), after every command
+        recorded before them; waits like `record_command` and keeps them in memory the same
+        way, so a restart never resumes settings older than the commands on disk."""
+        if self._closed:
+            return False
+        for key, value in settings.items():
+            self._pending_settings[key] = json.dumps(value)
+        self._queued_seq += 1
+        self._settings_seq = self._queued_seq
+        self._kick_writer()
+        return await self._wait_durable(self._settings_seq, None)
 
     async def load_settings(self) -> dict[str, Any]:
         """Every stored setting."""
@@ -536,7 +631,188 @@ class FleetStore:
                 found.append(value)
         return found
 
-    # Internals --------------------------------------------------------------------------------
+    # Internals: the queue of commands and its writer -------------------------------------------
+
+    def _enqueue(self, record: CommandRecord) -> _Queued | None:
+        now = self._clock()
+        key = None if record.accepted else _refusal_key(record)
+        if key is not None:
+            same = self._pending_refusals.get(key)
+            if same is not None and same in self._pending:
+                # Counted, not queued again: a flood of refusals stays one row a minute.
+                same.record = replace(same.record, repeats=same.record.repeats + 1)
+                return None
+        self._queued_seq += 1
+        queued = _Queued(record, self._queued_seq, now)
+        if len(self._pending) >= PENDING_LIMIT:
+            self._drop_oldest()
+        self._pending.append(queued)
+        if key is not None:
+            self._pending_refusals[key] = queued
+        self._kick_writer()
+        return queued
+
+    def _drop_oldest(self) -> None:
+        # Refusals go first: an accepted command is what a restart must resume.
+        for queued in self._pending:
+            if not queued.record.accepted:
+                self._pending.remove(queued)
+                return
+        lost = self._pending.popleft()
+        _LOGGER.error("Too many commands waiting for %s; dropped %s", self._path, lost.record)
+
+    def _has_backlog(self) -> bool:
+        return bool(self._pending or self._pending_settings)
+
+    def _kick_writer(self) -> None:
+        self._wake_writer.set()
+        if self._writer is None and not self._closed:
+            self._writer = asyncio.get_running_loop().create_task(
+                self._write_backlog(), name=f"fleet database writer {self._path.name}"
+            )
+
+    async def _write_backlog(self) -> None:
+        """Write what waits in memory; after a failure try again every `retry_s`, so the
+        backlog reaches the disk by itself once the fault clears."""
+        try:
+            while self._has_backlog() and not self._closed:
+                self._wake_writer.clear()
+                async with self._lock:
+                    written = await self._ensure_open() and await self._flush_pending()
+                if written:
+                    continue
+                # Until the next try is due, or a new command or closing asks for one now.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._retry_s):
+                        await self._wake_writer.wait()
+        finally:
+            self._writer = None
+            self._notify()
+
+    def _notify(self) -> None:
+        # Wake everyone waiting for progress (a commit, a failure, closing).
+        self._progress.set()
+        self._progress = asyncio.Event()
+
+    async def _next_progress(self) -> None:
+        await self._progress.wait()
+
+    async def _wait_durable(self, seq: int, queued: _Queued | None) -> bool:
+        if self._durable_seq >= seq:
+            return True
+        if not self._stalled:
+            failures = self._failures
+            try:
+                async with asyncio.timeout(self._commit_timeout_s):
+                    # Until it is written, or the writer's next attempt fails.
+                    while (
+                        self._durable_seq < seq and self._failures == failures and not self._closed
+                    ):
+                        await self._next_progress()
+            except TimeoutError:
+                # The commit is stuck (another process holds the database): answer now, and
+                # answer the next commands at once until the backlog is written.
+                self._stalled = True
+                self._set_problem(StoreProblem.LOCKED)
+        if self._durable_seq >= seq:
+            return True
+        if queued is not None:
+            queued.late = True
+        return False
+
+    async def _flush_pending(self) -> bool:
+        """Write every queued command, then the queued settings, in one transaction."""
+        assert self._db is not None
+        batch = list(self._pending)
+        settings = dict(self._pending_settings)
+        upto = self._queued_seq
+        try:
+            written: list[tuple[CommandRecord, int | None]] = []
+            for queued in batch:
+                record = self._late_marked(queued)
+                written.append((record, await self._insert_command(self._db, record)))
+            if settings:
+                await self._db.executemany(
+                    "INSERT INTO dashboard_settings (key, value) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    list(settings.items()),
+                )
+            await self._db.commit()
+        except sqlite3.Error as err:
+            self._refusal_rows.clear()  # the rows they name were rolled back
+            await self._rollback()
+            await self._fail(err)
+            return False
+        for queued, (record, _row) in zip(batch, written, strict=True):
+            self._pending.popleft()
+            if queued.record.repeats > record.repeats:
+                # Counted while it was being written: the difference joins the same row.
+                more = replace(queued.record, repeats=queued.record.repeats - record.repeats)
+                self._pending.append(_Queued(more, queued.seq, queued.queued_at, queued.late))
+        for key, value in settings.items():
+            if self._pending_settings.get(key) == value:
+                del self._pending_settings[key]
+        self._pending_refusals = {
+            k: q for k, q in self._pending_refusals.items() if q in self._pending
+        }
+        self._written.extend(record for record, _row in written)
+        self._durable_seq = self._queued_seq if not self._has_backlog() else upto
+        self._stalled = False
+        self._set_problem(None)
+        self._notify()
+        # Commands answered while this commit was still waiting: say so in their rows.
+        await self._mark_late(
+            [
+                (self._late_marked(q), row)
+                for q, (r, row) in zip(batch, written, strict=True)
+                if q.late and "stored_late_s" not in r.extra and row is not None
+            ]
+        )
+        return True
+
+    def _late_marked(self, queued: _Queued) -> CommandRecord:
+        if not queued.late:
+            return queued.record
+        late_s = round(max(0.0, self._clock() - queued.queued_at), 1)
+        return replace(queued.record, extra={**queued.record.extra, "stored_late_s": late_s})
+
+    async def _mark_late(self, rows: list[tuple[CommandRecord, int | None]]) -> None:
+        if not rows or self._db is None:
+            return
+        try:
+            await self._db.executemany(
+                "UPDATE command_history SET extra = ? WHERE id = ?",
+                [(json.dumps(parameters(r.extra)), row) for r, row in rows],
+            )
+            await self._db.commit()
+        except sqlite3.Error as err:
+            await self._rollback()
+            await self._fail(err)
+
+    async def _insert_command(self, db: aiosqlite.Connection, record: CommandRecord) -> int | None:
+        """Insert a command (or count a repeated refusal); returns its row."""
+        key = None if record.accepted else _refusal_key(record)
+        minute = int(record.timestamp.timestamp() // 60)
+        if key is not None:
+            row = self._refusal_rows.get(key)
+            if row is not None and row[0] == minute:
+                await db.execute(
+                    "UPDATE command_history SET repeats = repeats + ? WHERE id = ?",
+                    (record.repeats, row[1]),
+                )
+                return row[1]
+        cursor = await db.execute(
+            "INSERT INTO command_history (ts, source, command, parameters, accepted, reason, "
+            "message, plan_summary, extra, repeats) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _command_row(record),
+        )
+        if key is not None and cursor.lastrowid is not None:
+            if len(self._refusal_rows) >= REFUSAL_KINDS_KEPT:
+                self._refusal_rows.clear()
+            self._refusal_rows[key] = (minute, cursor.lastrowid)
+        return cursor.lastrowid
+
+    # Internals: the connection -----------------------------------------------------------------
 
     async def _write(self, operation: Callable[[aiosqlite.Connection], Any]) -> bool:
         async with self._lock:
@@ -549,9 +825,12 @@ class FleetStore:
                 await self._rollback()
                 await self._fail(err)
                 return False
-            # A write that works means commands kept in memory can go to disk too.
-            if self._pending:
-                return await self._flush_pending()
+            if self._has_backlog():
+                # A write that works means what waits in memory can go to disk too.
+                self._kick_writer()
+            else:
+                self._stalled = False
+                self._set_problem(None)
             return True
 
     async def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -562,37 +841,6 @@ class FleetStore:
         except sqlite3.Error as err:
             await self._fail(err)
             return []
-
-    async def _flush_pending(self) -> bool:
-        assert self._db is not None
-        rows = [
-            (
-                r.timestamp.timestamp(),
-                r.source,
-                r.command,
-                json.dumps(parameters(r.parameters)),
-                int(r.accepted),
-                str(r.reason),
-                r.message,
-                r.plan_summary,
-                json.dumps(parameters(r.extra)),
-            )
-            for r in self._pending
-        ]
-        try:
-            await self._db.executemany(
-                "INSERT INTO command_history (ts, source, command, parameters, accepted, reason, "
-                "message, plan_summary, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-            await self._db.commit()
-        except sqlite3.Error as err:
-            await self._rollback()
-            await self._fail(err)
-            return False
-        self._pending.clear()
-        self._set_problem(None)
-        return True
 
     async def _resolve_miner_ids(self, db: aiosqlite.Connection, macs: list[str], ts: int) -> None:
         unknown = [mac for mac in macs if mac not in self._miner_ids]
@@ -613,7 +861,7 @@ class FleetStore:
             return False
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = await self._connect()
+            await self._connect()
         except sqlite3.DatabaseError as err:
             await self._disconnect()
             if classify_error(err) is StoreProblem.CORRUPT:
@@ -624,17 +872,22 @@ class FleetStore:
             await self._disconnect()
             await self._fail(err)
             return False
-        self._set_problem(None)
+        if not self._has_backlog():
+            self._set_problem(None)
         return True
 
     async def _connect(self) -> aiosqlite.Connection:
         db = await self._connector(self._path, self._busy_timeout_ms / 1000)
-        self._db = db
+        self._db = db  # from here on, a failure closes it (`_ensure_open`)
+        # Invalid UTF-8 in a row must not make the history unreadable.
+        db.text_factory = lenient_text
         await db.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
-        cursor = await db.execute("PRAGMA quick_check")
-        row = await cursor.fetchone()
-        if row is None or row[0] != "ok":
-            raise sqlite3.DatabaseError(f"database disk image is malformed: {row}")
+        if not self._verified:
+            # Once per file: a reconnect after a passing fault must not rescan a large file.
+            cursor = await db.execute("PRAGMA quick_check")
+            row = await cursor.fetchone()
+            if row is None or row[0] != "ok":
+                raise sqlite3.DatabaseError(f"database disk image is malformed: {row}")
         await db.execute("PRAGMA journal_mode = WAL")
         # FULL: a command reported as recorded survives a power cut, not only a crash.
         await db.execute("PRAGMA synchronous = FULL")
@@ -642,6 +895,7 @@ class FleetStore:
         await self._migrate(db)
         cursor = await db.execute("SELECT mac, id FROM miner_records")
         self._miner_ids = {mac: miner_id for mac, miner_id in await cursor.fetchall()}
+        self._verified = True
         return db
 
     async def _migrate(self, db: aiosqlite.Connection) -> None:
@@ -663,7 +917,8 @@ class FleetStore:
             await db.commit()
 
     async def _replace_corrupt(self, err: BaseException) -> bool:
-        # Keep the damaged file for forensics and start afresh: control must go on.
+        # Keep the damaged file for forensics, start afresh (control must go on) and carry over
+        # what can still be read, then the commands of this run the damage may have taken.
         aside = self._path.with_name(f"{self._path.name}.corrupt-{int(self._clock())}")
         _LOGGER.error("Database %s is corrupt (%s); moved it to %s", self._path, err, aside)
         try:
@@ -673,13 +928,49 @@ class FleetStore:
                 if extra.exists():
                     extra.rename(aside.with_name(aside.name + suffix))
             self.moved_aside = aside
-            self._db = await self._connect()
+            self._verified = False
+            db = await self._connect()
+            salvage = await asyncio.to_thread(read_salvage, aside)
+            await self._carry_over(db, salvage)
         except (OSError, sqlite3.Error) as second:
             await self._disconnect()
             await self._fail(second)
             return False
-        self._set_problem(None)
+        self.salvaged_rows = salvage.rows
+        _LOGGER.warning("Carried %d readable rows over from %s", salvage.rows, aside)
+        if not self._has_backlog():
+            self._set_problem(None)
         return True
+
+    async def _carry_over(self, db: aiosqlite.Connection, salvage: Salvage) -> None:
+        await db.executemany(
+            "INSERT OR REPLACE INTO dashboard_settings (key, value) VALUES (?, ?)",
+            salvage.settings,
+        )
+        await db.executemany(
+            f"INSERT OR IGNORE INTO miner_records ({MINER_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            salvage.miners,
+        )
+        if salvage.last_fleet_snapshot is not None and len(salvage.last_fleet_snapshot) == 8:
+            await db.execute(
+                "INSERT OR REPLACE INTO fleet_snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                salvage.last_fleet_snapshot,
+            )
+        commands = _readable_commands(salvage.commands)
+        seen = {_identity(c) for c in commands}
+        # A command of this run on a destroyed page is put back from memory, in time order.
+        commands += [c for c in self._written if _identity(c) not in seen]
+        commands.sort(key=lambda c: c.timestamp)
+        await db.executemany(
+            "INSERT INTO command_history (ts, source, command, parameters, accepted, reason, "
+            "message, plan_summary, extra, repeats) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [_command_row(c) for c in commands],
+        )
+        await db.commit()
+        cursor = await db.execute("SELECT mac, id FROM miner_records")
+        self._miner_ids = {mac: miner_id for mac, miner_id in await cursor.fetchall()}
+        self._refusal_rows.clear()
 
     async def _rollback(self) -> None:
         if self._db is None:
@@ -703,10 +994,15 @@ class FleetStore:
         if problem is not self._problem:
             # Logged once per problem, not once per write.
             _LOGGER.error("Cannot write fleet database %s (%s): %s", self._path, problem, err)
-        if problem in (StoreProblem.CORRUPT, StoreProblem.UNAVAILABLE):
-            # Reconnect on the next write; the file may have been repaired or replaced.
+        if problem is StoreProblem.CORRUPT:
+            self._verified = False  # the reconnect checks the file and replaces it if need be
+        if problem in (StoreProblem.CORRUPT, StoreProblem.UNAVAILABLE, StoreProblem.READ_ONLY):
+            # Reconnect on the next attempt: the file may have been repaired or replaced, and a
+            # connection opened while the files were read-only stays read-only for good.
             await self._disconnect()
         self._set_problem(problem)
+        self._failures += 1
+        self._notify()
 
     def _set_problem(self, problem: StoreProblem | None) -> None:
         if problem is self._problem:
@@ -728,23 +1024,86 @@ def _purge_timestamps(table: str) -> int:
     return PURGE_BATCH if table == "fleet_snapshots" else 10
 
 
+def _storable_record(record: CommandRecord) -> CommandRecord:
+    """The record with only text UTF-8 can carry (what a client sent may not be)."""
+    return replace(
+        record,
+        source=storable_text(record.source),
+        command=storable_text(record.command),
+        parameters=parameters(record.parameters),
+        reason=storable_text(record.reason),
+        message=storable_text(record.message),
+        plan_summary=None if record.plan_summary is None else storable_text(record.plan_summary),
+        extra=parameters(record.extra),
+    )
+
+
+def _refusal_key(record: CommandRecord) -> tuple[Any, ...]:
+    """What makes two refusals the same (and the minute they fall in)."""
+    return (
+        int(record.timestamp.timestamp() // 60),
+        record.source,
+        record.command,
+        record.caller,
+        record.reason,
+        record.message,
+        json.dumps(dict(record.parameters), sort_keys=True),
+    )
+
+
+def _identity(record: CommandRecord) -> tuple[Any, ...]:
+    return (
+        record.timestamp.timestamp(),
+        record.source,
+        record.command,
+        record.message,
+        json.dumps(dict(record.parameters), sort_keys=True),
+    )
+
+
+def _command_row(r: CommandRecord) -> tuple[Any, ...]:
+    return (
+        r.timestamp.timestamp(),
+        r.source,
+        r.command,
+        json.dumps(parameters(r.parameters)),
+        int(r.accepted),
+        str(r.reason),
+        r.message,
+        r.plan_summary,
+        json.dumps(parameters(r.extra)),
+        r.repeats,
+    )
+
+
 def _command_from_row(row: Sequence[Any]) -> CommandRecord:
     return CommandRecord(
         timestamp=datetime.fromtimestamp(row[0], UTC),
-        source=row[1],
-        command=row[2],
+        source=storable_text(str(row[1])),
+        command=storable_text(str(row[2])),
         parameters=parameters(_json_object(row[3])),
         accepted=bool(row[4]),
-        reason=row[5],
-        message=row[6],
-        plan_summary=row[7],
+        reason=storable_text(str(row[5])),
+        message=storable_text(str(row[6])),
+        plan_summary=None if row[7] is None else storable_text(str(row[7])),
         extra=parameters(_json_object(row[8])),
+        repeats=max(1, int(row[9])) if len(row) > 9 and isinstance(row[9], int) else 1,
     )
+
+
+def _readable_commands(rows: Iterable[Sequence[Any]]) -> list[CommandRecord]:
+    commands = []
+    for row in rows:
+        try:
+            commands.append(_command_from_row(row))
+        except TypeError, ValueError, OverflowError, OSError:
+            continue  # a row the damage left without a usable time is no record
+    return commands
 
 
 def _json_object(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
-    except ValueError, RecursionError:
+    except ValueError, RecursionError, TypeError:
         return {}
     return value if isinstance(value, dict) else {}

@@ -37,6 +37,7 @@ class CommandRecord:
     message: str
     plan_summary: str | None = None
     extra: Mapping[str, ParameterValue] = field(default_factory=dict)
+    repeats: int = 1  # identical refusals of one caller within a minute share one record
 
     @property
     def is_note(self) -> bool:
@@ -118,7 +119,19 @@ def parameters(raw: Mapping[str, object]) -> dict[str, ParameterValue]:
 
 
 def _text(text: str, limit: int = MAX_PARAMETER_CHARS) -> str:
+    text = storable_text(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def storable_text(text: str) -> str:
+    """`text` as UTF-8 can carry it: a lone surrogate (which JSON's `\\ud800` escape yields)
+    becomes its escape as visible text, so the history, its JSON and the command event stay
+    writable and readable."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 # Who sent the commands run in this context (a user, a peer address): recorded with each.
@@ -158,13 +171,15 @@ class CommandRecorder:
         caller = _CALLER.get()
         entry = CommandRecord(
             timestamp=self._now(),
-            source=str(source),
+            source=storable_text(str(source)),
             command=command,
             parameters=parameters(params),
             accepted=result.accepted,
             reason=result.reason.value,
-            message=result.message,
-            plan_summary=result.plan_summary,
+            message=storable_text(result.message),
+            plan_summary=None
+            if result.plan_summary is None
+            else storable_text(result.plan_summary),
             extra={"caller": _text(caller)} if caller else {},
         )
         if as_last:
