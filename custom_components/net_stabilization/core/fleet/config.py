@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from .calibration import CalibrationLimits
 from .planner import PlanLimits
+from .timings import TimingLearning
 from .wakes import WakeLearning
 
 
@@ -74,6 +75,8 @@ class ControlConfig:
     wake_api_grace_s: float = 45.0
     # What the fleet learns from its wakes: start rate (spare wakes) and start delay.
     wakes: WakeLearning = field(default_factory=WakeLearning)
+    # What the fleet learns from every transition's timing (`timings`).
+    timings: TimingLearning = field(default_factory=TimingLearning)
     # Miners not yet calibrated are planned at the median of the calibrated ones once at least
     # `power_prior_min_samples` are, if that median stands out from the curve by more than
     # `power_prior_significance` standard errors (a bias of the whole fleet, e.g. PSUs or

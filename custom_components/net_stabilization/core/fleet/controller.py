@@ -365,7 +365,9 @@ class FleetController(FleetCommands):
                 if self._last_poll_at is not None:
                     roster.poll_gap(elapsed)
                 for m, (reading, error) in zip(miners, results, strict=True):
-                    news = m.observe(reading, error, now)
+                    news = m.observe(
+                        reading, error, now, curve=roster.curve_of(m), scale=roster.scale(m)
+                    )
                     if news is not None:
                         if news.delay_s is not None:
                             roster.wakes.start_delay(news.delay_s)
@@ -376,6 +378,8 @@ class FleetController(FleetCommands):
                     m.count_runtime(elapsed, now, roster.offline_after)
                 self._read_meter()
                 self._structural_change |= self._supervisor.supervise(now)
+                for m in roster:
+                    roster.take_timings(m)
                 if (self._keep_asleep or self._limits.tripped) and not self.target_w:
                     self._put_strays_to_sleep(now)
                 for m in roster:

@@ -12,12 +12,17 @@ from ..power_curve import PowerCurve
 from .actuator import Order, OrderKind
 from .calibration import CalibrationLimits, MinerCalibration
 from .model import MinerOverride, MinerState, is_dispatchable
+from .progress import Progress, Timed
+from .timings import Transition
 
 _HASHING = (MiningState.MINING, MiningState.STARTING)
 # This many failed reads in a row, then an answer: the miner was down (a power cut or a reboot).
 _OFFLINE_STRETCH = 3
 # A reported setting this close to the commanded one means the change took.
 _SETTING_MATCH = 5.0
+# Power this close to what the new setting draws (or 30 W) means the transition arrived.
+_ARRIVAL_SHARE = 0.06
+_ARRIVAL_MIN_W = 30.0
 
 
 class Stage(StrEnum):
@@ -26,7 +31,7 @@ class Stage(StrEnum):
     SLEEPING = "sleeping"  # not hashing, nothing of ours under way
     MINING = "mining"  # hashing, nothing of ours under way
     WAKING = "waking"  # our wake (a reboot on Vnish 3.9) is under way
-    CHANGING = "changing"  # our frequency change: the mining software restarts
+    CHANGING = "changing"  # our change of setting, until the new power is seen
     STOPPING = "stopping"  # our sleep: ordered, not yet heard or not yet seen to take
 
 
@@ -61,15 +66,15 @@ class MinerView:
         self._reading: MinerReading | None = None
         self._read_failures = 0
         self._last_error: str | None = None
-        self._configured_mhz: float | None = None  # last seen hashing at, or last set
+        self._configured_setting: float | None = None  # last seen hashing at, or last set
         self._runtime_s = 0.0
         # The operator's.
         self._excluded = False
         self._override: MinerOverride | None = None
-        self._pin_mhz: float | None = None
+        self._pin_setting: float | None = None
         # The fleet's.
         self._dispatched = False
-        self._target_mhz: float | None = None
+        self._target_setting: float | None = None
         # The stage and its transition.
         self._stage = Stage.SLEEPING
         self._since = -math.inf
@@ -107,6 +112,7 @@ class MinerView:
         self._want_hot = False  # the sleep under way is to leave it stopped, not asleep
         self._wake_kind = OrderKind.WAKE  # what the wake under way sends (or a restart)
         self.hot_standby_w: float | None = None  # what it draws stopped (measured, configured)
+        self._progress = Progress()  # of the transition under way, and what was timed
 
     # --- what is known ------------------------------------------------------------------------
 
@@ -142,7 +148,7 @@ class MinerView:
     @property
     def configured_setting(self) -> float | None:
         """The frequency it was last seen hashing at, or last set to."""
-        return self._configured_mhz
+        return self._configured_setting
 
     @property
     def excluded(self) -> bool:
@@ -157,7 +163,7 @@ class MinerView:
     @property
     def pin_setting(self) -> float | None:
         """The operator's frequency for a miner forced on."""
-        return self._pin_mhz if self._override is MinerOverride.ON else None
+        return self._pin_setting if self._override is MinerOverride.ON else None
 
     @property
     def dispatched(self) -> bool:
@@ -276,8 +282,8 @@ class MinerView:
 
     def running_setting(self) -> float | None:
         """The frequency it runs at or heads to, as far as we know."""
-        if self._target_mhz is not None and (self._dispatched or self.in_transition):
-            return self._target_mhz
+        if self._target_setting is not None and (self._dispatched or self.in_transition):
+            return self._target_setting
         setting = self._setting(self._reading)
         if setting is not None:
             return float(round(setting))
@@ -290,7 +296,7 @@ class MinerView:
         if self._stage is not Stage.STOPPING or self._heard:
             return None
         if self._rebooting or self.hashing():
-            return self._configured_mhz
+            return self._configured_setting
         return None
 
     def expected_setting(self, curve: PowerCurve) -> float:
@@ -319,21 +325,63 @@ class MinerView:
             return self._calibration.scale * curve.power_w(setting)
         return self.capabilities.standby_w
 
+    @property
+    def timing_kind(self) -> str:
+        """Which miners time alike: the same driver and model."""
+        return f"{self.driver.kind}/{self.identity.model}"
+
+    def take_timings(self) -> list[Timed]:
+        """The transitions timed since the last call."""
+        out, self._progress.timed = self._progress.timed, []
+        return out
+
+    @property
+    def progress(self) -> Progress:
+        """The progress of the transition under way."""
+        return self._progress
+
+    def _watch_progress(self, now: float) -> None:
+        """Start watching the transition under way if it is not watched yet: a wake or a
+        sleep from when it was heard, a change from when it was asked."""
+        match self._stage:
+            case Stage.WAKING | Stage.STOPPING if self._heard:
+                anchor = self._heard_at
+            case Stage.CHANGING:
+                anchor = self._since
+            case _:
+                return
+        if anchor != self._progress.anchor and math.isfinite(anchor):
+            self._progress.start(anchor, self._reading)
+
+    def _time(self, transition: Transition, now: float, *, ok: bool = True) -> None:
+        progress = self._progress
+        if math.isfinite(progress.anchor):
+            seconds = now - progress.anchor
+            self._progress.timed.append((transition, seconds, progress.longest_pause_s(now), ok))
+
     # --- readings -----------------------------------------------------------------------------
 
     def observe(
-        self, reading: MinerReading | None, error: str | None, now: float
+        self,
+        reading: MinerReading | None,
+        error: str | None,
+        now: float,
+        *,
+        curve: PowerCurve | None = None,
+        scale: float = 1.0,
     ) -> WakeNews | None:
-        """Take one poll result (a failed read keeps the previous values, marked stale)."""
+        """Take one poll result (a failed read keeps the previous values, marked stale).
+        With `curve` and `scale` (what the miner draws over the curve), a wake or a change
+        ends when the power of its new setting is seen, not merely its setting."""
+        self._watch_progress(now)
         if reading is None or not reading.online or reading.state is MiningState.OFFLINE:
-            self._read_failures += 1
-            if error:
-                self._last_error = error
-            self._calibration.interrupt()
-            if (self._stage is Stage.WAKING and self._heard) or self._rebooting:
-                self._down_seen = True  # the reboot took it down
-                self._web_back_at = None
+            self._read_failed(error, now)
             return None
+        self._progress.heading_w = self._heading(curve, scale)
+        if self._stage in (Stage.WAKING, Stage.CHANGING, Stage.STOPPING):
+            if self._read_failures and self._down_seen:
+                self._progress.moved(now)  # back from the reboot
+            self._progress.observe(reading, now, self._progress.heading_w)
         self._back_from_offline = self._read_failures >= _OFFLINE_STRETCH
         self._reading = reading
         self._read_failures = 0
@@ -342,7 +390,7 @@ class MinerView:
             self._hot = False  # running again, whatever started it
         setting = self._setting(reading)
         if hashing and setting is not None:
-            self._configured_mhz = float(round(setting))
+            self._configured_setting = float(round(setting))
         if self._down_seen and not hashing and self._web_back_at is None:
             self._web_back_at = now
         match self._stage:
@@ -351,11 +399,48 @@ class MinerView:
             case Stage.WAKING:
                 return self._wake_progress(reading, now)
             case Stage.CHANGING:
-                if self._change_done(reading, now):
+                if self._change_done(reading, now) and self._arrived(reading):
+                    if self._progress.heading_w is not None and reading.power_w is not None:
+                        self._time(Transition.CHANGE, now)
                     self._finish(now)
             case Stage.STOPPING:
                 pass  # `follow_up` judges whether the sleep took
         return None
+
+    def _read_failed(self, error: str | None, now: float) -> None:
+        self._read_failures += 1
+        if error:
+            self._last_error = error
+        self._calibration.interrupt()
+        if (self._stage is Stage.WAKING and self._heard) or self._rebooting:
+            if not self._down_seen:
+                self._progress.moved(now)  # the reboot took it down: on its way
+            self._down_seen = True
+            self._web_back_at = None
+
+    def _heading(self, curve: PowerCurve | None, scale: float) -> float | None:
+        """The power the transition under way heads to, if known."""
+        if curve is None:
+            return None
+        if self._stage is Stage.STOPPING:
+            return self.capabilities.standby_w
+        setting = self._target_setting if self._target_setting is not None else None
+        if setting is None:
+            setting = self._configured_setting
+        if setting is None:
+            setting = curve.nominal_setting
+        return scale * curve.power_w(setting)
+
+    def _arrived(self, reading: MinerReading) -> bool:
+        """The reading shows the power the transition heads to (or no power to judge by)."""
+        power, heading = reading.power_w, self._progress.heading_w
+        if power is None or heading is None:
+            return True
+        tolerance = max(_ARRIVAL_MIN_W, _ARRIVAL_SHARE * heading)
+        start = self._progress.start_w
+        if start is not None and heading < start:
+            return power <= heading + tolerance
+        return power >= heading - tolerance
 
     def _wake_progress(self, reading: MinerReading, now: float) -> WakeNews | None:
         news = None
@@ -364,9 +449,13 @@ class MinerView:
             news = WakeNews(delay, self._outcome_due)
             self._outcome_due = False
             self._step = WakeStep.RAMPING
+            if self._progress.timed_wake and self._heard:
+                self._time(Transition.START, now)
         elif self._web_back_at is not None and self._step is WakeStep.BOOTING:
             self._step = WakeStep.STARTING
-        if reading.state is MiningState.MINING:
+        if reading.state is MiningState.MINING and self._arrived(reading):
+            if self._progress.timed_wake and self._heard:
+                self._time(Transition.FULL, now)
             self._finish(now)
         return news
 
@@ -377,14 +466,24 @@ class MinerView:
             return False
         setting = self._setting(reading)
         if (
-            self._target_mhz is not None
+            self._target_setting is not None
             and setting is not None
-            and abs(setting - self._target_mhz) <= _SETTING_MATCH
+            and abs(setting - self._target_setting) <= _SETTING_MATCH
         ):
             return True
         return reading.uptime_s is not None and reading.uptime_s < now - self._since
 
+    def _at_new_setting(self) -> bool:
+        """Hashing (fresh reading) at the setting it was told."""
+        reading = self._reading
+        if not self.fresh or reading is None or reading.state is not MiningState.MINING:
+            return False
+        setting = self._setting(reading)
+        target = self._target_setting
+        return setting is None or target is None or abs(setting - target) <= _SETTING_MATCH
+
     def _finish(self, now: float) -> None:
+        self._progress.timed_wake = False
         self._stage = Stage.MINING
         self._wake_failures = 0
         self._ended_at = now
