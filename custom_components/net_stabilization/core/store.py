@@ -24,15 +24,18 @@ from typing import Any, Final
 import aiosqlite
 
 from .fleet.command_log import CommandRecord, parameters
+from .fleet.timings import TimingSample, sample_from_row
 
 _LOGGER = logging.getLogger(__name__)
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 # How many rows one purge statement deletes; short statements let commands interleave.
 PURGE_BATCH: Final = 20_000
 # Commands kept in memory while the database cannot be written.
 PENDING_LIMIT: Final = 10_000
 BUSY_TIMEOUT_MS: Final = 2_000
+# Timed transitions kept: the newest this many (a fleet learns from the recent ones).
+TIMINGS_KEPT: Final = 20_000
 
 type _Step = str | Callable[[aiosqlite.Connection], Awaitable[None]]
 
@@ -118,6 +121,18 @@ _MIGRATIONS: Final[tuple[tuple[_Step, ...], ...]] = (
     ),
     (_bound_command_parameters,),
     (_add_driver_column,),
+    (
+        """CREATE TABLE IF NOT EXISTS transition_timings (
+            id INTEGER PRIMARY KEY,
+            ts REAL NOT NULL,
+            mac TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            transition TEXT NOT NULL,
+            seconds REAL NOT NULL,
+            pause_s REAL NOT NULL,
+            ok INTEGER NOT NULL
+        )""",
+    ),
 )
 
 
@@ -489,6 +504,44 @@ class FleetStore:
             except ValueError:
                 _LOGGER.warning("Ignoring unreadable stored setting %s", key)
         return settings
+
+    # Transition timings -----------------------------------------------------------------------
+
+    async def record_timings(self, samples: Sequence[TimingSample], ts: float) -> bool:
+        """Store timed transitions (the newest `TIMINGS_KEPT` are kept)."""
+        if not samples:
+            return True
+        rows = [
+            (ts, s.mac, s.kind, s.transition.value, s.seconds, s.pause_s, int(s.ok))
+            for s in samples
+        ]
+
+        async def write(db: aiosqlite.Connection) -> None:
+            await db.executemany(
+                "INSERT INTO transition_timings "
+                "(ts, mac, kind, transition, seconds, pause_s, ok) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            await db.execute(
+                "DELETE FROM transition_timings "
+                "WHERE id <= (SELECT MAX(id) FROM transition_timings) - ?",
+                (TIMINGS_KEPT,),
+            )
+
+        return await self._write(write)
+
+    async def timings(self) -> list[TimingSample]:
+        """The stored timed transitions, oldest first (rows that make no sense are skipped)."""
+        async with self._lock:
+            if not await self._ensure_open():
+                return []
+            rows = await self._query(
+                "SELECT mac, kind, transition, seconds, pause_s, ok FROM transition_timings "
+                "ORDER BY id"
+            )
+        names = ("mac", "kind", "transition", "seconds", "pause_s", "ok")
+        samples = (sample_from_row(dict(zip(names, row, strict=True))) for row in rows)
+        return [s for s in samples if s is not None]
 
     # Internals --------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from ..miners.base import MinerDriver, MinerError, MinerReading
 from .actuator import Actuator, Order, OrderKind
@@ -42,6 +42,7 @@ from .settings import FleetSettings
 from .snapshot import Commanded, build_snapshot
 from .strategy import StrategySeat
 from .supervision import Supervisor
+from .timings import TimingSample
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -147,6 +148,21 @@ class FleetController(FleetCommands):
             self._roster.update_prior()
             self._publish()
         return taken
+
+    def timing_summary(self) -> dict[str, dict[str, dict[str, float | int]]]:
+        """What the fleet measured of its transitions, per kind of miner (driver and model)
+        and transition: samples, failures, median and longest duration, longest pause."""
+        return self._roster.timings.summary()
+
+    def take_timings(self) -> list[TimingSample]:
+        """The transitions timed since the last call, to be stored and given back to
+        `restore_timings` after a restart."""
+        return self._roster.timings.drain()
+
+    def restore_timings(self, samples: Iterable[TimingSample]) -> int:
+        """Take back the timed transitions stored before a restart, so deadlines and the plan's
+        costs do not start from the drivers' claims again; returns how many were taken."""
+        return self._roster.timings.restore(samples)
 
     def restore_last_command(self, record: CommandRecord | None) -> None:
         """Show the last command from the history after a restart (nothing is re-run)."""
