@@ -19,6 +19,10 @@ _POWER_SHARE = 0.02
 _MIN_POWER_W = 15.0
 _HASHRATE_SHARE = 0.02
 _MIN_HASHRATE_THS = 0.2
+# A drop this many steps below the peak (or to this share of its hashrate) is a restart, after
+# which a rise counts again; smaller ones are noise.
+_REBASE_STEPS = 10
+_REBASE_SHARE = 0.5
 
 type Timed = tuple[Transition, float, float, bool]
 """A timed transition: what, seconds, longest pause without progress, arrived (or failed)."""
@@ -84,11 +88,16 @@ class Progress:
         if power is not None:
             scale = heading_w if heading_w is not None and heading_w > 0 else power
             step = max(_MIN_POWER_W, _POWER_SHARE * scale)
+            falling = self._falling(heading_w)
             if self._peak_w is None or power > self._peak_w + step:
-                moved = True
+                moved = moved or not falling
                 self._peak_w = power
+            elif not falling and power < self._peak_w - _REBASE_STEPS * step:
+                self._peak_w = power  # a restart: the next rise counts from here, not noise
             if self._trough_w is None or power < self._trough_w - step:
-                moved = moved or self._falling(heading_w)
+                moved = moved or falling
+                self._trough_w = power
+            elif falling and power > self._trough_w + _REBASE_STEPS * step:
                 self._trough_w = power
         ths = reading.hashrate_ths
         if ths is not None:
@@ -96,6 +105,8 @@ class Progress:
             if self._peak_ths is None or ths > self._peak_ths + step:
                 moved = True
                 self._peak_ths = ths
+            elif ths < _REBASE_SHARE * self._peak_ths:
+                self._peak_ths = ths  # a restart: the next rise counts from here
         if moved:
             self.moved(now)
         return moved

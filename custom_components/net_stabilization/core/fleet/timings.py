@@ -55,7 +55,7 @@ class TimingLearning:
     # `unseen_margin` times the longest pause of its kind (never less than the driver's).
     margin: float = 2.0
     unseen_margin: float = 2.5
-    min_pause_s: float = 20.0  # never less (polls are seconds apart)
+    min_pause_s: float = 60.0  # never less: a ramp may flatten for a few polls
 
 
 _KIND_FACTOR: Final = 4
