@@ -4,11 +4,12 @@
     mining ─change→ changing ─new setting seen→ mining
     any ─sleep→ stopping ─sleep heard and seen asleep→ sleeping
 
-The parts: what is known of the miner and its readings (`miner_state`), its transitions
-(`miner_transitions`), the watch over them (`miner_watch`), and here the operator's commands,
-order results and the snapshot. Only `FleetMiner` writes its fields. The controller feeds it
-readings (`observe`) and order results (`order_done`), asks it what is due (`check`,
-`follow_up`) and calls its transitions; every transition returns the order (if any) to send.
+The parts: what is known of the miner (`miner_state`), what its readings tell
+(`miner_readings`), its transitions (`miner_transitions`), the watch over them
+(`miner_watch`), and here the operator's commands, order results and the snapshot. Only
+`FleetMiner` writes its fields. The controller feeds it readings (`observe`) and order results
+(`order_done`), asks it what is due (`check`, `follow_up`) and calls its transitions; every
+transition returns the order (if any) to send.
 
 Two things the rest of the fleet relies on:
 

@@ -1,6 +1,7 @@
 """What the fleet knows of one miner: its readings, the stage of its life, and the state a
-transition works on. The transitions (`miner_transitions`), the watch over them (`miner_watch`)
-and the operator's commands and order results (`lifecycle`) build on it."""
+transition works on. Its readings (`miner_readings`), its transitions (`miner_transitions`), the
+watch over them (`miner_watch`) and the operator's commands and order results (`lifecycle`)
+build on it."""
 
 from __future__ import annotations
 
@@ -10,19 +11,18 @@ from enum import StrEnum
 from ..miners.base import Capabilities, MinerDriver, MinerReading, MiningState
 from ..power_curve import PowerCurve
 from .actuator import Order, OrderKind
-from .calibration import CalibrationLimits, MinerCalibration
+from .calibration import MinerCalibration
 from .model import MinerOverride, MinerState, is_dispatchable
-from .progress import Progress, Timed
-from .timings import Transition
+from .progress import Progress
 
-_HASHING = (MiningState.MINING, MiningState.STARTING)
+HASHING = (MiningState.MINING, MiningState.STARTING)
 # This many failed reads in a row, then an answer: the miner was down (a power cut or a reboot).
-_OFFLINE_STRETCH = 3
+OFFLINE_STRETCH = 3
 # A reported setting this close to the commanded one means the change took.
-_SETTING_MATCH = 5.0
+SETTING_MATCH = 5.0
 # Power this close to what the new setting draws (or 30 W) means the transition arrived.
-_ARRIVAL_SHARE = 0.06
-_ARRIVAL_MIN_W = 30.0
+ARRIVAL_SHARE = 0.06
+ARRIVAL_MIN_W = 30.0
 
 
 class Stage(StrEnum):
@@ -143,7 +143,7 @@ class MinerView:
 
     def hashing(self) -> bool:
         """The latest good reading shows the mining software running."""
-        return self._reading is not None and self._reading.state in _HASHING
+        return self._reading is not None and self._reading.state in HASHING
 
     @property
     def configured_setting(self) -> float | None:
@@ -320,193 +320,10 @@ class MinerView:
             return self.hot_standby_w  # the firmware's figure is its sleep draw
         if reading.power_w is not None:
             return reading.power_w
-        if reading.state in _HASHING:
+        if reading.state in HASHING:
             setting = self._setting(reading) or curve.nominal_setting
             return self._calibration.scale * curve.power_w(setting)
         return self.capabilities.standby_w
-
-    @property
-    def timing_kind(self) -> str:
-        """Which miners time alike: the same driver and model."""
-        return f"{self.driver.kind}/{self.identity.model}"
-
-    def take_timings(self) -> list[Timed]:
-        """The transitions timed since the last call."""
-        out, self._progress.timed = self._progress.timed, []
-        return out
-
-    @property
-    def progress(self) -> Progress:
-        """The progress of the transition under way."""
-        return self._progress
-
-    def _watch_progress(self, now: float) -> None:
-        """Start watching the transition under way if it is not watched yet: a wake or a
-        sleep from when it was heard, a change from when it was asked."""
-        match self._stage:
-            case Stage.WAKING | Stage.STOPPING if self._heard:
-                anchor = self._heard_at
-            case Stage.CHANGING:
-                anchor = self._since
-            case _:
-                return
-        if anchor != self._progress.anchor and math.isfinite(anchor):
-            self._progress.start(anchor, self._reading)
-
-    def _time(self, transition: Transition, now: float, *, ok: bool = True) -> None:
-        progress = self._progress
-        if math.isfinite(progress.anchor):
-            seconds = now - progress.anchor
-            self._progress.timed.append((transition, seconds, progress.longest_pause_s(now), ok))
-
-    # --- readings -----------------------------------------------------------------------------
-
-    def observe(
-        self,
-        reading: MinerReading | None,
-        error: str | None,
-        now: float,
-        *,
-        curve: PowerCurve | None = None,
-        scale: float = 1.0,
-    ) -> WakeNews | None:
-        """Take one poll result (a failed read keeps the previous values, marked stale).
-        With `curve` and `scale` (what the miner draws over the curve), a wake or a change
-        ends when the power of its new setting is seen, not merely its setting."""
-        self._watch_progress(now)
-        if reading is None or not reading.online or reading.state is MiningState.OFFLINE:
-            self._read_failed(error, now)
-            return None
-        self._progress.heading_w = self._heading(curve, scale)
-        if self._stage in (Stage.WAKING, Stage.CHANGING, Stage.STOPPING):
-            if self._read_failures and self._down_seen:
-                self._progress.moved(now)  # back from the reboot
-            self._progress.observe(reading, now, self._progress.heading_w)
-        self._back_from_offline = self._read_failures >= _OFFLINE_STRETCH
-        self._reading = reading
-        self._read_failures = 0
-        hashing = reading.state in _HASHING
-        if hashing:
-            self._hot = False  # running again, whatever started it
-        setting = self._setting(reading)
-        if hashing and setting is not None:
-            self._configured_setting = float(round(setting))
-        if self._down_seen and not hashing and self._web_back_at is None:
-            self._web_back_at = now
-        match self._stage:
-            case Stage.SLEEPING | Stage.MINING:
-                self._stage = Stage.MINING if hashing else Stage.SLEEPING
-            case Stage.WAKING:
-                return self._wake_progress(reading, now)
-            case Stage.CHANGING:
-                if self._change_done(reading, now) and self._arrived(reading):
-                    if self._progress.heading_w is not None and reading.power_w is not None:
-                        self._time(Transition.CHANGE, now)
-                    self._finish(now)
-            case Stage.STOPPING:
-                pass  # `follow_up` judges whether the sleep took
-        return None
-
-    def _read_failed(self, error: str | None, now: float) -> None:
-        self._read_failures += 1
-        if error:
-            self._last_error = error
-        self._calibration.interrupt()
-        if (self._stage is Stage.WAKING and self._heard) or self._rebooting:
-            if not self._down_seen:
-                self._progress.moved(now)  # the reboot took it down: on its way
-            self._down_seen = True
-            self._web_back_at = None
-
-    def _heading(self, curve: PowerCurve | None, scale: float) -> float | None:
-        """The power the transition under way heads to, if known."""
-        if curve is None:
-            return None
-        if self._stage is Stage.STOPPING:
-            return self.capabilities.standby_w
-        setting = self._target_setting if self._target_setting is not None else None
-        if setting is None:
-            setting = self._configured_setting
-        if setting is None:
-            setting = curve.nominal_setting
-        return scale * curve.power_w(setting)
-
-    def _arrived(self, reading: MinerReading) -> bool:
-        """The reading shows the power the transition heads to (or no power to judge by)."""
-        power, heading = reading.power_w, self._progress.heading_w
-        if power is None or heading is None:
-            return True
-        tolerance = max(_ARRIVAL_MIN_W, _ARRIVAL_SHARE * heading)
-        start = self._progress.start_w
-        if start is not None and heading < start:
-            return power <= heading + tolerance
-        return power >= heading - tolerance
-
-    def _wake_progress(self, reading: MinerReading, now: float) -> WakeNews | None:
-        news = None
-        if reading.state in _HASHING and self._step is not WakeStep.RAMPING:
-            delay = None if self._web_back_at is None else now - self._web_back_at
-            news = WakeNews(delay, self._outcome_due)
-            self._outcome_due = False
-            self._step = WakeStep.RAMPING
-            if self._progress.timed_wake and self._heard:
-                self._time(Transition.START, now)
-        elif self._web_back_at is not None and self._step is WakeStep.BOOTING:
-            self._step = WakeStep.STARTING
-        if reading.state is MiningState.MINING and self._arrived(reading):
-            if self._progress.timed_wake and self._heard:
-                self._time(Transition.FULL, now)
-            self._finish(now)
-        return news
-
-    def _change_done(self, reading: MinerReading, now: float) -> bool:
-        """Mining again, with evidence the change took: the new frequency, or a restart since
-        we asked."""
-        if reading.state is not MiningState.MINING:
-            return False
-        setting = self._setting(reading)
-        if (
-            self._target_setting is not None
-            and setting is not None
-            and abs(setting - self._target_setting) <= _SETTING_MATCH
-        ):
-            return True
-        return reading.uptime_s is not None and reading.uptime_s < now - self._since
-
-    def _at_new_setting(self) -> bool:
-        """Hashing (fresh reading) at the setting it was told."""
-        reading = self._reading
-        if not self.fresh or reading is None or reading.state is not MiningState.MINING:
-            return False
-        setting = self._setting(reading)
-        target = self._target_setting
-        return setting is None or target is None or abs(setting - target) <= _SETTING_MATCH
-
-    def _finish(self, now: float) -> None:
-        self._progress.timed_wake = False
-        self._stage = Stage.MINING
-        self._wake_failures = 0
-        self._ended_at = now
-        self._reply_error = None
-        self._rebooting = self._down_seen = False
-
-    def count_runtime(self, elapsed_s: float, now: float, offline_after: int) -> None:
-        """Add mining time for wear levelling."""
-        if self.fresh and self.state(now, offline_after) is MinerState.MINING:
-            self._runtime_s += elapsed_s
-
-    def learn_power(self, curve: PowerCurve, limits: CalibrationLimits) -> bool:
-        """Learn its own draw from the latest reading, if fresh and steady (`calibration`)."""
-        if not self.fresh or self._reading is None:
-            return False
-        steady = self._stage in (Stage.MINING, Stage.SLEEPING)
-        return self._calibration.learn(
-            self._reading,
-            self._setting(self._reading),
-            steady_state=steady,
-            curve=curve,
-            limits=limits,
-        )
 
     def _order(self, kind: OrderKind, setting: float | None = None) -> Order:
         self._seq += 1

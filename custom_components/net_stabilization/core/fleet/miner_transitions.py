@@ -7,12 +7,13 @@ import math
 
 from .actuator import Order, OrderKind
 from .config import ControlConfig
-from .miner_state import MinerView, Stage, WakeStep
+from .miner_readings import MinerReadings
+from .miner_state import Stage, WakeStep
 from .model import MinerOverride
 from .timings import Transition
 
 
-class MinerTransitions(MinerView):
+class MinerTransitions(MinerReadings):
     """The transitions the fleet and the operator start."""
 
     # --- transitions --------------------------------------------------------------------------

@@ -127,14 +127,14 @@ class Roster:
         book, kind, gap = self.timings, m.timing_kind, self.poll_gap_s
 
         def pause(transition: Transition) -> float:
-            prior = prior_pause_s(points, transition)
+            prior = prior_pause_s(points, transition, self.config)
             return book.pause_limit_s(m.mac, kind, transition, prior, gap)
 
         return Deadlines(
             start_pause_s=pause(Transition.FULL),
-            start_ceiling_s=ceiling_s(points, Transition.FULL),
+            start_ceiling_s=ceiling_s(points, Transition.FULL, self.config),
             change_pause_s=pause(Transition.CHANGE),
-            change_ceiling_s=ceiling_s(points, Transition.CHANGE),
+            change_ceiling_s=ceiling_s(points, Transition.CHANGE, self.config),
         )
 
     def measured_s(self, m: FleetMiner, transition: Transition) -> float | None:

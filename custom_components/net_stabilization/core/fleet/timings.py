@@ -81,22 +81,23 @@ class Deadlines:
         )
 
 
-def prior_pause_s(points: OperatingPoints, transition: Transition) -> float:
-    """The driver's (conservative) longest pause of a healthy transition."""
+def prior_pause_s(points: OperatingPoints, transition: Transition, config: ControlConfig) -> float:
+    """The longest pause of a healthy transition before any was measured: the fleet's
+    configured figure, or the driver's where its firmware is known to take longer."""
     if transition is Transition.CHANGE:
-        return points.change_pause_s
+        return max(config.change_timeout_s, points.change_pause_s)
     if transition is Transition.STOP:
         return points.stop_ceiling_s
-    return points.start_pause_s
+    return max(config.wake_start_timeout_s, points.start_pause_s)
 
 
-def ceiling_s(points: OperatingPoints, transition: Transition) -> float:
+def ceiling_s(points: OperatingPoints, transition: Transition, config: ControlConfig) -> float:
     """The hard ceiling of a transition of this kind, whatever its progress."""
     if transition is Transition.CHANGE:
-        return points.change_ceiling_s
+        return max(config.wake_timeout_s, points.change_ceiling_s)
     if transition is Transition.STOP:
         return points.stop_ceiling_s
-    return points.start_ceiling_s
+    return max(config.wake_timeout_s, points.start_ceiling_s)
 
 
 def prior_typical_s(points: OperatingPoints, transition: Transition) -> float:
