@@ -299,11 +299,15 @@ async def start_run(
     )
     await fleet.start()
     counter = dict.fromkeys(SEND_COMMANDS, 0)
+    # Deadlines from the simulated timings: no progress for longer than boot + restart +
+    # margin, full hashrate by the whole wake time + margin. A fleet whose miners move at
+    # their own pace (`spread`) starts from the integration's defaults and learns.
+    defaults = ControlConfig()
     config = ControlConfig(
-        # Deadlines from the simulated timings: hashing by boot + restart + margin, full
-        # hashrate by the whole wake time + margin.
-        wake_start_timeout_s=BOOT_S * (1 + JITTER) + RESTART_S * (1 + JITTER) + 30.0,
-        wake_timeout_s=WAKE_TIME_S + 60.0,
+        wake_start_timeout_s=defaults.wake_start_timeout_s
+        if spread
+        else BOOT_S * (1 + JITTER) + RESTART_S * (1 + JITTER) + 30.0,
+        wake_timeout_s=defaults.wake_timeout_s if spread else WAKE_TIME_S + 60.0,
         # The simulated mining software starts within the restart time once the web is up.
         wake_api_grace_s=RESTART_S * (1 + JITTER) + 2 * POLL_S,
         hot_reserve=round(miners * RESERVE_SHARE) if reserve else 0,
