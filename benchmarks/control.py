@@ -18,6 +18,13 @@ Scenarios (each in `on_off` and `frequency` mode):
      by discovery: the steps of (a), then (frequency mode) targets inside the power-target
      miners' range ("swing": settle, error, S9 reboots), then the random profile of (b);
      transitions per kind
+  r  "reality spread": the mixed fleet of (m) with each miner's timings drawn from the public
+     record (`simulator.timings`: LuxOS wakes up to 5 min, Braiins OS+ targets that hold steps
+     for minutes, Vnish presets with and without a restart, S9 boots of 1-3 min), the steps of
+     (a) and the random profile of (b): wake or change failures of healthy miners
+     (`wrongful_failures`, must be 0), settle time over the physical limit of the drawn timings
+     (`settle_vs_limit`), the first half of the run against the second (learning), and what
+     the fleet learnt of each kind's timings
 
 Prints progress to stderr and one JSON line with every figure to stdout.
 """
@@ -66,6 +73,7 @@ from custom_components.net_stabilization.core.miners.endpoint import (
 from custom_components.net_stabilization.core.miners.identify import identify_miner
 from custom_components.net_stabilization.core.power_curve import S9_CURVE
 from simulator import Fault, ManualClock, SimulatedFleet
+from simulator.timings import physical_limit_s as timing_limit_s
 
 POLL_S = 5.0
 BOOT_S = 60.0
@@ -76,7 +84,7 @@ WAKE_TIME_S = BOOT_S * (1 + JITTER) + RESTART_S * (1 + JITTER) + RAMP_S * (1 + J
 BANDS_W = {PowerMode.ON_OFF: S9_CURVE.nominal_w / 2, PowerMode.FREQUENCY: 100.0}
 SETTLE_TARGET_S = WAKE_TIME_S + POLL_S
 MIN_TH_VS_BEST = 0.95
-SCENARIOS = ("a", "b", "c", "d", "m")
+SCENARIOS = ("a", "b", "c", "d", "m", "r")
 _S9_FINE_TOP = S9_POINTS.fine_range[1] if S9_POINTS.fine_range else S9_CURVE.nominal_w
 SEND_COMMANDS = ("wake", "sleep", "set_frequency", "restart")
 # "+reserve" modes hold a hot reserve of this share of the fleet. What a stopped S9 draws has
@@ -190,6 +198,8 @@ class Run:
     samples: list[Sample] = field(default_factory=list)
     target_w: float = 0.0
     by_kind: dict[str, dict[str, int]] = field(default_factory=dict)
+    wrongful_failures: int = 0  # failed wakes or changes of miners without a fault
+    _failures: dict[str, int] = field(default_factory=dict)
 
     @property
     def mixed(self) -> bool:
@@ -217,6 +227,7 @@ class Run:
         await self.controller.poll()
         await self.controller.wait_idle()
         await self.fleet.sync()
+        self._count_failures()
         self.samples.append(
             Sample(
                 t=self.fleet.clock.now(),
@@ -226,6 +237,15 @@ class Run:
                 commands=self.commands,
             )
         )
+
+    def _count_failures(self) -> None:
+        """Failed transitions of miners the simulator gave no fault: the controller's wrong."""
+        healthy = {m.mac for m in self.fleet.miners if not m.faults.active}
+        for miner in self.controller.snapshot.miners:
+            before = self._failures.get(miner.mac, 0)
+            if miner.wake_failures > before and miner.mac in healthy:
+                self.wrongful_failures += miner.wake_failures - before
+            self._failures[miner.mac] = miner.wake_failures
 
     async def hold(self, seconds: float) -> None:
         for _ in range(round(seconds / POLL_S)):
@@ -259,6 +279,7 @@ async def start_run(
     kinds: list[str] | None = None,
     reserve: bool = False,
     strategy: StrategySeat | None = None,
+    spread: bool = False,
 ) -> Run:
     clock = ManualClock()
     fleet = SimulatedFleet(
@@ -274,14 +295,19 @@ async def start_run(
         initial_state="sleeping",
         kinds=kinds,
         stopped_w=STOPPED_W if reserve else None,
+        spread=spread,
     )
     await fleet.start()
     counter = dict.fromkeys(SEND_COMMANDS, 0)
+    # Deadlines from the simulated timings: no progress for longer than boot + restart +
+    # margin, full hashrate by the whole wake time + margin. A fleet whose miners move at
+    # their own pace (`spread`) starts from the integration's defaults and learns.
+    defaults = ControlConfig()
     config = ControlConfig(
-        # Deadlines from the simulated timings: hashing by boot + restart + margin, full
-        # hashrate by the whole wake time + margin.
-        wake_start_timeout_s=BOOT_S * (1 + JITTER) + RESTART_S * (1 + JITTER) + 30.0,
-        wake_timeout_s=WAKE_TIME_S + 60.0,
+        wake_start_timeout_s=defaults.wake_start_timeout_s
+        if spread
+        else BOOT_S * (1 + JITTER) + RESTART_S * (1 + JITTER) + 30.0,
+        wake_timeout_s=defaults.wake_timeout_s if spread else WAKE_TIME_S + 60.0,
         # The simulated mining software starts within the restart time once the web is up.
         wake_api_grace_s=RESTART_S * (1 + JITTER) + 2 * POLL_S,
         hot_reserve=round(miners * RESERVE_SHARE) if reserve else 0,
@@ -543,6 +569,76 @@ async def scenario_mixed(
     return figures
 
 
+async def scenario_reality(
+    run: Run, seed: int, fractions: list[float], hold_s: float, profile_s: float
+) -> dict[str, Any]:
+    """Steps and the random profile on a fleet whose miners each move at their own pace; each
+    step's settle time is judged against the least time the drawn timings allow."""
+    limits: list[float] = []
+    command = run.command
+
+    async def timed_command(target_kw: float) -> tuple[float, float]:
+        limits.append(physical_limit_s(run, target_kw * 1000.0))
+        return await command(target_kw)
+
+    run.command = timed_command  # type: ignore[method-assign]
+    stepped = await scenario_steps(run, fractions, hold_s)
+    profiled = await scenario_profile(run, seed, profile_s)
+    steps = [*stepped["steps"], *profiled["steps"]]
+    for step, limit in zip(steps, limits, strict=True):
+        if step.get("settle_s") is not None:
+            step["limit_s"] = round(limit, 1)
+            step["settle_vs_limit"] = round(step["settle_s"] / limit, 2)
+    answers = [a for a in (stepped["command_answer_s_max"], profiled["command_answer_s_max"]) if a]
+    band = run.band_w()
+    figures = summarize(steps, answers, run.controller.mode, band)
+    ratios = [st["settle_vs_limit"] for st in steps if "settle_vs_limit" in st]
+    figures["settle_vs_limit"] = _median(ratios)
+    figures["settle_vs_limit_max"] = max(ratios, default=None)
+    figures["wrongful_failures"] = run.wrongful_failures
+    half = len(steps) // 2
+    for name, part in (("first_half", steps[:half]), ("second_half", steps[half:])):
+        judged = summarize(part, answers, run.controller.mode, band)
+        figures[name] = {
+            "steps": len(part),
+            "settle_s_median": judged["settle_s_median"],
+            "steady_error_kw_max": judged["steady_error_kw_max"],
+        }
+    figures["learnt_timings"] = run.controller.timing_summary()
+    figures["transitions_by_kind"] = {kind: dict(c) for kind, c in sorted(run.by_kind.items())}
+    return figures
+
+
+def physical_limit_s(run: Run, target_w: float) -> float:
+    """The least time the fleet could reach `target_w` in, from the simulator's drawn timings:
+    the fastest miners that can add (or shed) what is missing, each at its own pace. A poll is
+    the floor: nothing is seen sooner."""
+    present = run.fleet.power_w
+    missing = target_w - present
+    if missing <= 0:
+        return POLL_S  # a sleep or a lower setting takes effect within a poll
+    mode = run.controller.mode
+    offers: list[tuple[float, float]] = []
+    for m, drawn in zip(run.fleet.miners, run.fleet.drawn, strict=True):
+        if drawn is None or m.faults.active or kind_of(m) == "cgminer":
+            continue
+        top = max(w for w, _ in options(m, mode, s9_max_mhz=650.0))
+        more = top - m.power_w
+        if more <= 0:
+            continue
+        waking = m.state not in ("mining", "ramping")
+        if not waking and mode is PowerMode.ON_OFF:
+            continue
+        offers.append((timing_limit_s(drawn, kind_of(m), waking=waking), more))
+    offers.sort()
+    added = 0.0
+    for seconds, more in offers:
+        added += more
+        if added >= missing - run.band_w():
+            return max(POLL_S, seconds)
+    return max((seconds for seconds, _ in offers), default=POLL_S)
+
+
 SWING_TARGETS = 8
 SWING_HOLD_S = 120.0
 SWING_BAND_W = 100.0  # the fine mode's goal: within 0.1 kW
@@ -677,6 +773,29 @@ def parse_scenarios(text: str) -> list[str]:
     return names
 
 
+async def run_scenario(
+    scenario: str,
+    run: Run,
+    seed: int,
+    log: InMemoryCommandLog,
+    *,
+    fractions: list[float],
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """Run one scenario on a started run."""
+    if scenario in ("a", "c"):
+        return await scenario_steps(run, fractions[1:], args.hold)
+    if scenario == "d":
+        return await scenario_churn(run, seed, log, args.profile_s)
+    if scenario == "m":
+        return await scenario_mixed(run, seed, fractions[1:], args.hold, args.profile_s)
+    if scenario == "r":
+        return await scenario_reality(run, seed, fractions[1:], args.hold, args.profile_s)
+    if scenario == "b":
+        return await scenario_profile(run, seed, args.profile_s)
+    raise AssertionError(scenario)  # refused by `parse_scenarios`
+
+
 async def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -713,7 +832,7 @@ async def main() -> int:
                 for mode_name in args.modes.split(","):
                     mode = PowerMode(mode_name.split("+")[0])
                     failing = 0.3 if scenario in ("c", "d") else 0.0
-                    kinds = mixed_kinds(args.miners) if scenario == "m" else None
+                    kinds = mixed_kinds(args.miners) if scenario in ("m", "r") else None
                     log = InMemoryCommandLog(max_entries=1_000_000)
                     run = await start_run(
                         args.miners,
@@ -725,21 +844,13 @@ async def main() -> int:
                         reserve="+reserve" in mode_name,
                         command_log=log,
                         kinds=kinds,
+                        spread=scenario == "r",
                     )
                     t0 = time.perf_counter()
                     try:
-                        if scenario in ("a", "c"):
-                            figures = await scenario_steps(run, fractions[1:], args.hold)
-                        elif scenario == "d":
-                            figures = await scenario_churn(run, seed, log, args.profile_s)
-                        elif scenario == "m":
-                            figures = await scenario_mixed(
-                                run, seed, fractions[1:], args.hold, args.profile_s
-                            )
-                        elif scenario == "b":
-                            figures = await scenario_profile(run, seed, args.profile_s)
-                        else:
-                            raise AssertionError(scenario)  # refused by `parse_scenarios`
+                        figures = await run_scenario(
+                            scenario, run, seed, log, fractions=fractions, args=args
+                        )
                     finally:
                         await stop_run(run)
                     figures.setdefault("transitions", dict(run.counter))

@@ -22,6 +22,7 @@ from .listener import Listener
 from .miner import SimulatedMiner
 from .personality import VNISH_S9, Personality, SimMiner, initial_state_for, personality
 from .runtime import Runtime
+from .timings import Drawn, apply_spread
 from .vnish_web import VnishWeb
 
 _LOGGER = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ class SimulatedFleet:
         tick_interval_s: float = 0.05,
         kinds: Sequence[str] | None = None,
         stopped_w: float | None = None,
+        spread: bool = False,
     ) -> None:
         self.clock: Clock = clock if clock is not None else ScaledClock(1.0)
         self.seed = seed
@@ -169,6 +171,10 @@ class SimulatedFleet:
                     initial_state=initial_state_for(kind, initial_state),
                 )
             )
+        # With `spread`, each miner's own timings drawn from the public record (`timings`).
+        self.drawn: list[Drawn | None] = [
+            apply_spread(m, kinds[i], seed) if spread else None for i, m in enumerate(self.miners)
+        ]
         self.runtime = Runtime()
         self._by_web_addr: dict[tuple[str, int], Any] = {}
         self._endpoints: list[MinerEndpoints] = []

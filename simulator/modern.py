@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from random import Random
@@ -28,6 +29,7 @@ from .clock import Clock
 from .faults import Fault, FaultOptions
 from .machine import MinerMachine
 from .physics import Variation
+from .timings import Plateaus
 
 MODERN_STATES = ("mining", "starting", "paused", "booting", "off")
 MODERN_INITIAL_STATES = ("mining", "paused", "booting")
@@ -72,6 +74,14 @@ class ModernSpec:
         if self.levels_w:
             return min(self.levels_w, key=lambda level: (abs(level - watts), level))
         return min(self.max_w, max(self.min_w, watts))
+
+
+def _through(knots: tuple[tuple[float, float], ...], t: float) -> float:
+    """The power at `t` on a ramp through `knots` (time, power), linear between them."""
+    for (ta, wa), (tb, wb) in itertools.pairwise(knots):
+        if t <= tb:
+            return wa if tb <= ta else wa + (wb - wa) * (t - ta) / (tb - ta)
+    return knots[-1][1]
 
 
 def modern_mac(seed: int, index: int, prefix: tuple[int, int, int]) -> str:
@@ -127,8 +137,11 @@ class ModernMiner(MinerMachine):
         self._t = now
         self._state = initial_state
         self._deadline: float | None = None
-        # The power segment of a change or ramp: from (t0, w0) to (t1, w1), linear.
+        # The power segment of a change or ramp: from (t0, w0) to (t1, w1), linear, or through
+        # the corners of its plateaus when the miner holds steps on the way (`timings`).
         self._seg = (now, self._steady_w(), now, self._steady_w())
+        self.plateaus: Plateaus | None = None
+        self._knots: tuple[tuple[float, float], ...] = ()
         self._booted_at = now - self.rng.uniform(3600.0, 5 * 86400.0)
         self._mining_since = self._booted_at + spec.boot_s + spec.start_s
         self._hash_th = 0.0
@@ -235,8 +248,7 @@ class ModernMiner(MinerMachine):
                 self._enter("starting", now)
             else:
                 w0 = self._power_at(now)
-                self._seg = (now, w0, now + self._jittered(self.spec.change_s), self._steady_w())
-                self._deadline = self._seg[2]
+                self._ramp(now, w0, self._jittered(self.spec.change_s))
                 self._changed()
         return applied
 
@@ -262,9 +274,16 @@ class ModernMiner(MinerMachine):
             self._mining_since = t
             self._hash_th = 0.0
             start_w = _INIT_W * self.variation.idle
-            self._seg = (t, start_w, t + self._jittered(self.spec.ramp_s), self._steady_w())
-            self._deadline = self._seg[2]
+            self._ramp(t, start_w, self._jittered(self.spec.ramp_s))
         self._changed()
+
+    def _ramp(self, t: float, w0: float, rise_s: float) -> None:
+        """Move the power from `w0` to the target's, rising for `rise_s` plus any plateaus."""
+        w1 = self._steady_w()
+        self._knots = self.plateaus.knots(t, w0, w1, rise_s) if self.plateaus else ()
+        end = self._knots[-1][0] if self._knots else t + rise_s
+        self._seg = (t, w0, end, w1)
+        self._deadline = end
 
     def _on_deadline(self, t: float) -> None:
         if self._state == "booting":
@@ -302,6 +321,8 @@ class ModernMiner(MinerMachine):
                 t0, w0, t1, w1 = self._seg
                 if t >= t1 or t1 <= t0:
                     return w1
+                if self._knots:
+                    return _through(self._knots, t)
                 return w0 + (w1 - w0) * (t - t0) / (t1 - t0)
             case _:
                 return self.spec.standby_w * idle

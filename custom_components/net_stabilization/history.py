@@ -72,6 +72,7 @@ class FleetHistory:
         than `max_age_s` of downtime (None: any age) is not resumed."""
         self._controller.restore_last_command(await self._store.last_command())
         stored = await self._store.load_settings()
+        self._controller.restore_timings(await self._store.timings())
         calibration = stored.get(CALIBRATION_KEY)
         if isinstance(calibration, dict):
             self._controller.restore_calibration(calibration)
@@ -97,6 +98,7 @@ class FleetHistory:
         if they changed (the loop moves miners between commands: a restart must know which
         ones the fleet runs)."""
         await self.save_calibration()
+        await self._store.record_timings(self._controller.take_timings(), time.time())
         settings = self._controller.settings().to_dict()
         if settings != self._saved_settings and await self._store.save_settings(
             {SETTINGS_KEY: settings}

@@ -28,6 +28,7 @@ from typing import Any, Final
 import aiosqlite
 
 from .fleet.command_log import CommandRecord, parameters, storable_text
+from .fleet.timings import TimingSample, sample_from_row
 from .store_salvage import MINER_COLUMNS, Salvage, lenient_text, read_salvage
 
 _LOGGER = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ RETRY_S: Final = 2.0
 WRITTEN_KEPT: Final = 1_000
 # Kinds of refusal whose latest row is remembered for counting repeats.
 REFUSAL_KINDS_KEPT: Final = 1_000
+# Timed transitions kept: the newest this many (a fleet learns from the recent ones).
+TIMINGS_KEPT: Final = 20_000
 
 type _Step = str | Callable[[aiosqlite.Connection], Awaitable[None]]
 
@@ -173,6 +176,18 @@ _MIGRATIONS: Final[tuple[tuple[_Step, ...], ...]] = (
         )""",
         "CREATE INDEX IF NOT EXISTS dispatch_performance_started "
         "ON dispatch_performance(started_at)",
+    ),
+    (
+        """CREATE TABLE IF NOT EXISTS transition_timings (
+            id INTEGER PRIMARY KEY,
+            ts REAL NOT NULL,
+            mac TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            transition TEXT NOT NULL,
+            seconds REAL NOT NULL,
+            pause_s REAL NOT NULL,
+            ok INTEGER NOT NULL
+        )""",
     ),
 )
 
@@ -630,6 +645,44 @@ class FleetStore:
             if value:
                 found.append(value)
         return found
+
+    # Transition timings -----------------------------------------------------------------------
+
+    async def record_timings(self, samples: Sequence[TimingSample], ts: float) -> bool:
+        """Store timed transitions (the newest `TIMINGS_KEPT` are kept)."""
+        if not samples:
+            return True
+        rows = [
+            (ts, s.mac, s.kind, s.transition.value, s.seconds, s.pause_s, int(s.ok))
+            for s in samples
+        ]
+
+        async def write(db: aiosqlite.Connection) -> None:
+            await db.executemany(
+                "INSERT INTO transition_timings "
+                "(ts, mac, kind, transition, seconds, pause_s, ok) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            await db.execute(
+                "DELETE FROM transition_timings "
+                "WHERE id <= (SELECT MAX(id) FROM transition_timings) - ?",
+                (TIMINGS_KEPT,),
+            )
+
+        return await self._write(write)
+
+    async def timings(self) -> list[TimingSample]:
+        """The stored timed transitions, oldest first (rows that make no sense are skipped)."""
+        async with self._lock:
+            if not await self._ensure_open():
+                return []
+            rows = await self._query(
+                "SELECT mac, kind, transition, seconds, pause_s, ok FROM transition_timings "
+                "ORDER BY id"
+            )
+        names = ("mac", "kind", "transition", "seconds", "pause_s", "ok")
+        samples = (sample_from_row(dict(zip(names, row, strict=True))) for row in rows)
+        return [s for s in samples if s is not None]
 
     # Internals: the queue of commands and its writer -------------------------------------------
 

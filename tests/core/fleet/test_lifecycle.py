@@ -94,7 +94,7 @@ def test_wake_and_change_deadlines() -> None:
     running = miner(MINING)
     order = running.change_setting(0.0, 500.0)
     assert order is not None and running.stage is Stage.CHANGING
-    assert running.check(151.0, CONFIG, 45.0) == "did not come back after a frequency change"
+    assert running.check(151.0, CONFIG, 45.0) == "did not come back after a change of setting"
 
 
 def test_a_change_is_done_on_a_restart_since_it_was_asked() -> None:

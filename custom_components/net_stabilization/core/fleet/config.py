@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from .calibration import CalibrationLimits
 from .planner import PlanLimits
+from .timings import TimingLearning
 from .wakes import WakeLearning
 
 
@@ -25,10 +26,14 @@ class ControlConfig:
     order_retry_for_s: float = 300.0
     # A miner is offline only after this many failed reads in a row (one lost reply is noise).
     offline_after_failures: int = 3
-    # A wake is a reboot: the mining software must be hashing by the first deadline and at
-    # full hashrate by the second (boot + restart + ramp + margin), or the wake failed.
-    wake_start_timeout_s: float = 180.0
-    wake_timeout_s: float = 330.0
+    # Transitions are judged by their progress (`progress`, `timings`). Until a miner's (or
+    # its kind's) pauses were measured, a wake may go this long without visible progress (an
+    # S9's boot shows none while its web is down: one to three minutes), a change of setting
+    # `change_timeout_s`; whatever the progress, a wake or change fails beyond
+    # `wake_timeout_s`. A driver whose firmware is known to take longer asks for more
+    # (`OperatingPoints`). A wake that was never heard is given up after `wake_start_timeout_s`.
+    wake_start_timeout_s: float = 240.0
+    wake_timeout_s: float = 600.0
     change_timeout_s: float = 240.0
     # Failed wakes: rest for back-off x 2^(n-1) before the miner may be tried again; after
     # `max_wake_failures` in a row it is `failed` for the cool-down.
@@ -78,6 +83,8 @@ class ControlConfig:
     wake_api_grace_s: float = 45.0
     # What the fleet learns from its wakes: start rate (spare wakes) and start delay.
     wakes: WakeLearning = field(default_factory=WakeLearning)
+    # What the fleet learns from every transition's timing (`timings`).
+    timings: TimingLearning = field(default_factory=TimingLearning)
     # Miners not yet calibrated are planned at the median of the calibrated ones once at least
     # `power_prior_min_samples` are, if that median stands out from the curve by more than
     # `power_prior_significance` standard errors (a bias of the whole fleet, e.g. PSUs or

@@ -4,7 +4,8 @@ Commands (activate, deactivate, mode, override, per-miner orders; `fleet_command
 plan, record and hand the miner orders to the background actuator, then return at once; the
 newest command wins and is planned from the present state. `poll()` reads every miner, lets
 each miner's lifecycle take in what it saw (`lifecycle`), supervises them (`supervision`),
-learns their draw (`calibration`) and regulates between commands (`regulation`). The local
+learns their draw (`calibration`) and their transitions' timings (`timings`), and regulates
+between commands (`regulation`). What is kept across a restart is in `fleet_memory`; the local
 strategy's side (when it decides, its switch, the notes of each change of source) is in
 `strategy_control`.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from ..miners.base import MinerDriver, MinerError, MinerReading
 from .actuator import Actuator, Order, OrderKind
@@ -31,15 +32,14 @@ from .commands import (
 )
 from .config import ControlConfig
 from .dispatch import Dispatcher
-from .fleet_commands import FleetCommands
+from .fleet_memory import FleetMemory
 from .grid_dispatch import NO_GRID_DISPATCH, GridDispatchControl, merged_limits
 from .limits import SiteLimits, TargetSource
 from .miner_commands import MinerCommands
-from .model import FleetSnapshot, MinerOverride, PowerMode
+from .model import FleetSnapshot, PowerMode
 from .planner import DispatchPlan
 from .regulation import Regulator
 from .roster import Roster
-from .settings import FleetSettings
 from .snapshot import Commanded, build_snapshot
 from .strategy import StrategySeat
 from .supervision import Supervisor
@@ -52,7 +52,7 @@ type SiteMeter = Callable[[], float | None]
 SOURCE_EMS = CommandSource.EMS  # the source of commands that come from the EMS
 
 
-class FleetController(FleetCommands, GridDispatchControl):
+class FleetController(FleetMemory, GridDispatchControl):
     """Owns the fleet: its miners, its target and the loop that keeps them together."""
 
     def __init__(
@@ -124,68 +124,6 @@ class FleetController(FleetCommands, GridDispatchControl):
         m = self._roster.get(mac)
         return m.driver if m is not None else None
 
-    def power_scale(self, mac: str) -> float | None:
-        """A miner's learnt draw over the power curve's (1.0 until it was seen mining steadily),
-        None for an unknown miner."""
-        m = self._roster.get(mac)
-        return m.calibration.scale if m is not None else None
-
-    def calibration(self) -> dict[str, float]:
-        """Each calibrated miner's learnt draw over the curve's (MAC → ratio), to be stored and
-        given back to `restore_calibration` after a restart."""
-        return {
-            m.mac: round(m.calibration.scale, 4) for m in self._roster if m.calibration.calibrated
-        }
-
-    def restore_calibration(self, scales: Mapping[str, object]) -> int:
-        """Take back what was learnt before a restart, so a fleet in service does not start
-        cold. Implausible values and unknown miners are skipped; returns how many were taken."""
-        limits = self._config.calibration
-        taken = 0
-        for mac, value in scales.items():
-            m = self._roster.get(mac)
-            if m is not None and m.calibration.restore(value, limits):
-                taken += 1
-        if taken:
-            self._roster.update_prior()
-            self._publish()
-        return taken
-
-    def restore_last_command(self, record: CommandRecord | None) -> None:
-        """Show the last command from the history after a restart (nothing is re-run)."""
-        if record is not None and self._recorder.last is None:
-            self._recorder.last = record
-            self._publish()
-
-    async def note(
-        self,
-        command: str,
-        params: Mapping[str, ParameterValue],
-        message: str,
-        source: CommandSource | str = CommandSource.SETUP,
-    ) -> None:
-        """Record something the fleet did on its own (a miner joined, a stale target dropped)
-        in the command history, so that the history explains every change."""
-        await self._recorder.record(command, source, params, CommandResult.ok(message))
-        self._publish()
-
-    async def drop_restored_target(self, downtime_s: float) -> None:
-        """After a long downtime the EMS target restored from before is not resumed: the
-        fleet waits for the EMS in standby, and what it ran goes to sleep."""
-        async with self._command_lock:
-            kw = _kw(self._ems_target_w)
-            if kw is None or self._override_enabled:
-                return
-            minutes = downtime_s / 60
-            message = (
-                f"the EMS target of {kw:g} kW is from {minutes:.0f} min ago: "
-                "standby until the EMS sends a new one"
-            )
-            _LOGGER.warning("Not resuming the fleet's target: %s", message)
-            params: dict[str, ParameterValue] = {"downtime_min": round(minutes, 1)}
-            now = self._clock.monotonic()
-            await self._deactivate_now("deactivate", CommandSource.SETUP, params, now, message)
-
     @property
     def prior_power_scale(self) -> float:
         """Draw over the curve's assumed for miners not calibrated yet (the fleet's bias)."""
@@ -200,70 +138,6 @@ class FleetController(FleetCommands, GridDispatchControl):
     def wake_api_grace_s(self) -> float:
         """How long a woken miner's web may be up without its mining software, as learnt."""
         return self._roster.api_grace_s
-
-    # --- what was commanded ------------------------------------------------------------------
-
-    def settings(self) -> FleetSettings:
-        """The commanded state, to be stored and given back to `restore` after a restart."""
-        miners = list(self._roster)
-        return FleetSettings(
-            mode=self._mode,
-            ems_target_kw=_kw(self._ems_target_w),
-            dispatch_enabled=self._dispatch_enabled,
-            override_enabled=self._override_enabled,
-            override_target_kw=_kw(self._override_target_w),
-            excluded=frozenset(m.mac for m in miners if m.excluded),
-            miner_overrides={m.mac: m.override for m in miners if m.override is not None},
-            miner_pins={m.mac: m.pin_setting for m in miners if m.pin_setting is not None},
-            keep_asleep=self._keep_asleep,
-            dispatched=frozenset(m.mac for m in miners if m.dispatched),
-            strategy_enabled=self._strategy is None or self._strategy.enabled,
-            strategy_target_kw=self._strategy_view().target_kw,
-        )
-
-    def restore(self, settings: FleetSettings, *, resume_target: bool = True) -> None:
-        """Resume a commanded state after a restart (not a command: nothing is recorded).
-
-        Plans from what the miners do now, so miners already running as commanded keep running;
-        with no target in force nothing is touched. Call after a first `poll()`. Without
-        `resume_target` the target is left to `drop_restored_target` (the miners the fleet
-        ran are known as its own, to be put to sleep).
-        """
-        now = self._clock.monotonic()
-        self._mode = settings.mode
-        self._dispatch_enabled = settings.dispatch_enabled
-        self._ems_target_w = _watts(settings.ems_target_kw)
-        self._override_enabled = settings.override_enabled
-        self._override_target_w = (
-            _watts(settings.override_target_kw) if settings.override_enabled else None
-        )
-        self._keep_asleep = settings.keep_asleep
-        if self._strategy is not None:
-            self._strategy.enabled = settings.strategy_enabled
-            if settings.strategy_target_kw is not None and self._strategy_decides():
-                self._strategy.strategy.resume(now, settings.strategy_target_kw * 1000.0)
-        for m in self._roster:
-            override = settings.miner_overrides.get(m.mac)
-            pin = settings.miner_pins.get(m.mac) if override is MinerOverride.ON else None
-            m.restore(
-                m.mac in settings.excluded,
-                override,
-                pin if pin is None or m.capabilities.can_set_frequency else None,
-            )
-        cfg = self._config
-        for m in self._roster:
-            # Orders are re-sent only where the miner is not already doing what it was told.
-            if m.override is MinerOverride.ON:
-                self._dispatch.submit(m, m.force_on(now, m.pin_setting))
-            elif m.override is MinerOverride.OFF and m.hashing():
-                self._dispatch.submit(m, m.force_off(now, cfg))
-        if self.target_w is not None and self.target_w > 0:
-            for m in self._roster:
-                if m.mac in settings.dispatched:
-                    m.resume_after_restart(now)  # still booting: a wake, not an offline miner
-            if resume_target or self._override_enabled:
-                self._act_on_target(now)
-        self._publish()
 
     # --- state -------------------------------------------------------------------------------
 
@@ -371,7 +245,9 @@ class FleetController(FleetCommands, GridDispatchControl):
                 if self._last_poll_at is not None:
                     roster.poll_gap(elapsed)
                 for m, (reading, error) in zip(miners, results, strict=True):
-                    news = m.observe(reading, error, now)
+                    news = m.observe(
+                        reading, error, now, curve=roster.curve_of(m), scale=roster.scale(m)
+                    )
                     if news is not None:
                         if news.delay_s is not None:
                             roster.wakes.start_delay(news.delay_s)
@@ -382,6 +258,8 @@ class FleetController(FleetCommands, GridDispatchControl):
                     m.count_runtime(elapsed, now, roster.offline_after)
                 self._read_meter()
                 self._structural_change |= self._supervisor.supervise(now)
+                for m in roster:
+                    roster.take_timings(m)
                 if (self._keep_asleep or self._limits.tripped) and not self.target_w:
                     self._put_strays_to_sleep(now)
                 for m in roster:
@@ -517,11 +395,3 @@ async def _read(driver: MinerDriver) -> tuple[MinerReading | None, str | None]:
     except Exception as err:  # a driver bug must not stop the fleet's poll
         _LOGGER.exception("reading %s failed unexpectedly", driver.host)
         return None, f"unexpected error: {err!r}"
-
-
-def _watts(kw: float | None) -> float | None:
-    return None if kw is None else kw * 1000.0
-
-
-def _kw(watts: float | None) -> float | None:
-    return None if watts is None else watts / 1000.0

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from ..miners.base import SettingUnit
 from .actuator import Actuator, Order
-from .config import ControlConfig
 from .lifecycle import FleetMiner, Stage
 from .model import MinerOverride, PowerMode
 from .planner import Action, DispatchPlan, PlanMiner, plan_dispatch, present_power_w
 from .roster import Roster
+from .timings import Transition
 
 
-def _dwell_s(m: FleetMiner, config: ControlConfig) -> float:
+def _dwell_s(m: FleetMiner, roster: Roster) -> float:
     """How long a miner keeps a state the loop just gave it. Long for a miner whose moves
     reboot or restart it (the S9: each costs minutes of hashing), short for one that moves
-    while hashing (a power target follows within seconds)."""
+    while hashing (a power target that follows within seconds), as measured where it was."""
+    config = roster.config
     points = m.capabilities.points
     if points.wake_reboots or points.change_stops_hashing:
         return config.min_dwell_s
-    return min(config.min_dwell_s, 2 * max(points.wake_s, points.change_s))
+    wake_s = roster.measured_s(m, Transition.FULL) or points.wake_s
+    change_s = roster.measured_s(m, Transition.CHANGE) or points.change_s
+    return min(config.min_dwell_s, 2 * max(wake_s, change_s))
 
 
 class Dispatcher:
@@ -39,7 +42,6 @@ class Dispatcher:
         """Every miner as the planner sees it. With `lock`, what the loop just switched or
         what is still busy keeps its state (minimum dwell); commands plan without locks."""
         roster = self._roster
-        cfg = roster.config
         offline_after = roster.offline_after
         start_rate = roster.wakes.start_rate
         inputs = []
@@ -58,7 +60,9 @@ class Dispatcher:
                     available=available,
                     locked=lock
                     and available
-                    and (now - m.switched_at < _dwell_s(m, cfg) or self._actuator.pending(m.mac)),
+                    and (
+                        now - m.switched_at < _dwell_s(m, roster) or self._actuator.pending(m.mac)
+                    ),
                     power_scale=roster.scale(m),
                     standby_w=m.hot_standby_w
                     if m.hot and m.hot_standby_w is not None
@@ -75,6 +79,8 @@ class Dispatcher:
                     else None,
                     hot=m.hot,
                     starting=running and m.stage is Stage.WAKING and not m.hashing(),
+                    start_s=roster.measured_s(m, Transition.FULL),
+                    change_s=roster.measured_s(m, Transition.CHANGE),
                 )
             )
         return inputs

@@ -4,11 +4,12 @@
     mining ─change→ changing ─new setting seen→ mining
     any ─sleep→ stopping ─sleep heard and seen asleep→ sleeping
 
-The parts: what is known of the miner and its readings (`miner_state`), its transitions
-(`miner_transitions`), the watch over them (`miner_watch`), and here the operator's commands,
-order results and the snapshot. Only `FleetMiner` writes its fields. The controller feeds it
-readings (`observe`) and order results (`order_done`), asks it what is due (`check`,
-`follow_up`) and calls its transitions; every transition returns the order (if any) to send.
+The parts: what is known of the miner (`miner_state`), what its readings tell
+(`miner_readings`), its transitions (`miner_transitions`), the watch over them
+(`miner_watch`), and here the operator's commands, order results and the snapshot. Only
+`FleetMiner` writes its fields. The controller feeds it readings (`observe`) and order results
+(`order_done`), asks it what is due (`check`, `follow_up`) and calls its transitions; every
+transition returns the order (if any) to send.
 
 Two things the rest of the fleet relies on:
 
@@ -52,23 +53,23 @@ class FleetMiner(MinerWatch):
         """The operator's "on": wake it (at its pinned frequency), or change its setting if it runs
         elsewhere. It is the operator's, not the fleet's: not dispatched."""
         self._override = MinerOverride.ON
-        self._pin_mhz = pin_setting
+        self._pin_setting = pin_setting
         self._dispatched = False
         self._keep_asleep_until = -math.inf
         if self.in_transition:
-            self._target_mhz = pin_setting if pin_setting is not None else self._target_mhz
+            self._target_setting = pin_setting if pin_setting is not None else self._target_setting
             return None  # already on its way up
         if self._resumable():
             return self._resume()
-        self._target_mhz = pin_setting
+        self._target_setting = pin_setting
         if not self.hashing():
-            configured = self._configured_mhz
+            configured = self._configured_setting
             set_first = pin_setting is not None and (
                 configured is None or abs(configured - pin_setting) >= 0.5
             )
             return self._start_wake(now, pin_setting if set_first else None)
         if pin_setting is not None and (
-            self._configured_mhz is None or abs(self._configured_mhz - pin_setting) >= 0.5
+            self._configured_setting is None or abs(self._configured_setting - pin_setting) >= 0.5
         ):
             order = self.change_setting(now, pin_setting)
             self._dispatched = False
@@ -78,13 +79,13 @@ class FleetMiner(MinerWatch):
     def force_off(self, now: float, config: ControlConfig) -> Order | None:
         """The operator's "off": put it to sleep and keep it there."""
         self._override = MinerOverride.OFF
-        self._pin_mhz = None
+        self._pin_setting = None
         return self.sleep(now, config)
 
     def release_override(self, adopt: bool) -> None:
         """Give it back to the fleet; one that runs is adopted when a target is in force."""
         self._override = None
-        self._pin_mhz = None
+        self._pin_setting = None
         if adopt and self.hashing():
             self._dispatched = True
 
@@ -94,7 +95,7 @@ class FleetMiner(MinerWatch):
         """Take back the operator's settings after a restart (nothing is sent)."""
         self._excluded = excluded
         self._override = override
-        self._pin_mhz = pin_setting if override is MinerOverride.ON else None
+        self._pin_setting = pin_setting if override is MinerOverride.ON else None
 
     # --- order results ------------------------------------------------------------------------
 
@@ -111,7 +112,7 @@ class FleetMiner(MinerWatch):
                 OrderKind.CHANGE,
                 OrderKind.RESTART,
             ):
-                self._configured_mhz = order.setting
+                self._configured_setting = order.setting
                 if order.kind is OrderKind.CHANGE and current:
                     self._change_due = False
             if order.kind in (OrderKind.WAKE, OrderKind.REBOOT):
@@ -142,7 +143,7 @@ class FleetMiner(MinerWatch):
             self._reply_error = self._last_error  # the miner refused the wake: a real failure
         elif order.kind is OrderKind.CHANGE:
             self._change_due = False  # refused: it stays where it was
-            self._target_mhz = self._configured_mhz
+            self._target_setting = self._configured_setting
             if self._stage is Stage.CHANGING:
                 self._stage = Stage.MINING if self.hashing() else Stage.SLEEPING
         # A refused sleep is sent again by `follow_up` once its shed deadline passes.
@@ -185,7 +186,7 @@ class FleetMiner(MinerWatch):
         target = (
             self.pin_setting
             if self.pin_setting is not None
-            else (self._target_mhz if self._dispatched else None)
+            else (self._target_setting if self._dispatched else None)
         )
         return MinerSnapshot(
             mac=self.mac,

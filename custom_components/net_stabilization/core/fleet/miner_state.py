@@ -1,6 +1,7 @@
 """What the fleet knows of one miner: its readings, the stage of its life, and the state a
-transition works on. The transitions (`miner_transitions`), the watch over them (`miner_watch`)
-and the operator's commands and order results (`lifecycle`) build on it."""
+transition works on. Its readings (`miner_readings`), its transitions (`miner_transitions`), the
+watch over them (`miner_watch`) and the operator's commands and order results (`lifecycle`)
+build on it."""
 
 from __future__ import annotations
 
@@ -10,15 +11,18 @@ from enum import StrEnum
 from ..miners.base import Capabilities, MinerDriver, MinerReading, MiningState
 from ..power_curve import PowerCurve
 from .actuator import Order, OrderKind
-from .calibration import CalibrationLimits, MinerCalibration
+from .calibration import MinerCalibration
 from .model import MinerOverride, MinerState, is_dispatchable
-from .trust import vet_reading
+from .progress import Progress
 
-_HASHING = (MiningState.MINING, MiningState.STARTING)
+HASHING = (MiningState.MINING, MiningState.STARTING)
 # This many failed reads in a row, then an answer: the miner was down (a power cut or a reboot).
-_OFFLINE_STRETCH = 3
+OFFLINE_STRETCH = 3
 # A reported setting this close to the commanded one means the change took.
-_SETTING_MATCH = 5.0
+SETTING_MATCH = 5.0
+# Power this close to what the new setting draws (or 30 W) means the transition arrived.
+ARRIVAL_SHARE = 0.06
+ARRIVAL_MIN_W = 30.0
 
 
 class Stage(StrEnum):
@@ -27,7 +31,7 @@ class Stage(StrEnum):
     SLEEPING = "sleeping"  # not hashing, nothing of ours under way
     MINING = "mining"  # hashing, nothing of ours under way
     WAKING = "waking"  # our wake (a reboot on Vnish 3.9) is under way
-    CHANGING = "changing"  # our frequency change: the mining software restarts
+    CHANGING = "changing"  # our change of setting, until the new power is seen
     STOPPING = "stopping"  # our sleep: ordered, not yet heard or not yet seen to take
 
 
@@ -64,15 +68,15 @@ class MinerView:
         self._reading: MinerReading | None = None
         self._read_failures = 0
         self._last_error: str | None = None
-        self._configured_mhz: float | None = None  # last seen hashing at, or last set
+        self._configured_setting: float | None = None  # last seen hashing at, or last set
         self._runtime_s = 0.0
         # The operator's.
         self._excluded = False
         self._override: MinerOverride | None = None
-        self._pin_mhz: float | None = None
+        self._pin_setting: float | None = None
         # The fleet's.
         self._dispatched = False
-        self._target_mhz: float | None = None
+        self._target_setting: float | None = None
         # The stage and its transition.
         self._stage = Stage.SLEEPING
         self._since = -math.inf
@@ -110,6 +114,7 @@ class MinerView:
         self._want_hot = False  # the sleep under way is to leave it stopped, not asleep
         self._wake_kind = OrderKind.WAKE  # what the wake under way sends (or a restart)
         self.hot_standby_w: float | None = None  # what it draws stopped (measured, configured)
+        self._progress = Progress()  # of the transition under way, and what was timed
 
     # --- what is known ------------------------------------------------------------------------
 
@@ -140,12 +145,12 @@ class MinerView:
 
     def hashing(self) -> bool:
         """The latest good reading shows the mining software running."""
-        return self._reading is not None and self._reading.state in _HASHING
+        return self._reading is not None and self._reading.state in HASHING
 
     @property
     def configured_setting(self) -> float | None:
         """The frequency it was last seen hashing at, or last set to."""
-        return self._configured_mhz
+        return self._configured_setting
 
     @property
     def excluded(self) -> bool:
@@ -160,7 +165,7 @@ class MinerView:
     @property
     def pin_setting(self) -> float | None:
         """The operator's frequency for a miner forced on."""
-        return self._pin_mhz if self._override is MinerOverride.ON else None
+        return self._pin_setting if self._override is MinerOverride.ON else None
 
     @property
     def dispatched(self) -> bool:
@@ -281,8 +286,8 @@ class MinerView:
 
     def running_setting(self) -> float | None:
         """The frequency it runs at or heads to, as far as we know."""
-        if self._target_mhz is not None and (self._dispatched or self.in_transition):
-            return self._target_mhz
+        if self._target_setting is not None and (self._dispatched or self.in_transition):
+            return self._target_setting
         setting = self._setting(self._reading)
         if setting is not None:
             return float(round(setting))
@@ -295,7 +300,7 @@ class MinerView:
         if self._stage is not Stage.STOPPING or self._heard:
             return None
         if self._rebooting or self.hashing():
-            return self._configured_mhz
+            return self._configured_setting
         return None
 
     def expected_setting(self, curve: PowerCurve) -> float:
@@ -319,103 +324,10 @@ class MinerView:
             return self.hot_standby_w  # the firmware's figure is its sleep draw
         if reading.power_w is not None:
             return reading.power_w
-        if reading.state in _HASHING:
+        if reading.state in HASHING:
             setting = self._setting(reading) or curve.nominal_setting
             return self._calibration.scale * curve.power_w(setting)
         return self.capabilities.standby_w
-
-    # --- readings -----------------------------------------------------------------------------
-
-    def observe(
-        self, reading: MinerReading | None, error: str | None, now: float
-    ) -> WakeNews | None:
-        """Take one poll result (a failed read keeps the previous values, marked stale)."""
-        if reading is not None:
-            reading, plausible = vet_reading(reading, self.capabilities)
-            self.trusted = self.trusted or plausible
-        if reading is None or not reading.online or reading.state is MiningState.OFFLINE:
-            self._read_failures += 1
-            if error:
-                self._last_error = error
-            self._calibration.interrupt()
-            if (self._stage is Stage.WAKING and self._heard) or self._rebooting:
-                self._down_seen = True  # the reboot took it down
-                self._web_back_at = None
-            return None
-        self._back_from_offline = self._read_failures >= _OFFLINE_STRETCH
-        self._reading = reading
-        self._read_failures = 0
-        hashing = reading.state in _HASHING
-        if hashing:
-            self._hot = False  # running again, whatever started it
-        setting = self._setting(reading)
-        if hashing and setting is not None:
-            self._configured_mhz = float(round(setting))
-        if self._down_seen and not hashing and self._web_back_at is None:
-            self._web_back_at = now
-        match self._stage:
-            case Stage.SLEEPING | Stage.MINING:
-                self._stage = Stage.MINING if hashing else Stage.SLEEPING
-            case Stage.WAKING:
-                return self._wake_progress(reading, now)
-            case Stage.CHANGING:
-                if self._change_done(reading, now):
-                    self._finish(now)
-            case Stage.STOPPING:
-                pass  # `follow_up` judges whether the sleep took
-        return None
-
-    def _wake_progress(self, reading: MinerReading, now: float) -> WakeNews | None:
-        news = None
-        if reading.state in _HASHING and self._step is not WakeStep.RAMPING:
-            delay = None if self._web_back_at is None else now - self._web_back_at
-            news = WakeNews(delay, self._outcome_due)
-            self._outcome_due = False
-            self._step = WakeStep.RAMPING
-        elif self._web_back_at is not None and self._step is WakeStep.BOOTING:
-            self._step = WakeStep.STARTING
-        if reading.state is MiningState.MINING:
-            self._finish(now)
-        return news
-
-    def _change_done(self, reading: MinerReading, now: float) -> bool:
-        """Mining again, with evidence the change took: the new frequency, or a restart since
-        we asked."""
-        if reading.state is not MiningState.MINING:
-            return False
-        setting = self._setting(reading)
-        if (
-            self._target_mhz is not None
-            and setting is not None
-            and abs(setting - self._target_mhz) <= _SETTING_MATCH
-        ):
-            return True
-        return reading.uptime_s is not None and reading.uptime_s < now - self._since
-
-    def _finish(self, now: float) -> None:
-        self._stage = Stage.MINING
-        self._wake_failures = 0
-        self._ended_at = now
-        self._reply_error = None
-        self._rebooting = self._down_seen = False
-
-    def count_runtime(self, elapsed_s: float, now: float, offline_after: int) -> None:
-        """Add mining time for wear levelling."""
-        if self.fresh and self.state(now, offline_after) is MinerState.MINING:
-            self._runtime_s += elapsed_s
-
-    def learn_power(self, curve: PowerCurve, limits: CalibrationLimits) -> bool:
-        """Learn its own draw from the latest reading, if fresh and steady (`calibration`)."""
-        if not self.fresh or self._reading is None:
-            return False
-        steady = self._stage in (Stage.MINING, Stage.SLEEPING)
-        return self._calibration.learn(
-            self._reading,
-            self._setting(self._reading),
-            steady_state=steady,
-            curve=curve,
-            limits=limits,
-        )
 
     def _order(self, kind: OrderKind, setting: float | None = None) -> Order:
         self._seq += 1

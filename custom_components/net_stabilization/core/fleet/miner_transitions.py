@@ -7,11 +7,13 @@ import math
 
 from .actuator import Order, OrderKind
 from .config import ControlConfig
-from .miner_state import MinerView, Stage, WakeStep
+from .miner_readings import MinerReadings
+from .miner_state import Stage, WakeStep
 from .model import MinerOverride
+from .timings import Transition
 
 
-class MinerTransitions(MinerView):
+class MinerTransitions(MinerReadings):
     """The transitions the fleet and the operator start."""
 
     # --- transitions --------------------------------------------------------------------------
@@ -26,7 +28,7 @@ class MinerTransitions(MinerView):
             return None
         if self._resumable():
             return self._resume()
-        self._target_mhz = setting
+        self._target_setting = setting
         return self._start_wake(now, order_setting)
 
     def _resumable(self) -> bool:
@@ -39,7 +41,7 @@ class MinerTransitions(MinerView):
     def _resume(self) -> Order:
         """Call off a sleep not heard yet: the reboot under way goes on (deadlines from its
         start), or the miner simply keeps hashing."""
-        self._target_mhz = self._configured_mhz
+        self._target_setting = self._configured_setting
         self._shed_deadline = None
         if self._rebooting:
             self._stage = Stage.WAKING
@@ -58,6 +60,7 @@ class MinerTransitions(MinerView):
         self._stage = Stage.WAKING
         self._since = now
         self._step = WakeStep.BOOTING
+        self._progress.timed_wake = True
         self._heard = False
         self._heard_at = -math.inf
         self._reply_error = None
@@ -81,7 +84,7 @@ class MinerTransitions(MinerView):
         still booting from its wake cannot be told yet: the frequency is set once its web
         answers, while the mining software starts anyway."""
         self._dispatched = True
-        self._target_mhz = setting
+        self._target_setting = setting
         self._switched_at = now
         self._reply_error = None
         if self._stage is Stage.WAKING and self._step is not WakeStep.RAMPING:
@@ -95,9 +98,12 @@ class MinerTransitions(MinerView):
 
     def _due_change(self, now: float) -> Order | None:
         """The deferred frequency, once the miner answers and nothing else is out."""
-        if not self._change_due or not self.fresh or self._awaiting or self._target_mhz is None:
+        if not self._change_due or not self.fresh or self._awaiting or self._target_setting is None:
             return None
-        if self._configured_mhz is not None and abs(self._configured_mhz - self._target_mhz) < 0.5:
+        if (
+            self._configured_setting is not None
+            and abs(self._configured_setting - self._target_setting) < 0.5
+        ):
             self._change_due = False
             return None
         if self._stage is Stage.WAKING and self._step is not WakeStep.RAMPING:
@@ -106,13 +112,13 @@ class MinerTransitions(MinerView):
             # The wake goes on; setting the frequency restarts the starting mining software,
             # so its start is timed from now.
             self._web_back_at = now
-            return self._order(OrderKind.CHANGE, self._target_mhz)
-        return self.change_setting(now, self._target_mhz)
+            return self._order(OrderKind.CHANGE, self._target_setting)
+        return self.change_setting(now, self._target_setting)
 
     def adopt(self, setting: float) -> None:
         """Keep a running miner as part of the plan at `setting`."""
         self._dispatched = True
-        self._target_mhz = setting
+        self._target_setting = setting
 
     def sleep(self, now: float, config: ControlConfig, *, hot: bool = False) -> Order | None:
         """Stop hashing. While the mining software is (re)starting it cannot hear a sleep, so
@@ -120,7 +126,7 @@ class MinerTransitions(MinerView):
         (parked by the actuator, and sent again by `follow_up`) until the web answers. With
         `hot`, its mining software is stopped rather than put to sleep: a hot reserve."""
         self._dispatched = False
-        self._target_mhz = None
+        self._target_setting = None
         self._switched_at = now
         if self._stage is Stage.STOPPING:
             return None  # already on its way
@@ -158,6 +164,7 @@ class MinerTransitions(MinerView):
         if self.hashing() and self.fresh:
             return
         self._start_wake(now, None)
+        self._progress.timed_wake = False  # it started before the restart: its duration is unknown
         self._heard = True
         self._heard_at = now
         self._outcome_due = False
@@ -173,7 +180,7 @@ class MinerTransitions(MinerView):
         """The fleet lets go (excluded, overridden, or gone): it is left as it is. A sleep
         under way is carried through; a wake or change is no longer ours to watch."""
         self._dispatched = False
-        self._target_mhz = None
+        self._target_setting = None
         self._change_due = False
         if self.in_transition:
             self._stage = Stage.MINING if self.hashing() else Stage.SLEEPING
@@ -190,6 +197,13 @@ class MinerTransitions(MinerView):
             self._stage is Stage.WAKING and self._outcome_due and self._step is not WakeStep.RAMPING
         )
         self._outcome_due = False
+        if self._stage is Stage.CHANGING or self._progress.timed_wake:
+            self._time(
+                Transition.CHANGE if self._stage is Stage.CHANGING else Transition.FULL,
+                now,
+                ok=False,
+            )
+        self._progress.timed_wake = False
         self._wake_failures += 1
         self._last_error = reason
         if self._wake_failures >= config.max_wake_failures:
@@ -197,7 +211,7 @@ class MinerTransitions(MinerView):
         else:
             self._resting_until = now + config.wake_backoff_s * 2 ** (self._wake_failures - 1)
         self._dispatched = False
-        self._target_mhz = None
+        self._target_setting = None
         self._stage = Stage.MINING if self.hashing() else Stage.SLEEPING
         self._rebooting = self._down_seen = False
         if not self.capabilities.can_sleep:
@@ -225,6 +239,9 @@ class MinerTransitions(MinerView):
         S9 boots into mining)."""
         if self._dispatched:
             self._start_wake(now, None)
+            self._progress.timed_wake = (
+                False  # a reboot, not a wake from sleep: timed apart from them
+            )
             self._outcome_due = False  # the operator's reboot, not a wake
             self._heard = True
             self._heard_at = now

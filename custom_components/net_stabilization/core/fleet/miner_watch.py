@@ -9,6 +9,7 @@ from .config import ControlConfig
 from .miner_state import Stage, WakeStep
 from .miner_transitions import MinerTransitions
 from .model import MinerOverride
+from .timings import Deadlines, Transition
 
 
 class MinerWatch(MinerTransitions):
@@ -16,35 +17,62 @@ class MinerWatch(MinerTransitions):
 
     # --- supervision --------------------------------------------------------------------------
 
-    def check(self, now: float, config: ControlConfig, api_grace_s: float) -> str | None:
-        """Why the wake or frequency change under way failed, if it did (None: not failed)."""
+    def check(
+        self,
+        now: float,
+        config: ControlConfig,
+        api_grace_s: float,
+        deadlines: Deadlines | None = None,
+    ) -> str | None:
+        """Why the wake or change of setting under way failed, if it did (None: not failed).
+
+        Judged by progress, not by a clock: a transition fails when nothing moved for longer
+        than `deadlines` allow (what the miner, or its kind, was seen to pause), or beyond its
+        kind's hard ceiling. A miner hashing at its new setting that stopped moving short of
+        the power expected has arrived where it can; one whose firmware reports a ramp waits
+        for the ceiling. Without `deadlines`, the configured timeouts apply."""
         if self._reply_error is not None:
             return self._reply_error
+        self._watch_progress(now)
+        limits = deadlines or Deadlines.of_config(config)
+        stalled = self._progress.stalled_s(now)
+        reading = self._reading
         if self._stage is Stage.CHANGING:
-            if now - self._since >= config.change_timeout_s:
-                return "did not come back after a frequency change"
-            return None
+            return self._check_change(now, limits, stalled)
         if self._stage is not Stage.WAKING:
             return None
         if not self._heard:
             if now - self._since >= config.wake_start_timeout_s and self.fresh:
                 return "the wake could not be delivered"
             return None
-        elapsed = now - self._heard_at
         if self._step is not WakeStep.RAMPING:
             back = self._web_back_at
             if (
                 self.fresh
                 and back is not None
-                and self._reading is not None
-                and self._reading.state is MiningState.SLEEPING
+                and reading is not None
+                and reading.state is MiningState.SLEEPING
                 and now - back >= api_grace_s
             ):
                 return "web came back after the wake's reboot, mining did not"
-            if elapsed >= config.wake_start_timeout_s:
-                return "did not start mining after a wake"
-        if elapsed >= config.wake_timeout_s:
+        if now - self._heard_at >= limits.start_ceiling_s:
             return "did not reach full hashrate after a wake"
+        if stalled < limits.start_pause_s:
+            return None
+        if self._step is not WakeStep.RAMPING:
+            return "did not start mining after a wake"
+        if self.fresh and reading is not None and reading.state is MiningState.MINING:
+            self._finish(now)  # hashing, no longer rising: arrived where it can
+        return None  # the firmware reports a ramp: waking until the ceiling
+
+    def _check_change(self, now: float, limits: Deadlines, stalled: float) -> str | None:
+        if stalled >= limits.change_pause_s:
+            if self._at_new_setting():
+                self._finish(now)  # hashing at its new setting: arrived where it can
+                return None
+            return "did not come back after a change of setting"
+        if now - self._since >= limits.change_ceiling_s:
+            return "did not reach its new setting in time after a change of setting"
         return None
 
     def unheard_and_gone(self, offline_after: int) -> bool:
@@ -135,6 +163,7 @@ class MinerWatch(MinerTransitions):
         if not self.fresh:
             return None
         if self._heard and not self.hashing():
+            self._time(Transition.STOP, now)
             self._stage = Stage.SLEEPING
             self._hot = self._want_hot
             self._want_hot = False

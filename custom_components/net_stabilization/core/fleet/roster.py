@@ -17,6 +17,14 @@ from .config import ControlConfig
 from .lifecycle import FleetMiner
 from .model import MinerState, PowerMode, rated_power_kw
 from .plan_model import full_setting
+from .timings import (
+    Deadlines,
+    TimingBook,
+    TimingSample,
+    Transition,
+    ceiling_s,
+    prior_pause_s,
+)
 from .wakes import WakeStats
 
 _POLL_GAPS_KEPT: Final = 12  # recent poll intervals, for timing what is only seen at polls
@@ -30,6 +38,7 @@ class Roster:
         self.curve = config.planner.curve
         self.miners: dict[str, FleetMiner] = {}
         self.wakes = WakeStats(config.wakes)
+        self.timings = TimingBook(config.timings)
         self.prior_scale = 1.0  # draw over the curve's assumed for miners not calibrated yet
         self._poll_gaps: deque[float] = deque(maxlen=_POLL_GAPS_KEPT)
 
@@ -107,6 +116,33 @@ class Roster:
     def api_grace_s(self) -> float:
         """How long a woken miner's web may be up without its mining software, as learnt."""
         return self.wakes.api_grace_s(self.config.wake_api_grace_s, self.poll_gap_s)
+
+    def take_timings(self, m: FleetMiner) -> None:
+        """Book what a miner's transitions were timed at."""
+        kind = m.timing_kind
+        for transition, seconds, pause, ok in m.take_timings():
+            self.timings.record(TimingSample(m.mac, kind, transition, seconds, pause, ok))
+
+    def deadlines(self, m: FleetMiner) -> Deadlines:
+        """How long a miner's transitions may go without progress: what it (or, not seen
+        yet, its kind) was seen to pause, with a margin; its kind's hard ceilings."""
+        points = m.capabilities.points
+        book, kind, gap = self.timings, m.timing_kind, self.poll_gap_s
+
+        def pause(transition: Transition) -> float:
+            prior = prior_pause_s(points, transition, self.config)
+            return book.pause_limit_s(m.mac, kind, transition, prior, gap)
+
+        return Deadlines(
+            start_pause_s=pause(Transition.FULL),
+            start_ceiling_s=ceiling_s(points, Transition.FULL, self.config),
+            change_pause_s=pause(Transition.CHANGE),
+            change_ceiling_s=ceiling_s(points, Transition.CHANGE, self.config),
+        )
+
+    def measured_s(self, m: FleetMiner, transition: Transition) -> float | None:
+        """How long a miner's transition typically takes, as measured (None: not yet)."""
+        return self.timings.typical_s(m.mac, m.timing_kind, transition)
 
     def scale(self, m: FleetMiner) -> float:
         """A miner's draw over the curve's: its own once calibrated, else the fleet's."""

@@ -31,7 +31,7 @@ class Supervisor:
             if m.unheard_and_gone(roster.offline_after):
                 m.release()  # its wake never reached it and it went offline: not a failure
                 lost = True
-            reason = m.check(now, cfg, grace)
+            reason = m.check(now, cfg, grace, roster.deadlines(m))
             if reason is not None:
                 self._fail(m, now, reason)
                 lost = True

@@ -99,6 +99,16 @@ class OperatingPoints:
     fine_range: tuple[float, float] | None = None
     # A start from the hot reserve (mining software stopped, not asleep): no reboot.
     hot_wake_s: float = 100.0
+    # What a healthy transition of this kind may take, deliberately generous until the fleet
+    # measured the miner: the longest stretch without visible progress (a boot shows none
+    # while the web is down), and a hard ceiling whatever the progress. 0: the fleet's
+    # configured figures (`ControlConfig`), which suit an S9; a firmware known to take longer
+    # asks for more here.
+    start_pause_s: float = 0.0
+    start_ceiling_s: float = 0.0
+    change_pause_s: float = 0.0
+    change_ceiling_s: float = 0.0
+    stop_ceiling_s: float = 120.0
 
     @property
     def continuous(self) -> bool:

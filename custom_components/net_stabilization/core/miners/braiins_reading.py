@@ -32,6 +32,13 @@ STEP_W = 10.0
 WAKE_S = 30.0
 CHANGE_S = 10.0
 STOP_S = 5.0  # a pause costs no hashing the plan allowed, only a little wear
+# A new power target is reached in steps, holding each while temperatures settle: users report
+# minutes between steps (hass-miner issue 586, 771 W to 3,000 W on an S19k Pro), not the
+# seconds the vendor gives. Until measured, a change may pause and last that long.
+CHANGE_PAUSE_S = 300.0
+CHANGE_CEILING_S = 1200.0
+START_PAUSE_S = 300.0
+START_CEILING_S = 900.0
 # Hashing at less than this share of what the target predicts is still starting up.
 MINING_SHARE = 0.8
 _CURVE_SEGMENTS = 8
@@ -113,6 +120,10 @@ def operating_points(limits: PowerLimits | None, details: BosDetails | None) -> 
         change_s=CHANGE_S,
         change_stops_hashing=False,
         stop_s=STOP_S,
+        start_pause_s=START_PAUSE_S,
+        start_ceiling_s=START_CEILING_S,
+        change_pause_s=CHANGE_PAUSE_S,
+        change_ceiling_s=CHANGE_CEILING_S,
     )
 
 

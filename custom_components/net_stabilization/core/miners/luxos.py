@@ -65,6 +65,11 @@ MAX_REPLY_BYTES = 256 * 1024  # a `profiles` reply with 25 profiles is about 5 k
 STANDBY_W = 30.0  # curtailed: vendor ~25 W, with margin
 WAKE_S = 15.0  # curtail wakeup to full power: vendor under 10 s, with margin
 CHANGE_S = 30.0  # a profile change while hashing (assumption)
+# A curtail wakeup without ramp parameters brings the boards up as a reboot or a profile change
+# does, and a system init can take up to five minutes (LuxOS API documentation, curtail and
+# events): until measured, a wake or a change may show no progress for that long.
+PAUSE_S = 360.0
+CEILING_S = 900.0
 DEFAULT_PROFILE = "default"  # LuxOS's name for the factory (EEPROM) profile
 # Until the profiles are read, an S19-class nameplate stands in (sleep and wake work anyway).
 PLACEHOLDER_W = 3250.0
@@ -112,6 +117,10 @@ def _points(curve: PowerCurve, levels: tuple[float, ...]) -> OperatingPoints:
         wake_reboots=False,
         change_s=CHANGE_S,
         change_stops_hashing=False,
+        start_pause_s=PAUSE_S,
+        start_ceiling_s=CEILING_S,
+        change_pause_s=PAUSE_S,
+        change_ceiling_s=CEILING_S,
     )
 
 
