@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+from ..device_text import device_name
 from .base import ChainReading, MinerIdentity, MinerProtocolError
 from .cgminer import number
 from .firmware import normalize_mac
@@ -103,11 +104,9 @@ def bounded(value: object, high: float, low: float = 0.0) -> float | None:
 
 
 def text(value: object, limit: int = MAX_TEXT_CHARS) -> str | None:
-    """A string with runs of whitespace folded, cut to `limit` characters; None when empty."""
-    if not isinstance(value, str):
-        return None
-    folded = " ".join(value[: limit * 4].split())[:limit]
-    return folded or None
+    """A string with runs of whitespace folded, cut to `limit` characters, as safe text
+    (`device_text`); None when empty."""
+    return device_name(value, limit)
 
 
 def _temperature(value: object) -> float | None:

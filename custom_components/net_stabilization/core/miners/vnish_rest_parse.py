@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..device_text import device_name
 from ..power_curve import PowerCurve
 from .base import (
     ChainReading,
@@ -268,7 +269,4 @@ def _dict(value: Any) -> dict[str, Any]:
 
 
 def _text(value: Any, limit: int) -> str | None:
-    if not isinstance(value, str):
-        return None
-    text = " ".join(value[: limit * 4].split())[:limit]
-    return text or None
+    return device_name(value, limit)  # the device's words: made safe text here
