@@ -20,7 +20,8 @@ carry their `GROUP`, `groups` has `GROUP`/`Name`/`Quota`, `tempctrl` has `Mode`/
 Where the record is silent the behaviour is an assumption, and varies per miner (seeded) where
 a client could come to depend on one choice: the code and wording with which a stale session
 id is refused (some name the session, some do not), and whether `profileget` without a
-profile name describes the active profile or is refused. Also assumed: the status codes of
+profile name describes the active profile or is refused. The web port serves the front page
+only (`luxos_web`). Also assumed: the status codes of
 `logoff`, `kill`, `profileget`, `profiles`, `power`, `events`, `tempctrl` and `pools`,
 `profileset` being refused while ATM is on and taken while curtailed (applied at the wakeup),
 `tempctrl`'s `Mode` word "Auto", and `temp_chipN` in `stats` repeating the board sensors
@@ -49,6 +50,7 @@ from .luxos_miner import (
     LuxosMiner,
     Profile,
 )
+from .luxos_web import web_app
 from .modern import BOARDS
 from .personality import Personality
 from .runtime import Runtime
@@ -480,4 +482,4 @@ def api_handler(miner: LuxosMiner, runtime: Runtime) -> ApiServer:
     return ApiServer(miner, runtime, LuxosProcessor(miner).handle)
 
 
-PERSONALITY = Personality(kind=LUXOS, create=create, web_app=None, api_handler=api_handler)
+PERSONALITY = Personality(kind=LUXOS, create=create, web_app=web_app, api_handler=api_handler)
