@@ -74,6 +74,16 @@ async def test_multi_command_wraps_each_section(luxos: SimulatedFleet) -> None:
     assert status(reply["nonsense"][0])["STATUS"] == "E"
 
 
+async def test_text_requests_get_text_replies(luxos: SimulatedFleet) -> None:
+    m = miner_of(luxos)
+    raw = await cgminer_request(m.host, m.api_port, "power")
+    text = raw.rstrip(b"\x00").decode()
+    assert "STATUS=S" in text and f"POWER,PSU=true,Watts={round(m.power_w)}|" in text
+    sid = (await command(m, "logon"))["SESSION"][0]["SessionID"]
+    await cgminer_request(m.host, m.api_port, f"curtail|{sid},sleep")
+    assert m.curtailed
+
+
 async def test_bad_requests(luxos: SimulatedFleet) -> None:
     m = miner_of(luxos)
     raw = await cgminer_request(m.host, m.api_port, "{not json")
