@@ -6,6 +6,13 @@ token valid for `TOKEN_TIMEOUT_S` of simulated time, restarted by every request 
 lost when the miner reboots; a missing or unknown token is answered 401. Pause, resume, reboot
 and the power target act on the model at once.
 
+Sources: the Braiins OS public REST OpenAPI (login answering `token` and `timeout_s`, the token
+sent as `authorization` without "Bearer", pause and resume as `PUT` answering a boolean, the
+power target echoing its watts, integer enums, hashrates in GH/s) and `braiins/bos-plus-api`
+(the same services over gRPC on 50051, which is not simulated: pyasic 0.79 reads power there,
+so it reads none from this personality); pyasic's `BOSer` (`version` naming `BOSer`, `summary`,
+`devs`, `tunerstatus` and `fans` on port 4028).
+
 Timings and draws of `SPEC`. Documented: the firmware's quick ramping exists for curtailment and
 is set in seconds (`SetQuickRamping`, example `up_s` 5, `down_s` 2); a power target applies while
 hashing. Assumed: 75 s system boot, 20 s for the boards to power up and enumerate after a resume,

@@ -4,7 +4,8 @@ One request per connection, answered with JSON, a NUL byte and the close. Keys a
 LUXminer prints them; every reply has a `STATUS` list (`Description` "LUXminer <version>") and
 a section named after the command. `a+b` runs several parameterless report commands at once,
 each section wrapped in a list. Commands that change the miner take the session id first.
-Only JSON requests are served (LUXminer also reads the text form; the driver never sends it).
+A request that is not a JSON object is read in the text form, `command|parameter`, and
+answered in cgminer's text form, as the documentation says LUXminer does.
 
 Sources: the LuxOS API documentation (docs.luxor.tech: the command format, `logon` with code
 316 and `SESSION[0].SessionID`, one session at a time expiring after a minute idle, `curtail`,
@@ -20,7 +21,8 @@ carry their `GROUP`, `groups` has `GROUP`/`Name`/`Quota`, `tempctrl` has `Mode`/
 Where the record is silent the behaviour is an assumption, and varies per miner (seeded) where
 a client could come to depend on one choice: the code and wording with which a stale session
 id is refused (some name the session, some do not), and whether `profileget` without a
-profile name describes the active profile or is refused. Also assumed: the status codes of
+profile name describes the active profile or is refused. The web port serves the front page
+only (`luxos_web`). Also assumed: the status codes of
 `logoff`, `kill`, `profileget`, `profiles`, `power`, `events`, `tempctrl` and `pools`,
 `profileset` being refused while ATM is on and taken while curtailed (applied at the wakeup),
 `tempctrl`'s `Mode` word "Auto", and `temp_chipN` in `stats` repeating the board sensors
@@ -34,7 +36,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from .cgminer_api import ApiReply, ApiServer
+from .cgminer_api import ApiReply, ApiServer, _text_item
 from .clock import Clock
 from .luxos_miner import (
     CHIPS_PER_BOARD,
@@ -49,6 +51,7 @@ from .luxos_miner import (
     LuxosMiner,
     Profile,
 )
+from .luxos_web import web_app
 from .modern import BOARDS
 from .personality import Personality
 from .runtime import Runtime
@@ -145,6 +148,8 @@ class LuxosProcessor:
     def handle(self, raw: bytes) -> ApiReply:
         """Process one request (a trailing NUL already stripped)."""
         text = raw.decode("utf-8", "replace").strip().rstrip("\x00")
+        if not text.startswith("{"):
+            return self._text_mode(text)
         try:
             request = json.loads(text)
         except ValueError:
@@ -156,6 +161,19 @@ class LuxosProcessor:
         if "+" in command:
             return ApiReply(self._multi(command))
         return self._dispatch(command, None if param is None else str(param))
+
+    def _text_mode(self, text: str) -> ApiReply:
+        """`command|parameter`, answered in cgminer's text form: the STATUS item, then one
+        item per entry of the section, `|`-terminated (the exact text layout is assumed)."""
+        command, _, param = text.partition("|")
+        reply = self._dispatch(command.strip(), param or None)
+        body = json.loads(reply.body)
+        sections = [k for k in body if k not in ("STATUS", "id")]
+        out = _text_item(body["STATUS"][0])
+        for section in sections:
+            items = body[section] if isinstance(body[section], list) else []
+            out += "".join(_text_item(item, f"{section},") for item in items)
+        return ApiReply(out, reply.after)
 
     def _dispatch(self, command: str, param: str | None) -> ApiReply:
         report = self._reports.get(command)
@@ -480,4 +498,4 @@ def api_handler(miner: LuxosMiner, runtime: Runtime) -> ApiServer:
     return ApiServer(miner, runtime, LuxosProcessor(miner).handle)
 
 
-PERSONALITY = Personality(kind=LUXOS, create=create, web_app=None, api_handler=api_handler)
+PERSONALITY = Personality(kind=LUXOS, create=create, web_app=web_app, api_handler=api_handler)

@@ -1,9 +1,11 @@
 """bmminer.conf handling as Vnish 3.9.0 does it: positional form parsing and config text.
 
-The firmware's set_miner_conf_custom.cgi ignores field names: the N-th `&`-separated item
-fills slot N, and only the expected `_ant_<name>=` prefix is stripped from it. A missing
-or reordered field therefore shifts every later value and leaves `name=value` strings in
-the config. This module reproduces that on purpose.
+Built from the firmware's own `www/pages/cgi-bin/set_miner_conf_custom.cgi` (an extracted
+Vnish 3.9.0 S9 web root, `itmua/antminers9`): the script turns `&` into spaces, splits the body
+on whitespace, undoes a fixed list of `%XX` escapes, and gives the N-th item to the N-th arm of
+a `case` statement, which removes only that arm's own `_ant_<name>=` from it. Field names are
+otherwise ignored: a missing or reordered field shifts every later value and leaves
+`name=value` strings in the config. This module reproduces that on purpose.
 """
 
 from __future__ import annotations
@@ -16,58 +18,23 @@ from urllib.parse import quote
 
 from .physics import CHAINS, DEFAULT_FREQ_MHZ, clamp_freq, default_voltage
 
-CUSTOM_CONF_FIELDS: tuple[str, ...] = (
-    "_ant_pool1url",
-    "_ant_pool1user",
-    "_ant_pool1pw",
-    "_ant_pool2url",
-    "_ant_pool2user",
-    "_ant_pool2pw",
-    "_ant_pool3url",
-    "_ant_pool3user",
-    "_ant_pool3pw",
-    "_ant_nobeeper",
-    "_ant_notempoverctrl",
-    "_ant_fan_customize_switch",
-    "_ant_fan_customize_value",
-    "_ant_freq",
-    "_ant_freq1",
-    "_ant_freq2",
-    "_ant_freq3",
-    "_ant_voltage",
-    "_ant_voltage1",
-    "_ant_voltage2",
-    "_ant_voltage3",
-    "_ant_fan_rpm_off",
-    "_ant_chip_freq",
-    "_ant_autodownscale",
-    "_ant_autodownscale_watch",
-    "_ant_autodownscale_watchtimer",
-    "_ant_autodownscale_timer",
-    "_ant_autodownscale_after",
-    "_ant_autodownscale_step",
-    "_ant_autodownscale_min",
-    "_ant_autodownscale_prec",
-    "_ant_autodownscale_profile",
-    "_ant_minhr",
-    "_ant_asicboost",
-    "_ant_tempoff",
-    "_ant_altdf",
-    "_ant_presave",
-    "_ant_name",
-    "_ant_warn",
-    "_ant_maxx",
-    "_ant_trigger_reboot",
-    "_ant_target_temp",
-    "_ant_silentstart",
-    "_ant_altdfno",
-    "_ant_autodownscale_reboot",
-    "_ant_hotel_fee",
-    "_ant_lpm_mode",
-    "_ant_dchain5",
-    "_ant_dchain6",
-    "_ant_dchain7",
-)
+# The script's case arms, in order: arm N sets the shell variable named here from the N-th
+# item, after removing `_<variable>=` from it (`${ant_var/_ant_freq=/}` in arm 13).
+_CASE_ARMS_TEXT = """
+ant_pool1url ant_pool1user ant_pool1pw ant_pool2url ant_pool2user ant_pool2pw
+ant_pool3url ant_pool3user ant_pool3pw ant_nobeeper ant_notempoverctrl
+ant_fan_customize_switch ant_fan_customize_value ant_freq ant_freq1 ant_freq2 ant_freq3
+ant_voltage ant_voltage1 ant_voltage2 ant_voltage3 ant_fan_rpm_off ant_chip_freq
+ant_autodownscale ant_autodownscale_watch ant_autodownscale_watchtimer
+ant_autodownscale_timer ant_autodownscale_after ant_autodownscale_step ant_autodownscale_min
+ant_autodownscale_prec ant_autodownscale_profile ant_minhr ant_asicboost ant_tempoff
+ant_altdf ant_presave ant_name ant_warn ant_maxx ant_trigger_reboot ant_target_temp
+ant_silentstart ant_altdfno ant_autodownscale_reboot ant_hotel_fee ant_lpm_mode
+ant_dchain5 ant_dchain6 ant_dchain7
+"""
+_CASE_ARMS = tuple(_CASE_ARMS_TEXT.split())
+# The form field of each slot, as the web UI names it.
+CUSTOM_CONF_FIELDS: tuple[str, ...] = tuple(f"_{variable}" for variable in _CASE_ARMS)
 
 # Only these escapes are decoded, in this order (so "%2526" ends up as "&", and "%22",
 # "%5C" or lowercase hex stay encoded), like the firmware's shell substitutions.

@@ -8,10 +8,10 @@ preset it cannot apply. `VnishRestMiner` adds exactly that on top of the shared 
 
 Sources: pyasic 0.79 (`web/vnish.py`: the token from `unlock` sent raw in `Authorization` for
 most endpoints, as `Bearer <token>` for `system/*`; the settings reply being the same whether
-the preset took; tuned presets only) and its users' reports of a real 1.2.1 unit accepting the
-raw token. A token is therefore accepted in both forms. Some builds want an API key
-(`x-api-key`) for sensitive writes (`settings`, `system/reboot`); a miner given `api_key`
-refuses those writes without it (403 and `{"err"}`: assumed, nothing shows the reply).
+the preset took; tuned presets only); a real 1.2.1 unit answered pyasic's raw token. A token
+is therefore accepted in both forms. Some builds want an API key (`x-api-key`) for sensitive
+writes (`settings`, `system/reboot`); a miner given `api_key` refuses those writes without it
+(403 and `{"err"}`: assumed, nothing shows the reply).
 
 Whether a preset change restarts mining is not documented: it varies per miner (seeded).
 A miner that restarts initialises its boards again; one that does not moves its power while

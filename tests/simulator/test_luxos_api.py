@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 
 from simulator import ManualClock, SimulatedFleet
@@ -40,7 +40,7 @@ def status(reply: dict[str, Any]) -> dict[str, Any]:
 
 def test_personality() -> None:
     assert PERSONALITY.kind == "luxos"
-    assert PERSONALITY.web_app is None
+    assert PERSONALITY.web_app is not None
     assert SPEC.levels_w and SPEC.pause_survives_reboot
 
 
@@ -56,11 +56,14 @@ async def test_reply_is_sorted_json_with_one_nul(luxos: SimulatedFleet) -> None:
     assert (await command(m, "config"))["CONFIG"][0]["MACAddr"] == m.mac.lower()
 
 
-async def test_web_port_is_shut(luxos: SimulatedFleet) -> None:
+async def test_web_port_serves_the_front_page(luxos: SimulatedFleet) -> None:
     m = miner_of(luxos)
-    reader, writer = await asyncio.open_connection(m.host, m.web_port)
-    assert await asyncio.wait_for(reader.read(), 2) == b""
-    writer.close()
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"http://{m.host}:{m.web_port}/") as resp:
+            assert resp.status == 200
+            assert "Luxor Firmware" in await resp.text()  # pyasic's sign of LuxOS
+        async with session.get(f"http://{m.host}:{m.web_port}/cgi-bin/get_system_info.cgi") as r:
+            assert r.status == 404
 
 
 async def test_multi_command_wraps_each_section(luxos: SimulatedFleet) -> None:
@@ -69,6 +72,16 @@ async def test_multi_command_wraps_each_section(luxos: SimulatedFleet) -> None:
     assert status(reply["summary"][0])["Code"] == 11
     assert reply["power"][0]["POWER"][0]["Watts"] == round(m.power_w)
     assert status(reply["nonsense"][0])["STATUS"] == "E"
+
+
+async def test_text_requests_get_text_replies(luxos: SimulatedFleet) -> None:
+    m = miner_of(luxos)
+    raw = await cgminer_request(m.host, m.api_port, "power")
+    text = raw.rstrip(b"\x00").decode()
+    assert "STATUS=S" in text and f"POWER,PSU=true,Watts={round(m.power_w)}|" in text
+    sid = (await command(m, "logon"))["SESSION"][0]["SessionID"]
+    await cgminer_request(m.host, m.api_port, f"curtail|{sid},sleep")
+    assert m.curtailed
 
 
 async def test_bad_requests(luxos: SimulatedFleet) -> None:

@@ -39,4 +39,5 @@ def test_no_reading_is_no_overheat() -> None:
 def test_the_cause_names_sensor_and_limit() -> None:
     found = overheat_of(reading(None, 73.4), CHIP_LIMIT, BOARD_LIMIT)
     assert found is not None
-    assert found.describe() == "board temperature 73 °C (limit 70 °C)"
+    assert found.describe() == "board temperature 73 °C"
+    assert found.limit_c == BOARD_LIMIT

@@ -560,7 +560,7 @@ async def test_a_login_without_a_usable_token_is_a_protocol_error(login: bytes) 
 
 @pytest.mark.parametrize("status", [400, 405, 409, 422])
 async def test_a_login_refused_with_any_client_error_is_a_rejected_login(status: int) -> None:
-    # A real S19 on Braiins OS answered a REST login with 405 (a hass-miner fork's report).
+    # A real S19 on Braiins OS answered a REST login with 405.
     async def route(request: web.Request) -> web.StreamResponse:
         if request.path == "/api/v1/auth/login":
             return web.Response(status=status, text="Method Not Allowed")

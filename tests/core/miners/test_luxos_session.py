@@ -95,6 +95,16 @@ async def test_a_refusal_while_the_session_lives_is_not_retried(
     assert [c for c, _ in scripted.sent] == ["logon", "curtail", "session"]
 
 
+# A refusal, the miner's word that the session is gone, a new session, the command again.
+RENEWED_ONCE = [
+    ("logon", None),
+    ("curtail", "a1,sleep"),
+    ("session", None),
+    ("logon", None),
+    ("curtail", "a2,sleep"),
+]
+
+
 async def test_a_lapsed_session_is_renewed_whatever_the_refusal_says(
     stand_in: ApiStandIn,
 ) -> None:
@@ -107,13 +117,7 @@ async def test_a_lapsed_session_is_renewed_whatever_the_refusal_says(
         },
     )
     await luxos_session(stand_in).command("curtail", "sleep")
-    assert scripted.sent == [
-        ("logon", None),
-        ("curtail", "a1,sleep"),
-        ("session", None),
-        ("logon", None),
-        ("curtail", "a2,sleep"),
-    ]
+    assert scripted.sent == RENEWED_ONCE
 
 
 async def test_a_refusal_is_not_retried_where_the_miner_cannot_name_its_session(
@@ -139,13 +143,7 @@ async def test_a_session_refused_twice_is_given_up(stand_in: ApiStandIn) -> None
     )
     with pytest.raises(CgminerCommandError, match="session"):
         await luxos_session(stand_in).command("curtail", "sleep")
-    assert scripted.sent == [
-        ("logon", None),
-        ("curtail", "a1,sleep"),
-        ("session", None),
-        ("logon", None),
-        ("curtail", "a2,sleep"),
-    ]
+    assert scripted.sent == RENEWED_ONCE
 
 
 async def test_a_change_logs_off_the_session_it_opened(stand_in: ApiStandIn) -> None:
@@ -246,18 +244,21 @@ PROFILES = [
 ]
 
 
+def profile_change(**replies: list[dict[str, Any]]) -> Script:
+    """A miner with two profiles and ATM off, answering a profile change with `replies`."""
+    base: Script = {
+        "profiles": [ok("PROFILES", PROFILES)],
+        "logon": [sid("s1")],
+        "atm": [ok("ATM", [{"Enabled": False}])],
+        "logoff": [ok()],
+    }
+    return {**base, **replies}
+
+
 async def test_a_profileset_naming_another_profile_is_an_error(
     stand_in: ApiStandIn, session: aiohttp.ClientSession
 ) -> None:
-    script(
-        stand_in,
-        {
-            "profiles": [ok("PROFILES", PROFILES)],
-            "logon": [sid("s1")],
-            "atm": [ok("ATM", [{"Enabled": False}])],
-            "profileset": [ok("PROFILE", [{"Profile": "default"}])],
-        },
-    )
+    script(stand_in, profile_change(profileset=[ok("PROFILE", [{"Profile": "default"}])]))
     driver = LuxosDriver("127.0.0.1", session, api_port=stand_in.port, timeouts=FAST)
     with pytest.raises(MinerProtocolError, match="set default"):
         await driver.apply_setting(2000.0)
@@ -268,16 +269,12 @@ async def test_the_profile_is_confirmed_from_config_not_from_profileget(
 ) -> None:
     scripted = script(
         stand_in,
-        {
-            "profiles": [ok("PROFILES", PROFILES)],
-            "logon": [sid("s1")],
-            "atm": [ok("ATM", [{"Enabled": False}])],
-            "profileset": [ok("PROFILE", [{"Profile": "low"}])],
+        profile_change(
+            profileset=[ok("PROFILE", [{"Profile": "low"}])],
             # Without a name `profileget` is not documented: this firmware refuses it.
-            "profileget": [refused(403, "Missing profile name")],
-            "config": [ok("CONFIG", [{"Profile": "low"}])],
-            "logoff": [ok()],
-        },
+            profileget=[refused(403, "Missing profile name")],
+            config=[ok("CONFIG", [{"Profile": "low"}])],
+        ),
     )
     driver = LuxosDriver("127.0.0.1", session, api_port=stand_in.port, timeouts=FAST)
     await driver.apply_setting(2000.0)
@@ -291,14 +288,10 @@ async def test_a_config_naming_another_profile_is_an_error(
 ) -> None:
     script(
         stand_in,
-        {
-            "profiles": [ok("PROFILES", PROFILES)],
-            "logon": [sid("s1")],
-            "atm": [ok("ATM", [{"Enabled": False}])],
-            "profileset": [ok("PROFILE", [{"Profile": "low"}])],
-            "config": [ok("CONFIG", [{"Profile": "default"}])],
-            "logoff": [ok()],
-        },
+        profile_change(
+            profileset=[ok("PROFILE", [{"Profile": "low"}])],
+            config=[ok("CONFIG", [{"Profile": "default"}])],
+        ),
     )
     driver = LuxosDriver("127.0.0.1", session, api_port=stand_in.port, timeouts=FAST)
     with pytest.raises(MinerProtocolError, match="runs default"):

@@ -12,6 +12,7 @@ from custom_components.net_stabilization.core.miners.vnish_config import (
     encode_form,
     form_from_config,
 )
+from simulator.vnish_conf import CUSTOM_CONF_FIELDS
 
 from .replies import web_json
 
@@ -23,6 +24,11 @@ def test_fifty_fields_in_the_documented_order() -> None:
     assert FORM_FIELDS[13] == "_ant_freq"
     assert FORM_FIELDS[36] == "_ant_presave"
     assert FORM_FIELDS[49] == "_ant_dchain7"
+
+
+def test_the_order_is_the_firmware_scripts_case_arms() -> None:
+    # The simulator reads its slots from the firmware's script, independently of the driver.
+    assert FORM_FIELDS == CUSTOM_CONF_FIELDS
 
 
 def test_form_from_config_maps_every_setting_back() -> None:

@@ -54,7 +54,9 @@ class Supervisor:
         if excess is None:
             return False
         if not m.overheated(now):
-            _LOGGER.warning("%s %s: stopping it", m.mac, excess.describe())
+            _LOGGER.warning(
+                "%s %s (limit %.0f °C): stopping it", m.mac, excess.describe(), excess.limit_c
+            )
         ours = m.dispatched or m.in_transition
         self._dispatch.submit(m, m.overheat(now, cfg, excess.describe()))
         return ours

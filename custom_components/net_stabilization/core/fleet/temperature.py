@@ -23,8 +23,8 @@ class Overheat:
     limit_c: float
 
     def describe(self) -> str:
-        """E.g. "board temperature 74 °C (limit 70 °C)"."""
-        return f"{self.sensor} temperature {self.temp_c:.0f} °C (limit {self.limit_c:.0f} °C)"
+        """E.g. "board temperature 74 °C"."""
+        return f"{self.sensor} temperature {self.temp_c:.0f} °C"
 
 
 def overheat_of(
