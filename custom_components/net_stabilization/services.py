@@ -83,15 +83,12 @@ def _power(data: dict[str, Any], name: str) -> float | None:
     elif isinstance(value, str):
         with contextlib.suppress(ValueError):
             number = float(value.strip().replace(",", "."))
-    problem = (
-        "not_a_number"
-        if number is None
-        else "not_finite"
-        if not math.isfinite(number)
-        else "negative"
-        if number < 0
-        else None
-    )
+    if number is None:
+        problem: str | None = "not_a_number"
+    elif not math.isfinite(number):
+        problem = "not_finite"
+    else:
+        problem = "negative" if number < 0 else None
     if problem is not None or number is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,

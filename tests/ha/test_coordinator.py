@@ -187,7 +187,8 @@ async def test_a_large_command_tells_the_entities_once_its_orders_are_out(
 ) -> None:
     from custom_components.net_stabilization import coordinator as module  # noqa: PLC0415
 
-    monkeypatch.setattr(module, "ORDERS_FIRST_ABOVE", 0)  # two orders count as large here
+    # Every command counts as large here, also one whose orders went out before it returned.
+    monkeypatch.setattr(module, "ORDERS_FIRST_ABOVE", -1)
     await hass.services.async_call(DOMAIN, "activate", {"power_kw": 2.92}, blocking=True)
     await loaded_entry.runtime_data.controller.wait_orders_sent()
     await hass.async_block_till_done()
@@ -223,3 +224,39 @@ async def test_entities_are_told_in_slices_when_there_are_many(
     coordinator.publish()  # arrives while the slices run: everybody is told once more
     await hass.async_block_till_done()
     assert hass.states.get("sensor.mining_fleet_target_power").state == "1.46"
+
+
+async def test_a_listener_that_breaks_or_goes_away_does_not_stop_the_others(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from custom_components.net_stabilization import coordinator as module  # noqa: PLC0415
+
+    monkeypatch.setattr(module, "LISTENER_SLICE_S", 0.0)  # every listener its own slice
+    coordinator = loaded_entry.runtime_data.coordinator
+    calls: list[str] = []
+
+    def breaks() -> None:
+        calls.append("breaks")
+        raise RuntimeError("listener broke")
+
+    def removes_the_next() -> None:
+        calls.append("removes")
+        remove_late()
+
+    def late() -> None:
+        calls.append("late")
+
+    def last() -> None:
+        calls.append("last")
+
+    coordinator.async_add_listener(breaks)
+    coordinator.async_add_listener(removes_the_next)
+    remove_late = coordinator.async_add_listener(late)
+    coordinator.async_add_listener(last)
+    coordinator.publish()
+    await hass.async_block_till_done()
+    assert calls == ["breaks", "removes", "last"]
+    assert "Unexpected error updating listener" in caplog.text

@@ -145,3 +145,29 @@ async def test_one_temperature_per_miner_is_enabled_by_default(
     assert enabled("vnish_s9", "_chip_temperature")
     assert not enabled("vnish_s9", "_board_temperature")
     assert enabled("luxos", "_board_temperature")
+
+
+@pytest.mark.usefixtures("all_entities_enabled")
+async def test_a_power_set_miner_is_pinned_in_watts_from_its_number(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, sim: SimulatedFleet
+) -> None:
+    mac = _mac(sim, "braiins")
+    entity_id = next(
+        e
+        for e in _entity_ids(hass, loaded_entry, mac)
+        if e.startswith("number.") and e.endswith("_power_target_setpoint")
+    )
+    # Pins are settings of frequency mode; in on/off mode the number is unavailable.
+    await hass.services.async_call(DOMAIN, "set_power_mode", {"mode": "frequency"}, blocking=True)
+    await hass.async_block_till_done()
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": entity_id, "value": 2500}, blocking=True
+    )
+    runtime = loaded_entry.runtime_data
+    await runtime.controller.wait_idle()
+    await runtime.coordinator.async_poll_now()
+    await hass.async_block_till_done()
+    miner = runtime.coordinator.miners[mac]
+    assert miner.target_mhz == 2500.0 and miner.setting_unit == "W"
+    state = hass.states.get(entity_id)
+    assert state is not None and float(state.state) == 2500.0

@@ -74,3 +74,21 @@ async def test_a_driver_bug_is_reported_as_the_orders_result() -> None:
     second.submit("other", FakeMiner(ManualClock(), 1), Order(OrderKind.CANCEL, seq=1))
     await second.drain()  # the bug is logged; later orders still run
     await second.wait_started()
+
+
+async def test_a_restart_order_writes_its_frequency_or_restarts_plainly() -> None:
+    """A restart with a frequency is the write (which restarts the mining software with it);
+    without one it is a plain restart of the mining software."""
+    done = Recorder()
+    actuator = Actuator(4, done, retry_s=0.01, retry_for_s=1.0)
+    tuned = FakeMiner(ManualClock(), 0, state="stopped")
+    plain = FakeMiner(ManualClock(), 1, state="stopped")
+    actuator.submit(tuned.mac, tuned, Order(OrderKind.RESTART, 550.0, seq=1))
+    actuator.submit(plain.mac, plain, Order(OrderKind.RESTART, seq=1))
+    while len(done.results) < 2:
+        done.event.clear()
+        await done.event.wait()
+    assert done.results == [(OrderKind.RESTART, None), (OrderKind.RESTART, None)]
+    assert tuned.calls == ["set_frequency 550"]
+    assert plain.calls == ["restart"]
+    await actuator.close()
