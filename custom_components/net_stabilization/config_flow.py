@@ -72,6 +72,7 @@ from .const import (
     TARGET_POLICIES,
 )
 from .core.discovery import ScanResult, parse_host
+from .openadr_options import CONF_OPENADR, OpenAdrOptionsStep
 from .options import default_options, parse_networks, split_list
 from .strategy_options import check_strategy, strategy_defaults, strategy_keys, strategy_schema
 
@@ -344,13 +345,14 @@ _UNITS = {
 _NO_USER = "none"
 
 
-class NetStabilizationOptionsFlow(OptionsFlow):
+class NetStabilizationOptionsFlow(OpenAdrOptionsStep, OptionsFlow):
     """How the fleet behaves: timing, retention, mode, EMS access, meter and safety; then, when
     one is chosen, the local strategy."""
 
     def __init__(self) -> None:
         """Start with nothing taken."""
         self._general: dict[str, Any] = {}
+        self._pending: dict[str, Any] = {}
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """One form with every general option."""
@@ -362,7 +364,7 @@ class NetStabilizationOptionsFlow(OptionsFlow):
                 self._general = new
                 if new.get(CONF_STRATEGY, "none") != "none":
                     return await self.async_step_strategy()
-                return self.async_create_entry(data=_without_strategy(new))
+                return await self._save_or_ask_openadr(_without_strategy(new))
             options = {**options, **user_input}
         users = [
             user
@@ -387,7 +389,8 @@ class NetStabilizationOptionsFlow(OptionsFlow):
         if user_input is not None:
             new, errors = check_strategy(strategy, user_input)
             if not errors:
-                return self.async_create_entry(data={**_without_strategy(self._general), **new})
+                data = {**_without_strategy(self._general), **new}
+                return await self._save_or_ask_openadr(data)
             shown = {**shown, **user_input}
         return self.async_show_form(
             step_id="strategy",
@@ -500,6 +503,9 @@ def _options_schema(options: Mapping[str, Any], users: list[User]) -> probatio.S
         CONF_GRID_LIMIT_KW
     )
     schema[probatio.Required(CONF_MINER_ENTITIES, default=options[CONF_MINER_ENTITIES])] = (
+        BooleanSelector()
+    )
+    schema[probatio.Required(CONF_OPENADR, default=bool(options.get(CONF_OPENADR)))] = (
         BooleanSelector()
     )
     for key in (CONF_MAX_MINERS, CONF_RESTORE_MAX_AGE, CONF_HOT_RESERVE, CONF_HOT_STANDBY_W):

@@ -222,3 +222,22 @@ async def test_an_event_seen_late_reports_only_its_last_past_interval(site: Site
     assert [r["resources"][0]["intervals"][0]["id"] for r in reports] == [1]
     await site.run(10 * 60)
     assert len(site.vtn.reports_for(event_id)) == 3
+
+
+@pytest.mark.parametrize(
+    ("vtn_lost", "after_end"),
+    [("strategy", None), ("hold", 3000.0), ("standby", 0.0)],
+)
+async def test_an_event_ending_while_the_vtn_is_away_leaves_what_is_configured(
+    site: Site, vtn_lost: str, after_end: float | None
+) -> None:
+    site.ven.config = replace(site.ven.config, vtn_lost=vtn_lost)
+    site.vtn.create_event(event(site.program_id, site.at(10), "DISPATCH_SETPOINT", 3.0))
+    await site.run(60)
+    await site.vtn.stop()
+    await site.run(35 * 60)
+    assert site.fleet.dispatches[-1].target_w == after_end
+    await site.vtn.start()
+    await site.run(60)
+    assert site.fleet.dispatches[-1].target_w is None  # the VTN answers: the fallback ends
+    assert site.ven.fallback is None
