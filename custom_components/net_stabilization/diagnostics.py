@@ -12,6 +12,7 @@ from homeassistant.core import HomeAssistant
 
 from .const import CONF_EMS_NETWORKS, CONF_HOSTS, CONF_METER_ENTITY, CONF_NETWORKS
 from .local_strategy import StrategyInputs
+from .openadr_options import SECRETS as OPENADR_SECRETS
 from .runtime import FleetRuntime, NetStabilizationConfigEntry
 from .wire import command_json, fleet_summary_json
 
@@ -30,6 +31,10 @@ TO_REDACT = {
     "endpoint",
     "token",
     "access_token",
+    *OPENADR_SECRETS,
+    "callback_token",
+    "callbackUrl",
+    "venId",
 }
 REDACTED = "**REDACTED**"
 # MACs and IPv4 addresses also hide inside messages and errors.
@@ -86,6 +91,7 @@ def fleet_diagnostics(runtime: FleetRuntime) -> dict[str, Any]:
         "miners": miners,
         "settings": runtime.controller.settings().to_dict(),
         "strategy_inputs": strategy_inputs(runtime),
+        "openadr": runtime.openadr.state_json() if runtime.openadr is not None else None,
         "last_scan": None
         if scan is None
         else {
