@@ -196,13 +196,22 @@ class OpenAdrLink:
             )
             await self._watch_silence(now)
             if self.ven is not None:
+                before = self._shown()
                 await self.ven.step()
                 await self._watch_ven()
-            self._coordinator.async_update_listeners()
+                if self._shown() != before:  # else the next poll shows the figures
+                    self._coordinator.publish()
         except Exception:
             LOGGER.exception("OpenADR turn failed")
         finally:
             self._busy = False
+
+    def _shown(self) -> tuple[object, ...]:
+        ven = self.ven
+        if ven is None:
+            return ()
+        current = ven.current_event()
+        return (ven.dispatch, ven.connection, None if current is None else current.event.id)
 
     async def _watch_silence(self, now: float) -> None:
         ems_kw = self._controller.settings().ems_target_kw

@@ -241,3 +241,38 @@ async def test_an_event_ending_while_the_vtn_is_away_leaves_what_is_configured(
     await site.run(60)
     assert site.fleet.dispatches[-1].target_w is None  # the VTN answers: the fallback ends
     assert site.ven.fallback is None
+
+
+async def test_an_event_of_now_holds_at_the_turn_it_is_fetched_in(site: Site) -> None:
+    site.vtn.create_event(
+        event(site.program_id, "0001-01-01T00:00:00Z", "DISPATCH_SETPOINT", 4.0, duration="PT1H")
+    )
+    site.ven._clock = _Ticking(site.ven._clock)  # time moves while the VTN answers
+    await site.ven.step()
+    assert site.fleet.dispatches[-1].target_w == 4000.0
+
+
+async def test_an_error_page_from_the_vtn_is_a_failure_not_a_parse_error(site: Site) -> None:
+    await site.ven.step()
+    site.vtn.fail_next(1, 502)
+    site.ven.poll_soon()
+    await site.ven.step()
+    assert site.ven.connection is Connection.UNREACHABLE
+    assert "502" in site.ven.problem
+
+
+class _Ticking:
+    """A clock a millisecond further at every look."""
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+        self._looks = 0
+
+    def monotonic(self) -> float:
+        return self._inner.monotonic()  # type: ignore[attr-defined,no-any-return]
+
+    def now(self) -> object:
+        from datetime import timedelta  # noqa: PLC0415
+
+        self._looks += 1
+        return self._inner.now() + timedelta(milliseconds=self._looks)  # type: ignore[attr-defined]

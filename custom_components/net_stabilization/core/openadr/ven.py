@@ -160,11 +160,11 @@ class Ven:
 
     async def step(self) -> None:
         """One turn: poll the VTN when due, act on the events, measure, report."""
-        now = self._clock.now().timestamp()
         reading = self._fleet.reading()
-        self.history.add(now, reading.power_kw)
+        self.history.add(self._clock.now().timestamp(), reading.power_kw)
         if self._clock.monotonic() >= self._next_poll:
             await self.poll_vtn()
+        now = self._clock.now().timestamp()  # after the poll: an event of "now" holds at once
         await self._act(now, reading)
         self._measure(now, reading)
         self._queue_reports(now, reading)
