@@ -36,6 +36,7 @@ from .core.fleet.failsafe import Fallback, SilenceWatch
 from .core.mv import DispatchTracker, Performance
 from .core.openadr import Connection, ControllerPort, GridPrice, Ven, VenConfig
 from .core.store import FleetStore
+from .local_strategy import StrategyInputs
 from .openadr_options import (
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
@@ -94,8 +95,9 @@ class OpenAdrLink:
         self._fallback_seen: str | None = None
         if self.options.get(CONF_OPENADR) and self.options.get(CONF_VTN_URL):
             seat = controller.strategy_seat
-            if seat is not None:  # a PRICE event stands in for the price entity
-                seat.read_inputs = self.price.over(seat.read_inputs)
+            reader = seat.read_inputs if seat is not None else None
+            if isinstance(reader, StrategyInputs):  # a PRICE event stands in for the entity
+                reader.grid_price = lambda: self.price.per_kwh
             self.ven = Ven(
                 VenConfig(
                     vtn_url=str(self.options[CONF_VTN_URL]),

@@ -209,3 +209,34 @@ def _program(vtn: TestVtn, program_id: str) -> Any:
     )
 
     return parse_program(vtn.state.programs[program_id].body)
+
+
+class TestGridPrice:
+    """A PRICE event stands in for the price strategy's entity; the entity is still watched."""
+
+    @pytest.fixture
+    def options(self, options: dict[str, Any], vtn: TestVtn) -> dict[str, Any]:
+        return {
+            **options,
+            **openadr_options(vtn),
+            "openadr_webhook": False,
+            "strategy": "price",
+            "price_entity": "sensor.day_ahead_price",
+            "price_threshold": 0.1,
+        }
+
+    async def test_an_event_price_is_read_before_the_entity(
+        self, hass: HomeAssistant, loaded_entry: MockConfigEntry
+    ) -> None:
+        hass.states.async_set("sensor.day_ahead_price", "0.30", {"unit_of_measurement": "€/kWh"})
+        runtime = loaded_entry.runtime_data
+        link = runtime.openadr
+        seat = runtime.controller.strategy_seat
+        assert link is not None and seat is not None
+        reader: Any = seat.read_inputs
+        assert reader.entities == {"price_per_kwh": "sensor.day_ahead_price"}
+        assert reader().price_per_kwh == pytest.approx(0.30)
+        link.price.per_kwh = 0.02
+        assert reader().price_per_kwh == pytest.approx(0.02)
+        link.price.per_kwh = None
+        assert reader().price_per_kwh == pytest.approx(0.30)

@@ -573,7 +573,8 @@ class Ven:
                     view.counts.waiting += 1
 
     async def _send_reports(self, now: float) -> None:
-        if self.connection in (Connection.AUTH_FAILED, Connection.STARTING):
+        # Unreachable: the reports wait for the next poll that gets through.
+        if self.connection in (Connection.AUTH_FAILED, Connection.STARTING, Connection.UNREACHABLE):
             return
         outbox = self.outbox
         while outbox.waiting:
