@@ -254,7 +254,7 @@ async def test_an_event_of_now_holds_at_the_turn_it_is_fetched_in(site: Site) ->
 
 async def test_an_error_page_from_the_vtn_is_a_failure_not_a_parse_error(site: Site) -> None:
     await site.ven.step()
-    site.vtn.fail_next(1, 502)
+    site.vtn.fail_next(1, 502, page=True)
     site.ven.poll_soon()
     await site.ven.step()
     assert site.ven.connection is Connection.UNREACHABLE
