@@ -44,6 +44,7 @@ from .openadr_options import (
     CONF_EMS_SILENCE_MIN,
     CONF_OPENADR,
     CONF_PROGRAMS,
+    CONF_SIMPLE_SHARES,
     CONF_TOKEN_URL,
     CONF_VEN_NAME,
     CONF_VEN_POLL_S,
@@ -51,6 +52,7 @@ from .openadr_options import (
     CONF_VTN_URL,
     CONF_WEBHOOK,
     openadr_defaults,
+    simple_shares,
 )
 from .options import split_list
 
@@ -108,6 +110,8 @@ class OpenAdrLink:
                     token_url=str(self.options.get(CONF_TOKEN_URL, "")),
                     poll_interval_s=float(self.options[CONF_VEN_POLL_S]),
                     vtn_lost=str(self.options.get(CONF_VTN_LOST, "strategy")),
+                    simple_shares=simple_shares(str(self.options.get(CONF_SIMPLE_SHARES, "")))
+                    or (0.5, 0.25, 0.0),
                 ),
                 async_get_clientsession(hass),
                 ControllerPort(controller),

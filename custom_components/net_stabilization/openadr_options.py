@@ -41,6 +41,7 @@ CONF_PROGRAMS: Final = "openadr_programs"
 CONF_VEN_POLL_S: Final = "openadr_poll_interval"
 CONF_WEBHOOK: Final = "openadr_webhook"  # ask the VTN to notify through a webhook
 CONF_VTN_LOST: Final = "openadr_vtn_lost"  # what an event ending while the VTN is away leaves
+CONF_SIMPLE_SHARES: Final = "openadr_simple_shares"  # SIMPLE levels 1-3 in % of rated power
 CONF_EMS_SILENCE_MIN: Final = "ems_silence_min"  # 0: no fail-safe for a silent EMS
 CONF_EMS_SILENCE_ACTION: Final = "ems_silence_action"
 
@@ -56,6 +57,7 @@ def openadr_defaults() -> dict[str, Any]:
         CONF_VEN_POLL_S: DEFAULT_VEN_POLL_S,
         CONF_WEBHOOK: True,
         CONF_VTN_LOST: "strategy",
+        CONF_SIMPLE_SHARES: "50, 25, 0",
         CONF_EMS_SILENCE_MIN: 0,
         CONF_EMS_SILENCE_ACTION: "standby",
     }
@@ -74,6 +76,7 @@ def openadr_keys() -> frozenset[str]:
             CONF_VEN_POLL_S,
             CONF_WEBHOOK,
             CONF_VTN_LOST,
+            CONF_SIMPLE_SHARES,
             CONF_EMS_SILENCE_MIN,
             CONF_EMS_SILENCE_ACTION,
         }
@@ -119,6 +122,7 @@ def openadr_schema(shown: Mapping[str, Any]) -> probatio.Schema:
             ),
             probatio.Required(CONF_WEBHOOK, default=shown[CONF_WEBHOOK]): BooleanSelector(),
             probatio.Required(CONF_VTN_LOST, default=shown[CONF_VTN_LOST]): fallback(CONF_VTN_LOST),
+            probatio.Required(CONF_SIMPLE_SHARES, default=shown[CONF_SIMPLE_SHARES]): text(),
             probatio.Required(CONF_EMS_SILENCE_MIN, default=shown[CONF_EMS_SILENCE_MIN]): number(
                 0, 1440, "min"
             ),
@@ -127,6 +131,18 @@ def openadr_schema(shown: Mapping[str, Any]) -> probatio.Schema:
             ): fallback(CONF_EMS_SILENCE_ACTION),
         }
     )
+
+
+def simple_shares(text: str) -> tuple[float, float, float] | None:
+    """SIMPLE levels 1, 2 and 3 as shares of rated power, from "50, 25, 0" (%); None when the
+    text is not three percentages."""
+    try:
+        values = [float(item) for item in split_list(text)]
+    except ValueError:
+        return None
+    if len(values) != 3 or not all(0 <= v <= 100 for v in values):
+        return None
+    return (values[0] / 100.0, values[1] / 100.0, values[2] / 100.0)
 
 
 async def check_openadr(
@@ -143,6 +159,10 @@ async def check_openadr(
     if not programs:
         return new, {CONF_PROGRAMS: "no_programs"}
     new[CONF_PROGRAMS] = ", ".join(programs)
+    shares = simple_shares(str(new.get(CONF_SIMPLE_SHARES, "50, 25, 0")))
+    if shares is None:
+        return new, {CONF_SIMPLE_SHARES: "invalid_shares"}
+    new[CONF_SIMPLE_SHARES] = ", ".join(f"{share * 100:g}" for share in shares)
     new[CONF_VEN_POLL_S] = int(new.get(CONF_VEN_POLL_S, DEFAULT_VEN_POLL_S))
     new[CONF_EMS_SILENCE_MIN] = float(new.get(CONF_EMS_SILENCE_MIN, 0))
     clock = ManualClock()

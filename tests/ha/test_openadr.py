@@ -84,8 +84,15 @@ async def test_the_openadr_form_logs_in_before_it_saves(
         result["flow_id"], {**form, "openadr_vtn_url": "http://127.0.0.1:1"}
     )
     assert result["errors"] == {"openadr_vtn_url": "vtn_unreachable"}
-    result = await hass.config_entries.options.async_configure(result["flow_id"], form)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**form, "openadr_simple_shares": "50, 25"}
+    )
+    assert result["errors"] == {"openadr_simple_shares": "invalid_shares"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**form, "openadr_simple_shares": "60;30;0"}
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert loaded_entry.options["openadr_simple_shares"] == "60, 30, 0"
     await hass.async_block_till_done()
     assert loaded_entry.options["openadr_vtn_url"] == vtn.base_url
     assert loaded_entry.options["openadr"] is True

@@ -276,3 +276,34 @@ class _Ticking:
 
         self._looks += 1
         return self._inner.now() + timedelta(milliseconds=self._looks)  # type: ignore[attr-defined]
+
+
+async def test_flexibility_and_state_are_reported_as_the_fleet_stands(site: Site) -> None:
+    body = event(
+        site.program_id,
+        site.at(10),
+        "DISPATCH_SETPOINT",
+        3.0,
+        duration="PT5M",
+        reportDescriptors=[
+            {"payloadType": kind, "frequency": 1, "aggregate": True}
+            for kind in (
+                "UP_REGULATION_AVAILABLE",
+                "DOWN_REGULATION_AVAILABLE",
+                "LOAD_SHED_DELTA_AVAILABLE",
+                "OPERATING_STATE",
+            )
+        ],
+    )
+    event_id = site.vtn.create_event(body)
+    await site.run(6 * 60)
+    (report,) = site.vtn.reports_for(event_id)
+    interval = report["resources"][0]["intervals"][0]
+    values = {p["type"]: p["values"][0] for p in interval["payloads"]}
+    assert report["resources"][0]["resourceName"] == "AGGREGATED_REPORT"
+    # The fleet draws 3 kW of 10 kW rated, 0.2 kW asleep: 2.8 kW to shed, 7 kW to add.
+    assert values["UP_REGULATION_AVAILABLE"] == pytest.approx(2.8)
+    assert values["LOAD_SHED_DELTA_AVAILABLE"] == pytest.approx(2.8)
+    assert values["DOWN_REGULATION_AVAILABLE"] == pytest.approx(7.0)
+    assert values["OPERATING_STATE"] == "RUNNING_CURTAILED"  # as it ran through the interval
+    assert site.vtn.violations == []
