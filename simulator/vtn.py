@@ -41,6 +41,7 @@ class Fault:
 
     status: int = 0  # answered with this status
     hang: bool = False  # never answered (until the client gives up)
+    page: bool = False  # with a proxy's text page instead of a problem object
     count: int = 0
 
 
@@ -153,9 +154,10 @@ class TestVtn:
             await self._session.close()
             self._session = None
 
-    def fail_next(self, count: int, status: int = 500) -> None:
-        """The next `count` API requests are answered with `status`."""
-        self.fault = Fault(status=status, count=count)
+    def fail_next(self, count: int, status: int = 500, *, page: bool = False) -> None:
+        """The next `count` API requests are answered with `status` (`page`: with a text page,
+        as a reverse proxy in front of a VTN answers)."""
+        self.fault = Fault(status=status, count=count, page=page)
 
     def hang_next(self, count: int) -> None:
         """The next `count` API requests are never answered (the client times out)."""
@@ -283,6 +285,8 @@ class TestVtn:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._hang.wait(), timeout=30)
                 return self._problem(500, "hung")
+            if self.fault.page:
+                return web.Response(status=self.fault.status, text="<html>Bad Gateway</html>")
             return self._problem(self.fault.status, "injected failure")
         path = request.path.rstrip("/") or "/"
         if path == "/auth/server" and request.method == "GET":

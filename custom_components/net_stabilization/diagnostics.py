@@ -25,6 +25,7 @@ from .const import (
     CONF_TRIP_ENTITY,
 )
 from .local_strategy import StrategyInputs
+from .openadr_options import SECRETS as OPENADR_SECRETS
 from .runtime import FleetRuntime, NetStabilizationConfigEntry
 from .wire import command_json, fleet_summary_json
 
@@ -54,6 +55,10 @@ TO_REDACT = {
     "endpoint",
     "token",
     "access_token",
+    *OPENADR_SECRETS,
+    "callback_token",
+    "callbackUrl",
+    "venId",
 }
 REDACTED = "**REDACTED**"
 # MACs and IPv4 addresses also hide inside messages and errors.
@@ -110,6 +115,7 @@ def fleet_diagnostics(runtime: FleetRuntime) -> dict[str, Any]:
         "miners": miners,
         "settings": runtime.controller.settings().to_dict(),
         "strategy_inputs": strategy_inputs(runtime),
+        "openadr": runtime.openadr.state_json() if runtime.openadr is not None else None,
         "last_scan": None
         if scan is None
         else {

@@ -49,6 +49,7 @@ def async_register_views(hass: HomeAssistant) -> None:
         FleetHistoryView,
         FleetScanView,
         MinerActionView,
+        FleetPerformanceView,
     ):
         hass.http.register_view(view())
 
@@ -94,6 +95,8 @@ class _EmsView(HomeAssistantView):
             raise _refused(web.HTTPForbidden, caller.refusal or "not allowed to control the fleet")
         if runtime is None:
             raise _refused(web.HTTPServiceUnavailable, NOT_LOADED)
+        if runtime.openadr is not None:  # an EMS that calls is alive (the silence fail-safe)
+            runtime.openadr.ems_heard()
         return runtime, caller
 
 
@@ -204,6 +207,21 @@ class FleetStatusView(_FleetView):
         last_ems = await _last_ems_command(fleet)
         problems = [] if fleet.store.problem is None else [f"database: {fleet.store.problem.value}"]
         return self.json(fleet_status_json(fleet.controller.snapshot, last_ems, problems))
+
+
+class FleetPerformanceView(_FleetView):
+    """GET /api/net_stabilization/performance: the VEN, and what each dispatch delivered."""
+
+    url = "/api/net_stabilization/performance"
+    name = "api:net_stabilization:performance"
+
+    async def get(self, request: web.Request) -> web.Response:
+        """The running and last dispatch, the VEN's events, and the stored figures."""
+        fleet = self._fleet(request)
+        if isinstance(fleet, web.Response):
+            return fleet
+        state = fleet.openadr.state_json() if fleet.openadr is not None else {}
+        return self.json({**state, "history": await fleet.store.recent_performance(50)})
 
 
 class FleetMinersView(_FleetView):

@@ -161,9 +161,15 @@ class StrategyInputs:
             for field in needed
             if options.get(_INPUTS[field][0])
         }
+        # A price that stands in for the price entity while it has one (an OpenADR PRICE event).
+        self.grid_price: Callable[[], float | None] | None = None
 
     def read(self, field: str) -> float | None:
         """One input now; None when its entity gives nothing usable."""
+        if field == "price_per_kwh" and self.grid_price is not None:
+            price = self.grid_price()
+            if price is not None:
+                return price
         entity_id = self.entities.get(field)
         if entity_id is None:
             return None

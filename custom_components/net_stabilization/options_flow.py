@@ -56,6 +56,7 @@ from .const import (
     STRATEGIES,
     TARGET_POLICIES,
 )
+from .openadr_options import CONF_OPENADR, OpenAdrOptionsStep
 from .options import default_options, parse_networks, split_list
 from .strategy_options import check_strategy, strategy_defaults, strategy_keys, strategy_schema
 
@@ -68,7 +69,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         CONF_RETENTION_HOURS,
         CONF_RESCAN_INTERVAL,
     ),
-    "ems": (CONF_EMS_NETWORKS, CONF_EMS_USER, CONF_RESTORE_MAX_AGE),
+    "ems": (CONF_EMS_NETWORKS, CONF_EMS_USER, CONF_RESTORE_MAX_AGE, CONF_OPENADR),
     "site": (
         CONF_METER_ENTITY,
         CONF_TRIP_ENTITY,
@@ -125,12 +126,13 @@ _NO_USER = "none"
 _IN_SECTION = {"out_of_range": "out_of_range_in_section"}
 
 
-class NetStabilizationOptionsFlow(OptionsFlow):
+class NetStabilizationOptionsFlow(OpenAdrOptionsStep, OptionsFlow):
     """How the fleet behaves; then, when one is chosen, the local strategy."""
 
     def __init__(self) -> None:
         """Start with nothing taken."""
         self._general: dict[str, Any] = {}
+        self._pending: dict[str, Any] = {}
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """One form with every general option, in sections."""
@@ -146,7 +148,7 @@ class NetStabilizationOptionsFlow(OptionsFlow):
                 self._general = new
                 if new.get(CONF_STRATEGY, "none") != "none":
                     return await self.async_step_strategy()
-                return self.async_create_entry(data=_without_strategy(new))
+                return await self._save_or_ask_openadr(_without_strategy(new))
             options = {**options, **given}
             errors = section_errors(field_errors)
         users = [
@@ -176,7 +178,8 @@ class NetStabilizationOptionsFlow(OptionsFlow):
         if user_input is not None:
             new, errors = check_strategy(strategy, user_input)
             if not errors:
-                return self.async_create_entry(data={**_without_strategy(self._general), **new})
+                data = {**_without_strategy(self._general), **new}
+                return await self._save_or_ask_openadr(data)
             shown = {**shown, **user_input}
         return self.async_show_form(
             step_id="strategy",
@@ -297,12 +300,15 @@ def options_schema(options: Mapping[str, Any], users: list[User]) -> probatio.Sc
         ),
         CONF_MINER_ENTITIES: BooleanSelector(),
         CONF_FACTORY_PASSWORD: BooleanSelector(),
+        CONF_OPENADR: BooleanSelector(),
         **{key: number(key) for key in _RANGES},
     }
 
     def field(key: str) -> Any:
         if key in _SUGGESTED:
             return probatio.Optional(key)
+        if key == CONF_OPENADR:
+            return probatio.Required(key, default=bool(options.get(key)))
         if key == CONF_EMS_USER:
             return probatio.Optional(key, default=options.get(key) or _NO_USER)
         return probatio.Required(key, default=options[key])

@@ -40,6 +40,7 @@ from .core.fleet import CommandRecord, CommandSource, FleetController, PowerMode
 from .core.store import FleetStore, StoreProblem
 from .history import CommandEvents, FleetHistory
 from .local_strategy import build_seat, watch_inputs
+from .openadr import OpenAdrLink
 from .options import effective_options
 from .scanning import FleetScanning
 from .site_limits import SiteLimitsWatcher
@@ -61,6 +62,7 @@ class FleetRuntime:
     entry_data: dict[str, Any]
     timers: list[Callable[[], None]] = field(default_factory=list)  # to cancel on unload
     settings_task: asyncio.Task[None] | None = None  # the last settings write
+    openadr: OpenAdrLink | None = None  # the VEN, dispatch figures and fail-safes
     closed: bool = False
 
     async def async_rescan(self) -> None:
@@ -161,6 +163,14 @@ def build_runtime(hass: HomeAssistant, entry: NetStabilizationConfigEntry) -> Fl
         await _after_command(hass, entry, runtime, record)
 
     events.after_record = after_record
+    runtime.openadr = OpenAdrLink(
+        hass,
+        entry,
+        controller=controller,
+        coordinator=runtime.coordinator,
+        store=store,
+        options=options,
+    )
     return runtime
 
 
@@ -212,6 +222,8 @@ async def async_start(
     # The local strategy last: it decides from what was resumed (or was switched off).
     runtime.controller.start_strategy()
     runtime.timers.append(watch_inputs(hass, runtime.controller, runtime.coordinator))
+    if runtime.openadr is not None:  # grid events decide from what was resumed
+        runtime.timers.append(await runtime.openadr.async_start())
     _schedule_timers(hass, entry, runtime)
 
 

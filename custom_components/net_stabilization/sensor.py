@@ -37,6 +37,7 @@ from .core.fleet import (
     TargetSource,
 )
 from .entity import FleetEntity, MinerEntity
+from .openadr_sensor import link_sensors
 from .platform import async_add_miner_entities
 from .runtime import NetStabilizationConfigEntry
 
@@ -364,6 +365,7 @@ async def async_setup_entry(
         [FleetSensor(coordinator, d) for d in FLEET_SENSORS if d.exists_fn(coordinator.snapshot)]
         + [FleetEnergySensor(coordinator)]
     )
+    async_add_entities(link_sensors(coordinator, entry.runtime_data.openadr))
     async_add_miner_entities(
         entry,
         async_add_entities,

@@ -222,3 +222,88 @@ async def test_an_event_seen_late_reports_only_its_last_past_interval(site: Site
     assert [r["resources"][0]["intervals"][0]["id"] for r in reports] == [1]
     await site.run(10 * 60)
     assert len(site.vtn.reports_for(event_id)) == 3
+
+
+@pytest.mark.parametrize(
+    ("vtn_lost", "after_end"),
+    [("strategy", None), ("hold", 3000.0), ("standby", 0.0)],
+)
+async def test_an_event_ending_while_the_vtn_is_away_leaves_what_is_configured(
+    site: Site, vtn_lost: str, after_end: float | None
+) -> None:
+    site.ven.config = replace(site.ven.config, vtn_lost=vtn_lost)
+    site.vtn.create_event(event(site.program_id, site.at(10), "DISPATCH_SETPOINT", 3.0))
+    await site.run(60)
+    await site.vtn.stop()
+    await site.run(35 * 60)
+    assert site.fleet.dispatches[-1].target_w == after_end
+    await site.vtn.start()
+    await site.run(60)
+    assert site.fleet.dispatches[-1].target_w is None  # the VTN answers: the fallback ends
+    assert site.ven.fallback is None
+
+
+async def test_an_event_of_now_holds_at_the_turn_it_is_fetched_in(site: Site) -> None:
+    site.vtn.create_event(
+        event(site.program_id, "0001-01-01T00:00:00Z", "DISPATCH_SETPOINT", 4.0, duration="PT1H")
+    )
+    site.ven._clock = _Ticking(site.ven._clock)  # time moves while the VTN answers
+    await site.ven.step()
+    assert site.fleet.dispatches[-1].target_w == 4000.0
+
+
+async def test_an_error_page_from_the_vtn_is_a_failure_not_a_parse_error(site: Site) -> None:
+    await site.ven.step()
+    site.vtn.fail_next(1, 502, page=True)
+    site.ven.poll_soon()
+    await site.ven.step()
+    assert site.ven.connection is Connection.UNREACHABLE
+    assert "502" in site.ven.problem
+
+
+class _Ticking:
+    """A clock a millisecond further at every look."""
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+        self._looks = 0
+
+    def monotonic(self) -> float:
+        return self._inner.monotonic()  # type: ignore[attr-defined,no-any-return]
+
+    def now(self) -> object:
+        from datetime import timedelta  # noqa: PLC0415
+
+        self._looks += 1
+        return self._inner.now() + timedelta(milliseconds=self._looks)  # type: ignore[attr-defined]
+
+
+async def test_flexibility_and_state_are_reported_as_the_fleet_stands(site: Site) -> None:
+    body = event(
+        site.program_id,
+        site.at(10),
+        "DISPATCH_SETPOINT",
+        3.0,
+        duration="PT5M",
+        reportDescriptors=[
+            {"payloadType": kind, "frequency": 1, "aggregate": True}
+            for kind in (
+                "UP_REGULATION_AVAILABLE",
+                "DOWN_REGULATION_AVAILABLE",
+                "LOAD_SHED_DELTA_AVAILABLE",
+                "OPERATING_STATE",
+            )
+        ],
+    )
+    event_id = site.vtn.create_event(body)
+    await site.run(6 * 60)
+    (report,) = site.vtn.reports_for(event_id)
+    interval = report["resources"][0]["intervals"][0]
+    values = {p["type"]: p["values"][0] for p in interval["payloads"]}
+    assert report["resources"][0]["resourceName"] == "AGGREGATED_REPORT"
+    # The fleet draws 3 kW of 10 kW rated, 0.2 kW asleep: 2.8 kW to shed, 7 kW to add.
+    assert values["UP_REGULATION_AVAILABLE"] == pytest.approx(2.8)
+    assert values["LOAD_SHED_DELTA_AVAILABLE"] == pytest.approx(2.8)
+    assert values["DOWN_REGULATION_AVAILABLE"] == pytest.approx(7.0)
+    assert values["OPERATING_STATE"] == "RUNNING_CURTAILED"  # as it ran through the interval
+    assert site.vtn.violations == []

@@ -64,6 +64,15 @@ class MinerReadings(MinerView):
 
     # --- readings -----------------------------------------------------------------------------
 
+    def _vetted(self, reading: MinerReading | None) -> MinerReading | None:
+        """The reading with figures its model cannot show dropped; a plausible one makes the
+        miner trusted (it has answered as its firmware would)."""
+        if reading is None:
+            return None
+        reading, plausible = vet_reading(reading, self.capabilities)
+        self.trusted = self.trusted or plausible
+        return reading
+
     def observe(
         self,
         reading: MinerReading | None,
@@ -77,9 +86,7 @@ class MinerReadings(MinerView):
         With `curve` and `scale` (what the miner draws over the curve), a wake or a change
         ends when the power of its new setting is seen, not merely its setting."""
         self._watch_progress(now)
-        if reading is not None:
-            reading, plausible = vet_reading(reading, self.capabilities)
-            self.trusted = self.trusted or plausible
+        reading = self._vetted(reading)
         if reading is None or not reading.online or reading.state is MiningState.OFFLINE:
             self._read_failed(error, now)
             return None

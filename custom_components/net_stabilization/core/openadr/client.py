@@ -54,6 +54,8 @@ async def _read_json(response: aiohttp.ClientResponse) -> Any:
     try:
         return json.loads(body)
     except ValueError as err:
+        if response.status >= 400:
+            return None  # an error page: the status says what happened
         raise VtnUnreachable(f"answer is not JSON: {err}") from err
 
 

@@ -78,6 +78,10 @@ class VenConfig:
     simple_shares: tuple[float, float, float] = (0.5, 0.25, 0.0)  # SIMPLE 1-3: share of rated
     emergency_share: float = 0.0  # an ALERT_GRID_EMERGENCY caps the fleet at this share
     late_after_s: float = 60.0  # a report sent this long after it was due is late
+    # What an event that ends while the VTN cannot be reached leaves behind until it can:
+    # "strategy" releases the fleet (to the EMS, the strategy or standby), "hold" keeps the
+    # event's last target and cap, "standby" holds the fleet at 0 kW.
+    vtn_lost: str = "strategy"
     seed: str = ""  # for the random shifts of starts (default: the VEN's name)
 
 
@@ -144,6 +148,7 @@ class Ven:
         self.last_contact: float | None = None  # Unix s of the last answer from the VTN
         self.signals = Signals()
         self.dispatch = GridDispatch()
+        self.fallback: GridDispatch | None = None  # in force after an event ended unheard
         self._next_poll = -math.inf
         self._registered = False
         self._finished: dict[str, float] = {}  # ended events let go (id → modification time)
@@ -155,11 +160,11 @@ class Ven:
 
     async def step(self) -> None:
         """One turn: poll the VTN when due, act on the events, measure, report."""
-        now = self._clock.now().timestamp()
         reading = self._fleet.reading()
-        self.history.add(now, reading.power_kw)
+        self.history.add(self._clock.now().timestamp(), reading.power_kw)
         if self._clock.monotonic() >= self._next_poll:
             await self.poll_vtn()
+        now = self._clock.now().timestamp()  # after the poll: an event of "now" holds at once
         await self._act(now, reading)
         self._measure(now, reading)
         self._queue_reports(now, reading)
@@ -384,6 +389,7 @@ class Ven:
             cap_w=None if cap_kw is None else round(cap_kw * 1000.0, 1),
             events=", ".join(sorted(set(deciding))),
         )
+        dispatch = self._fall_back(dispatch)
         if dispatch != self.dispatch:
             self.dispatch = dispatch
             await self._fleet.dispatch(dispatch)
@@ -391,6 +397,31 @@ class Ven:
             price = signals.price
             self._price.per_kwh = None if price is None else float(price.value)
         await self._answer_shortfalls(now, signals, target_kw, cap_kw)
+
+    def _fall_back(self, dispatch: GridDispatch) -> GridDispatch:
+        """An event that ended while the VTN was away leaves what `vtn_lost` says, until the
+        VTN answers again or another event decides."""
+        if self.connection is Connection.CONNECTED:
+            if self.fallback is not None:
+                _LOGGER.info("OpenADR VTN back: the fallback ends")
+            self.fallback = None
+            return dispatch
+        empty = dispatch.target_w is None and dispatch.cap_w is None
+        if not empty:
+            self.fallback = None
+            return dispatch
+        last = self.dispatch
+        if self.fallback is None and (last.target_w is not None or last.cap_w is not None):
+            mode = self.config.vtn_lost
+            if mode == "hold":
+                self.fallback = GridDispatch(last.target_w, last.cap_w, "fallback: hold")
+            elif mode == "standby":
+                self.fallback = GridDispatch(0.0, None, "fallback: standby")
+            if self.fallback is not None:
+                _LOGGER.warning(
+                    "OpenADR event ended while the VTN is unreachable: %s", self.fallback.events
+                )
+        return self.fallback if self.fallback is not None else dispatch
 
     def _target_kw(self, target: Instruction | None, reading: FleetReading) -> float | None:
         if target is None:
@@ -542,7 +573,8 @@ class Ven:
                     view.counts.waiting += 1
 
     async def _send_reports(self, now: float) -> None:
-        if self.connection in (Connection.AUTH_FAILED, Connection.STARTING):
+        # Unreachable: the reports wait for the next poll that gets through.
+        if self.connection in (Connection.AUTH_FAILED, Connection.STARTING, Connection.UNREACHABLE):
             return
         outbox = self.outbox
         while outbox.waiting:
