@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from custom_components.net_stabilization.core.fleet import ManualClock
+from custom_components.net_stabilization.core.fleet import actuator as actuator_module
 from custom_components.net_stabilization.core.fleet.actuator import Actuator, Order, OrderKind
 from custom_components.net_stabilization.core.miners.base import MinerUnreachableError
 
@@ -74,3 +77,42 @@ async def test_a_driver_bug_is_reported_as_the_orders_result() -> None:
     second.submit("other", FakeMiner(ManualClock(), 1), Order(OrderKind.CANCEL, seq=1))
     await second.drain()  # the bug is logged; later orders still run
     await second.wait_started()
+
+
+class HeldSleep(FakeMiner):
+    """A miner whose web server takes the sleep order only when the test lets it."""
+
+    gate: asyncio.Event
+
+    async def sleep(self) -> None:
+        await self.gate.wait()
+        await super().sleep()
+
+
+async def test_reads_wait_until_the_orders_under_way_have_reached_their_miners() -> None:
+    miner = HeldSleep(ManualClock(), 0, state="mining")
+    miner.gate = asyncio.Event()
+    actuator = Actuator(4, Recorder())
+    actuator.submit(miner.mac, miner, Order(OrderKind.SLEEP, seq=1))
+    await actuator.wait_started()  # taken up: nothing waits, but the order is in flight
+    reads = asyncio.create_task(actuator.wait_quiet())
+    await asyncio.sleep(0.01)
+    assert not reads.done()
+    miner.gate.set()
+    await asyncio.wait_for(reads, 1.0)
+    await actuator.wait_quiet()  # nothing under way: returns at once
+    await actuator.close()
+
+
+async def test_reads_are_held_back_for_a_bounded_time_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(actuator_module, "READS_HOLD_S", 0.05)
+    miner = HeldSleep(ManualClock(), 0, state="mining")
+    miner.gate = asyncio.Event()  # never opened: a miner that does not answer
+    actuator = Actuator(4, Recorder())
+    actuator.submit(miner.mac, miner, Order(OrderKind.SLEEP, seq=1))
+    await asyncio.wait_for(actuator.wait_quiet(), 1.0)
+    assert actuator.pending(miner.mac)
+    await asyncio.wait_for(actuator.wait_quiet(), 1.0)  # the same burst: no second hold
+    await actuator.close()
