@@ -4,12 +4,17 @@ a driver does leaves a miner's order unreported."""
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import pytest
 
 from custom_components.net_stabilization.core.fleet import ManualClock
 from custom_components.net_stabilization.core.fleet import actuator as actuator_module
 from custom_components.net_stabilization.core.fleet.actuator import Actuator, Order, OrderKind
+from custom_components.net_stabilization.core.fleet.collector_pause import (
+    MIN_ORDERS,
+    CollectorPause,
+)
 from custom_components.net_stabilization.core.miners.base import MinerUnreachableError
 
 from .fakes import FakeMiner
@@ -116,3 +121,40 @@ async def test_reads_are_held_back_for_a_bounded_time_only(
     assert actuator.pending(miner.mac)
     await asyncio.wait_for(actuator.wait_quiet(), 1.0)  # the same burst: no second hold
     await actuator.close()
+
+
+async def test_the_collector_waits_while_a_large_burst_goes_out() -> None:
+    assert gc.isenabled()
+    miners = [HeldSleep(ManualClock(), i, state="mining") for i in range(MIN_ORDERS)]
+    gate = asyncio.Event()
+    for m in miners:
+        m.gate = gate
+    actuator = Actuator(10, Recorder())
+    try:
+        for m in miners[:-1]:
+            actuator.submit(m.mac, m, Order(OrderKind.SLEEP, seq=1))
+        assert gc.isenabled()  # a burst below the size worth it
+        actuator.submit(miners[-1].mac, miners[-1], Order(OrderKind.SLEEP, seq=1))
+        assert not gc.isenabled()
+        gate.set()
+        await asyncio.wait_for(actuator.wait_quiet(), 1.0)
+        assert gc.isenabled()  # back once every order is out
+    finally:
+        await actuator.close()
+        gc.enable()
+
+
+async def test_the_collector_pause_is_bounded_and_leaves_others_choices_alone() -> None:
+    pause = CollectorPause(max_pause_s=0.01)
+    try:
+        pause.hold()
+        assert not gc.isenabled()
+        await asyncio.sleep(0.05)
+        assert gc.isenabled() and not pause.active  # given back after its longest wait
+        gc.disable()  # someone else's choice
+        pause.hold()
+        assert not pause.active
+        pause.release()
+        assert not gc.isenabled()  # not ours to undo
+    finally:
+        gc.enable()

@@ -13,6 +13,9 @@ While orders are under way, a fleet poll holds its reads back (`wait_quiet`), fo
 time: its connections to the same miners would otherwise queue in front of the last orders, at
 the miners and on the event loop, and "every miner told" would wait for the poll.
 
+During a large burst the garbage collector is held back (`collector_pause`), so that its
+collections run once the orders are out rather than between them.
+
 An order that could not reach its miner (nothing answered: it is rebooting, or gone) may be
 parked and tried again a moment later, so that, for example, a sleep ordered while a miner
 reboots lands as soon as its web interface is back. Parked orders do not hold a worker and do
@@ -29,6 +32,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ..miners.base import MinerDriver, MinerError, MinerUnreachableError
+from .collector_pause import MIN_ORDERS, CollectorPause
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -98,6 +102,7 @@ class Actuator:
         self._quiet = asyncio.Event()  # no order waiting or in flight
         self._quiet.set()
         self._busy_since = 0.0  # loop time the present burst of orders began
+        self._collector = CollectorPause()
 
     def submit(self, mac: str, driver: MinerDriver, order: Order) -> None:
         """Queue `order` for the miner (or, for CANCEL, drop what waits); returns at once."""
@@ -110,6 +115,8 @@ class Actuator:
         self._waiting[mac] = (driver, order)
         self._all_started.clear()
         self._note_busy()
+        if len(self._waiting) >= MIN_ORDERS:
+            self._collector.hold()
         self._spawn(mac)
 
     def pending(self, mac: str) -> bool:
@@ -153,6 +160,7 @@ class Actuator:
         self._waiting.clear()
         self._all_started.set()
         self._quiet.set()
+        self._collector.release()
         for mac in list(self._parked):
             self._unpark(mac)
         self._parked_since.clear()
@@ -193,6 +201,7 @@ class Actuator:
     def _note_quiet(self) -> None:
         if not self._waiting and not self._in_flight:
             self._quiet.set()
+            self._collector.release()
 
     async def _work(self) -> None:
         try:
