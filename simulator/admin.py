@@ -1,6 +1,7 @@
 """Small JSON admin endpoint: ground-truth power and runtime fault switching.
 
 GET  /                      fleet summary and every miner
+GET  /machine-states        how many miners are in each machine state (cheap: for polling)
 GET  /miners/{index}        one miner
 POST /miners/{index}/faults {"fault": "slow", "enabled": true, "delay_s": 2.0}
 POST /miners/{index}/action {"action": "sleep" | "stop" | "restart" | "reboot"}
@@ -48,6 +49,7 @@ class AdminServer:
         self.port = port
         self.app = web.Application()
         self.app.router.add_get("/", self.index)
+        self.app.router.add_get("/machine-states", self.machine_states)
         self.app.router.add_get("/miners/{index}", self.one)
         self.app.router.add_post("/miners/{index}/faults", self.faults)
         self.app.router.add_post("/miners/{index}/action", self.action)
@@ -88,6 +90,16 @@ class AdminServer:
                 "miners": miners,
             }
         )
+
+    async def machine_states(self, request: web.Request) -> web.Response:
+        """Counts by machine state only: a benchmark polls this while miners are told, and
+        the full index (every miner's JSON, about 275 kB at 1,000 miners) would compete with
+        the miners' own replies for the simulator's loop."""
+        counts: dict[str, int] = {}
+        for miner in self.fleet.miners:
+            state = miner.machine_state
+            counts[state] = counts.get(state, 0) + 1
+        return web.json_response({"count": len(self.fleet.miners), "machine_states": counts})
 
     async def one(self, request: web.Request) -> web.Response:
         """A single miner."""

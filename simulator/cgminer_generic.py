@@ -17,6 +17,10 @@ replies look like:
   `addpool`, ...) "Access denied" code 45 in cgminer's form; an encrypted request (`enc`)
   answers 135 "check token error"; anything else is "Invalid command" (14).
 
+Real summaries often carry neither `MAC` nor `Power` (the MAC is then only in
+`get_miner_info`): each simulated miner leaves each of them out or not (seeded, drawn from its
+serial).
+
 Assumptions (not verified on hardware): `version` carries "btminer" in its STATUS description
 and a `CGMiner` key, as pyasic's detection implies; report commands join with `+` as in
 cgminer; the API keeps answering while the boards are off (`power_off`), reporting zero
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import json
 import logging
+from random import Random
 from typing import Any
 
 from .cgminer_api import ApiReply, ApiServer
@@ -173,6 +178,10 @@ class BtminerReplies:
 
     def __init__(self, miner: ModernMiner) -> None:
         self.miner = miner
+        # Drawn from the serial (seeded), so every instance for a miner agrees.
+        draw = Random(f"btminer:{miner.serial}")
+        self.reports_mac = draw.random() < 0.5
+        self.reports_power = draw.random() < 0.5
 
     def handle(self, raw: bytes) -> str:
         """The reply to one request (already read whole)."""
@@ -259,7 +268,7 @@ class BtminerReplies:
         average = round(m.total_th / mining_s * 1e6, 2) if mining_s > 0 else 0.0
         chip_temps = m.board_chip_temps()
         fans = m.fan_rpms()
-        return {
+        summary: dict[str, Any] = {
             "Elapsed": self._elapsed_s(),
             "MHS av": average,
             "MHS 5s": mhs,
@@ -290,9 +299,13 @@ class BtminerReplies:
             "Chip Temp Max": round(max(chip_temps), 2),
             "Chip Temp Avg": round(sum(chip_temps) / len(chip_temps), 2),
             "Btminer Fast Boot": "disable",
-            "MAC": m.mac,
             "Firmware Version": f"'{FIRMWARE_BUILD}'",
         }
+        if self.reports_mac:
+            summary["MAC"] = m.mac
+        if not self.reports_power:
+            del summary["Power"], summary["Power Rate"]
+        return summary
 
     def _boards(self) -> list[dict[str, Any]]:
         m = self.miner

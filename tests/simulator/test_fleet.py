@@ -117,6 +117,17 @@ async def test_admin_endpoint(clock: ManualClock) -> None:
             assert resp.status == 404
 
 
+async def test_admin_machine_state_counts(clock: ManualClock) -> None:
+    async with (
+        SimulatedFleet(count=3, clock=clock, admin_port=0, seed=3) as sim,
+        aiohttp.ClientSession() as session,
+    ):
+        sim.miners[2].sleep()
+        async with session.get(f"{sim.admin_url}machine-states") as resp:
+            data = await resp.json()
+        assert data == {"count": 3, "machine_states": {"mining": 2, "sleeping": 1}}
+
+
 async def test_start_1000_miners_quickly(clock: ManualClock) -> None:
     sim = SimulatedFleet(count=1000, clock=clock)
     t0 = time.perf_counter()

@@ -342,6 +342,22 @@ async def test_orders_are_signed_up_front_after_the_first_challenge(
     assert fleet.auth_challenges == 2  # every order one round trip
 
 
+async def test_the_poll_of_a_sleeping_miner_readies_its_first_order(
+    start_fleet: FleetFactory, session: aiohttp.ClientSession
+) -> None:
+    """A sleeping S9 is polled through its web root, whose answer is the login challenge:
+    taken there, the first wake after a scan is one round trip, not a refusal and a retry."""
+    fleet = await start_fleet(2, initial_state="sleeping")
+    drivers = [driver_for(m, session) for m in fleet.miners]
+    for driver in drivers:
+        await driver.read()
+    assert fleet.auth_challenges == 2  # the polls' own, unsigned by nature
+    for driver in drivers:
+        await driver.wake()
+    assert fleet.auth_challenges == 2
+    assert all(m.state == "booting" for m in fleet.miners)
+
+
 async def test_stop_mining_stops_the_starting_mining_software(
     start_fleet: FleetFactory, session: aiohttp.ClientSession
 ) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from custom_components.net_stabilization.core.miners.base import (
     MinerProtocolError,
+    MinerReading,
     MinerTimeoutError,
     MinerUnreachableError,
     MinerUnsupportedError,
@@ -29,7 +30,7 @@ from custom_components.net_stabilization.core.miners.cgminer_monitor import (
 )
 from custom_components.net_stabilization.core.miners.endpoint import Timeouts
 from simulator import Fault
-from simulator.cgminer_generic import M30S
+from simulator.cgminer_generic import M30S, BtminerReplies
 from simulator.modern import ModernMiner
 
 from ..conftest import FleetFactory
@@ -39,6 +40,20 @@ from .standins import STOCK_SYSTEM_INFO, ApiStandIn, WebStandIn, json_route, sto
 FAST = Timeouts(connect_s=1.0, api_read_s=0.5, web_s=0.5)
 KIND = "cgminer"
 EXACT = {"jitter": 0.0}
+
+
+def assert_power(miner: ModernMiner, reading: MinerReading) -> None:
+    """Reported where the simulated summary carries `Power`; else the M30S nameplate."""
+    if BtminerReplies(miner).reports_power:
+        assert reading.power_source is PowerSource.REPORTED
+        assert reading.power_w == round(miner.power_w)
+    else:
+        assert reading.power_source is PowerSource.NAMEPLATE
+        assert reading.power_w is not None
+        if miner.hashing:
+            assert 0.9 * M30S.nominal_w < reading.power_w < 1.1 * M30S.nominal_w
+        else:
+            assert reading.power_w < 100
 
 
 def driver_for(miner: ModernMiner, session: aiohttp.ClientSession) -> CgminerMonitorDriver:
@@ -59,6 +74,8 @@ async def test_identify_reads_the_mac_from_the_api(
     start_fleet: FleetFactory, session: aiohttp.ClientSession
 ) -> None:
     fleet = await start_fleet(2, kinds=[KIND] * 2)
+    # One summary tells the MAC, the other does not: that one is read from get_miner_info.
+    assert [BtminerReplies(m).reports_mac for m in fleet.miners] == [True, False]
     identities = [await driver_for(m, session).identify() for m in fleet.miners]
     assert [i.mac for i in identities] == [m.mac for m in fleet.miners]
     assert len({i.mac for i in identities}) == 2
@@ -96,8 +113,7 @@ async def test_read_a_mining_miner_over_one_connection(
     assert driver.description == ("Whatsminer M30S_V20", WHATSMINER, "")
     assert reading.online and reading.state is MiningState.MINING
     assert reading.hashrate_ths == pytest.approx(miner.hashrate_ths, rel=1e-6)
-    assert reading.power_w == round(miner.power_w)
-    assert reading.power_source is PowerSource.REPORTED
+    assert_power(miner, reading)
     assert reading.chip_temp_c == pytest.approx(miner.chip_temp_c, abs=0.01)
     assert len(reading.chains) == 3 and all(c.chips == 156 for c in reading.chains)
     assert len(reading.fan_rpm) == 2
@@ -122,7 +138,7 @@ async def test_read_in_each_state(
     assert miner.machine_state == "starting"
     assert starting.state is MiningState.STARTING
     assert starting.hashrate_ths == 0
-    assert starting.power_w == round(miner.power_w)
+    assert_power(miner, starting)
 
     await fleet.advance(M30S.start_s + M30S.ramp_s)
     mining = await driver.read()
@@ -134,7 +150,7 @@ async def test_read_in_each_state(
     paused = await driver.read()
     assert paused.state is MiningState.SLEEPING
     assert paused.online and paused.hashrate_ths == 0
-    assert paused.power_w == round(miner.power_w) and paused.power_w < 100
+    assert_power(miner, paused)
 
 
 async def test_a_miner_paused_from_the_start_sleeps(
@@ -143,7 +159,7 @@ async def test_a_miner_paused_from_the_start_sleeps(
     fleet = await start_fleet(1, kinds=[KIND], initial_state="sleeping")
     reading = await driver_for(fleet.miners[0], session).read()
     assert reading.state is MiningState.SLEEPING
-    assert reading.power_source is PowerSource.REPORTED
+    assert_power(fleet.miners[0], reading)
 
 
 async def test_a_start_that_never_comes_goes_back_to_sleeping(

@@ -9,6 +9,13 @@ A small pool of workers takes the waiting orders in turn: a burst of a thousand 
 at most `max_concurrency` tasks, so the event loop never has to step through a thousand new
 tasks at once.
 
+While orders are under way, a fleet poll holds its reads back (`wait_quiet`), for a bounded
+time: its connections to the same miners would otherwise queue in front of the last orders, at
+the miners and on the event loop, and "every miner told" would wait for the poll.
+
+During a large burst the garbage collector is held back (`collector_pause`), so that its
+collections run once the orders are out rather than between them.
+
 An order that could not reach its miner (nothing answered: it is rebooting, or gone) may be
 parked and tried again a moment later, so that, for example, a sleep ordered while a miner
 reboots lands as soon as its web interface is back. Parked orders do not hold a worker and do
@@ -20,10 +27,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from enum import StrEnum
 
 from ..miners.base import MinerDriver, MinerError, MinerUnreachableError
+from .collector_pause import MIN_ORDERS, CollectorPause
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -39,6 +48,10 @@ class OrderKind(StrEnum):
     REBOOT = "reboot"  # the operator's: restart the whole miner
     CANCEL = "cancel"  # drop whatever is still waiting for the miner
 
+
+# How long after a burst of orders began the fleet's reads may be held back for it: a miner
+# that is slow to answer an order must not stop the poll for long.
+READS_HOLD_S = 5.0
 
 # Orders that are safe to repeat until they are heard.
 _RETRYABLE = frozenset({OrderKind.WAKE, OrderKind.SLEEP, OrderKind.STOP, OrderKind.RESTART})
@@ -86,6 +99,10 @@ class Actuator:
         self._closed = False
         self._all_started = asyncio.Event()  # no order waiting for a worker
         self._all_started.set()
+        self._quiet = asyncio.Event()  # no order waiting or in flight
+        self._quiet.set()
+        self._busy_since = 0.0  # loop time the present burst of orders began
+        self._collector = CollectorPause()
 
     def submit(self, mac: str, driver: MinerDriver, order: Order) -> None:
         """Queue `order` for the miner (or, for CANCEL, drop what waits); returns at once."""
@@ -93,9 +110,13 @@ class Actuator:
         if order.kind is OrderKind.CANCEL:
             self._waiting.pop(mac, None)
             self._note_started()
+            self._note_quiet()
             return
         self._waiting[mac] = (driver, order)
         self._all_started.clear()
+        self._note_busy()
+        if len(self._waiting) >= MIN_ORDERS:
+            self._collector.hold()
         self._spawn(mac)
 
     def pending(self, mac: str) -> bool:
@@ -110,6 +131,18 @@ class Actuator:
     async def wait_started(self) -> None:
         """Wait until every order queued so far has been taken up (sent or being sent)."""
         await self._all_started.wait()
+
+    async def wait_quiet(self) -> None:
+        """Wait until no order waits or is in flight, or until `READS_HOLD_S` after the
+        present burst of orders began, whichever comes first."""
+        if self._quiet.is_set():
+            return
+        left = self._busy_since + READS_HOLD_S - asyncio.get_running_loop().time()
+        if left <= 0:
+            return
+        with suppress(TimeoutError):
+            async with asyncio.timeout(left):
+                await self._quiet.wait()
 
     @property
     def busy(self) -> int:
@@ -126,6 +159,8 @@ class Actuator:
         self._closed = True
         self._waiting.clear()
         self._all_started.set()
+        self._quiet.set()
+        self._collector.release()
         for mac in list(self._parked):
             self._unpark(mac)
         self._parked_since.clear()
@@ -158,6 +193,16 @@ class Actuator:
         if not self._waiting:
             self._all_started.set()
 
+    def _note_busy(self) -> None:
+        if self._quiet.is_set():
+            self._quiet.clear()
+            self._busy_since = asyncio.get_running_loop().time()
+
+    def _note_quiet(self) -> None:
+        if not self._waiting and not self._in_flight:
+            self._quiet.set()
+            self._collector.release()
+
     async def _work(self) -> None:
         try:
             while (job := self._next()) is not None:
@@ -167,6 +212,7 @@ class Actuator:
                     await self._run(*job)
                 finally:
                     self._in_flight.discard(mac)
+                    self._note_quiet()
         finally:
             # No await between finding nothing to do and leaving the pool: a submit right
             # after sees the free place and starts a worker.

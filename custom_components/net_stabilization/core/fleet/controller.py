@@ -287,9 +287,8 @@ class FleetController(FleetMemory, GridDispatchControl):
 
         async def worker() -> None:
             for index, driver in queue:
-                # Orders first: a command's orders go out before the poll reads on.
-                if actuator.waiting:
-                    await actuator.wait_started()
+                # Orders first: a command's orders reach their miners before the poll reads on.
+                await actuator.wait_quiet()
                 results[index] = await _read(driver)
 
         workers = min(self._config.max_concurrent_reads, len(drivers))

@@ -87,9 +87,17 @@ class VnishWebClient:
         return reply.decode("utf-8", errors="replace").strip()
 
     async def probe(self, *, timeout_s: float | None = None) -> WebAnswer:
-        """Ask the web root without credentials; any HTTP answer means the web server is up."""
+        """Ask the web root without credentials; any HTTP answer means the web server is up.
+
+        The firmware answers with its login challenge: taken here, the next order is signed up
+        front (a sleeping miner's poll readies the wake that ends its sleep)."""
         status, headers, _body = await self._exchange("GET", "/", None, timeout_s, None)
-        return WebAnswer(status=status, realm=challenge_realm(headers.get("WWW-Authenticate", "")))
+        offered = headers.get("WWW-Authenticate", "")
+        if status == _HTTP_UNAUTHORIZED and not self._signer.ready:
+            challenge = parse_challenge(offered)
+            if challenge is not None:
+                self._signer.take(challenge)  # refuses any realm but the Antminer's
+        return WebAnswer(status=status, realm=challenge_realm(offered))
 
     async def _request(
         self, method: str, script: str, *, data: bytes | None = None, timeout_s: float | None
