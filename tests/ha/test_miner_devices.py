@@ -168,6 +168,6 @@ async def test_a_power_set_miner_is_pinned_in_watts_from_its_number(
     await runtime.coordinator.async_poll_now()
     await hass.async_block_till_done()
     miner = runtime.coordinator.miners[mac]
-    assert miner.target_mhz == 2500.0 and miner.setting_unit == "W"
+    assert miner.target_setting == 2500.0 and miner.setting_unit == "W"
     state = hass.states.get(entity_id)
     assert state is not None and float(state.state) == 2500.0

@@ -69,7 +69,9 @@ async def test_the_openadr_form_logs_in_before_it_saves(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, vtn: TestVtn
 ) -> None:
     result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
-    result = await hass.config_entries.options.async_configure(result["flow_id"], {"openadr": True})
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"ems": {"openadr": True}}
+    )
     assert result["step_id"] == "openadr"
     form = {k: v for k, v in openadr_options(vtn).items() if k != "openadr"}
     result = await hass.config_entries.options.async_configure(

@@ -33,7 +33,6 @@ from .store_salvage import MINER_COLUMNS, Salvage, lenient_text, read_salvage
 
 _LOGGER = logging.getLogger(__name__)
 
-SCHEMA_VERSION: Final = 4
 # How many rows one purge statement deletes; short statements let commands interleave.
 PURGE_BATCH: Final = 20_000
 # Commands kept in memory while the database cannot be written.
@@ -190,6 +189,8 @@ _MIGRATIONS: Final[tuple[tuple[_Step, ...], ...]] = (
         )""",
     ),
 )
+# One migration per version: a database at version N has had the first N applied.
+SCHEMA_VERSION: Final = len(_MIGRATIONS)
 
 
 class StoreProblem(StrEnum):

@@ -4,6 +4,8 @@ seen to take, and what was measured replaces the driver's claims."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from custom_components.net_stabilization.core.fleet import ControlConfig, ManualClock
 from custom_components.net_stabilization.core.fleet.actuator import Order
 from custom_components.net_stabilization.core.fleet.lifecycle import FleetMiner, Stage
@@ -101,6 +103,8 @@ def test_a_slow_power_target_that_pauses_is_changing_not_failed() -> None:
         standby_w=20.0,
     )
     m = FleetMiner(FakeMiner(ManualClock(), 0))
+    # A miner that draws up to 3.6 kW (an S19-class power-target miner, not the fake's S9).
+    m.capabilities = replace(m.capabilities, max_w=3600.0)
     at = 800.0
     m.observe(reading(MiningState.MINING, at), None, 0.0, curve=curve)
     order = m.change_setting(0.0, 3000.0)
