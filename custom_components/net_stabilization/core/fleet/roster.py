@@ -161,8 +161,11 @@ class Roster:
     def in_good_standing(self, m: FleetMiner, now: float) -> bool:
         """Dispatchable, trusted and its last wake did not fail: what rated power and
         availability count. A miner whose wake failed counts again once it has mined; one
-        that has not yet answered a read as its firmware would is never summed in."""
-        return m.trusted and m.wake_failures == 0 and m.dispatchable(now, self.offline_after)
+        that has not yet answered a read as its firmware would is never summed in, unless
+        it is in a transition the fleet started (only a trusted miner is started, and one
+        the fleet ran before a restart is watched through its reboot)."""
+        vouched = m.trusted or m.in_transition or m.rebooting_for_us()
+        return vouched and m.wake_failures == 0 and m.dispatchable(now, self.offline_after)
 
     def rated_kw(self, now: float, mode: PowerMode) -> float:
         """The nominal full power of the miners in good standing. Nominal, not learnt: what an
