@@ -94,6 +94,7 @@ STOPPED_W = 120.0
 # Loopback replies never take seconds of simulated time, but a loaded machine can make them take
 # seconds of real time. Generous limits keep a slow host from turning into read failures, so the
 # figures depend on the simulated clock only.
+DISCOVERY_TRIES = 3
 BENCH_TIMEOUTS = Timeouts(connect_s=30.0, api_read_s=60.0, web_s=60.0, config_write_s=60.0)
 
 
@@ -364,7 +365,17 @@ async def discover(fleet: SimulatedFleet, session: aiohttp.ClientSession) -> lis
         )
     )
     drivers = []
-    for m, result in zip(fleet.miners, found, strict=True):
+    for m, first in zip(fleet.miners, found, strict=True):
+        result = first
+        for _ in range(DISCOVERY_TRIES):  # a loaded host can miss a probe's short timeout
+            if result.driver is not None:
+                break
+            result = await identify_miner(
+                MinerEndpoint(m.host, m.api_port, m.web_port),
+                session,
+                credentials=Credentials("root", "root"),
+                driver_timeouts=BENCH_TIMEOUTS,
+            )
         if result.driver is None:
             raise RuntimeError(f"{kind_of(m)} at {m.host}: {result.outcome} {result.detail}")
         drivers.append(result.driver)

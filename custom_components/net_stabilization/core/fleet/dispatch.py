@@ -14,14 +14,15 @@ from .timings import Transition
 def _dwell_s(m: FleetMiner, roster: Roster) -> float:
     """How long a miner keeps a state the loop just gave it. Long for a miner whose moves
     reboot or restart it (the S9: each costs minutes of hashing), short for one that moves
-    while hashing (a power target that follows within seconds), as measured where it was."""
+    while hashing (a power target that follows within seconds, as measured where it was)."""
     config = roster.config
     points = m.capabilities.points
     if points.wake_reboots or points.change_stops_hashing:
         return config.min_dwell_s
-    wake_s = roster.measured_s(m, Transition.FULL) or points.wake_s
+    # A wake's length is not what undoing it costs (it is watched as a transition until it
+    # arrives); a change's is, and a power target seen to take minutes is held longer.
     change_s = roster.measured_s(m, Transition.CHANGE) or points.change_s
-    return min(config.min_dwell_s, 2 * max(wake_s, change_s))
+    return min(config.min_dwell_s, 2 * max(points.wake_s, change_s))
 
 
 class Dispatcher:

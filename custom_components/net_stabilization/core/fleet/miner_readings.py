@@ -137,7 +137,7 @@ class MinerReadings(MinerView):
             return None
         if self._stage is Stage.STOPPING:
             return self.capabilities.standby_w
-        setting = self._target_setting if self._target_setting is not None else None
+        setting = self._target_setting
         if setting is None:
             setting = self._configured_setting
         if setting is None:

@@ -197,7 +197,7 @@ class MinerTransitions(MinerReadings):
             self._stage is Stage.WAKING and self._outcome_due and self._step is not WakeStep.RAMPING
         )
         self._outcome_due = False
-        if self._stage is Stage.CHANGING or self._progress.timed_wake:
+        if self._stage is Stage.CHANGING or (self._progress.timed_wake and self._heard):
             self._time(
                 Transition.CHANGE if self._stage is Stage.CHANGING else Transition.FULL,
                 now,

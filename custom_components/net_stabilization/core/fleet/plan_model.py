@@ -125,6 +125,7 @@ class DispatchPlan:
     # The most the fleet could draw now: every miner it may plan running at its highest
     # setting, the rest as they are (what "the most the fleet can draw" may claim).
     most_w: float = 0.0
+    slow: int = 0  # transitions that lose more than a minute of hashing (reboots, slow starts)
 
     def _count(self, action: Action) -> int:
         return sum(1 for a in self.assignments if a.action is action)

@@ -153,6 +153,7 @@ def plan_dispatch(
         assignments=tuple(assignments),
         summary=describe_plan(by_frequency, planned_w, by_watts),
         most_w=base_w + sum(u.increment_w(u.high) for u in units),
+        slow=best.slow,
     )
 
 

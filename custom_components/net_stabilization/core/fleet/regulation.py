@@ -15,7 +15,7 @@ from dataclasses import replace
 from .actuator import Actuator
 from .dispatch import Dispatcher
 from .model import PowerMode
-from .planner import PlanMiner, TargetPolicy
+from .planner import DispatchPlan, PlanMiner, TargetPolicy
 from .roster import Roster
 
 _LOGGER = logging.getLogger(__name__)
@@ -106,9 +106,23 @@ class Regulator:
             if now - self._dispatch.last_action_at < cfg.lockout_s:
                 return
         plan = self._dispatch.make_plan(target_w, mode, now, self.correction_w, lock=True)
-        if plan.transitions:
-            self._dispatch.apply(plan, mode, now)
-            self._deviation_since = None
+        if not plan.transitions:
+            return
+        if not structural and plan.slow and self._faster_once_free(plan, target_w, mode, now):
+            return  # what the dwell holds moves faster than what the plan would start now
+        self._dispatch.apply(plan, mode, now)
+        self._deviation_since = None
+
+    def _faster_once_free(
+        self, plan: DispatchPlan, target_w: float, mode: PowerMode, now: float
+    ) -> bool:
+        """Whether the miners the loop just moved, once their dwell is over, meet the target as
+        well with fewer slow transitions (a reboot, a start of minutes): then waiting for them
+        is quicker than starting a slow miner now."""
+        free = self._dispatch.make_plan(target_w, mode, now, self.correction_w, lock=False)
+        return free.slow < plan.slow and abs(free.planned_w - target_w) <= abs(
+            plan.planned_w - target_w
+        )
 
     def _step_w(self) -> float:
         """What one miner adds at full power: the on/off resolution."""
