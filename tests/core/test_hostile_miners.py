@@ -267,7 +267,7 @@ async def test_a_hostile_host_name_enters_the_fleet_as_safe_text(
         db.execute("insert into t values (?)", (name,))
 
 
-async def test_an_error_text_from_a_device_is_made_safe(session: aiohttp.ClientSession) -> None:
+def test_an_error_text_from_a_device_is_made_safe() -> None:
     err = MinerProtocolError(f"refused: {TROJAN} {SURROGATE}")
     assert is_safe_text(str(err))
     str(err).encode("utf-8")
