@@ -159,3 +159,27 @@ class HostileDevice:
         else:
             data = json.dumps(reply.body).encode()
         return web.Response(body=data, status=reply.status, content_type=reply.content_type)
+
+
+def grpc_era_braiins(mac: str = "02:b0:5e:00:00:07") -> HostileDevice:
+    """Braiins OS+ of the gRPC-only era as far as discovery sees it: BOSer on the cgminer API
+    (its `version` entry as the `bosminer` 0.1.0 package's README records it), a web page
+    naming Braiins OS, and no REST API. The MAC in `summary` stands in for what such a miner
+    tells only over gRPC, so that the read-only monitor can take it in."""
+    status = {"STATUS": "S", "When": 1700000000, "Code": 22, "Msg": "BOSer versions"}
+    summary = {
+        "Elapsed": 7200,
+        "MHS 5s": 95_000_000.0,
+        "MHS av": 95_000_000.0,
+        "MAC": mac,
+    }
+    return HostileDevice(
+        api={
+            "version": {
+                "STATUS": [status],
+                "VERSION": [{"API": "3.7", "BOSer": "boser-buildroot 0.1.0-0ce150e9"}],
+            },
+            "summary": {"STATUS": [{**status, "Code": 11, "Msg": "Summary"}], "SUMMARY": [summary]},
+        },
+        pages={"/": WebReply("<html><title>Braiins OS</title></html>", content_type="text/html")},
+    )

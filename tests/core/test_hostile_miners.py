@@ -25,7 +25,7 @@ from custom_components.net_stabilization.core.miners.identify import (
     ProbeOutcome,
     identify_miner,
 )
-from simulator.hostile import HostileDevice, WebReply
+from simulator.hostile import HostileDevice, WebReply, grpc_era_braiins
 from simulator.personality import BRAIINS, VNISH_REST
 
 from .conftest import FleetFactory
@@ -181,32 +181,10 @@ async def test_vnish_rest_recognition_does_not_depend_on_which_answer_comes_firs
         assert kinds == [FirmwareKind.VNISH_REST] * 20
 
 
-def _grpc_era_braiins() -> HostileDevice:
-    """Braiins OS+ of the gRPC-only era: BOSer on the cgminer API (as the `bosminer` 0.1.0
-    README records its version reply), no REST API on the web port; the MAC on the API's
-    `summary` stands in for what such a miner tells only over gRPC."""
-    entry = {
-        "Elapsed": 7200,
-        "MHS 5s": 95_000_000.0,
-        "MHS av": 95_000_000.0,
-        "MAC": "02:b0:5e:00:00:07",
-    }
-    return HostileDevice(
-        api={
-            "version": _version({"BOSer": "boser-buildroot 0.1.0-0ce150e9"}),
-            "summary": {
-                "STATUS": [{"STATUS": "S", "Code": 11, "Msg": "Summary"}],
-                "SUMMARY": [entry],
-            },
-        },
-        pages={"/": WebReply("<html>Braiins OS</html>", content_type="text/html")},
-    )
-
-
 async def test_a_grpc_only_braiins_release_is_monitored_and_told_to_update(
     session: aiohttp.ClientSession,
 ) -> None:
-    async with _grpc_era_braiins() as device:
+    async with grpc_era_braiins() as device:
         result = await Scanner(
             session,
             hosts=[f"{device.host}:{device.api_port}:{device.web_port}"],
@@ -267,7 +245,7 @@ async def test_a_hostile_host_name_enters_the_fleet_as_safe_text(
         db.execute("insert into t values (?)", (name,))
 
 
-async def test_an_error_text_from_a_device_is_made_safe(session: aiohttp.ClientSession) -> None:
+def test_an_error_text_from_a_device_is_made_safe() -> None:
     err = MinerProtocolError(f"refused: {TROJAN} {SURROGATE}")
     assert is_safe_text(str(err))
     str(err).encode("utf-8")

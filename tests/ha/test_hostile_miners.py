@@ -16,10 +16,12 @@ from homeassistant.helpers.json import json_bytes
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.net_stabilization.const import CONF_HOSTS, DOMAIN
+from custom_components.net_stabilization.const import CONF_FACTORY_PASSWORD, CONF_HOSTS, DOMAIN
+from custom_components.net_stabilization.options import default_options
 from custom_components.net_stabilization.repairs import ISSUE_UNTRUSTED
 from simulator import SimulatedFleet
 from simulator.hostile import HostileDevice, WebReply
+from simulator.personality import BRAIINS, VNISH_REST
 
 from .conftest import entry_data
 
@@ -110,3 +112,25 @@ async def test_fakes_are_flagged_and_not_summed_into_rated_power(
         m["id"] for m in miners if m["id"] not in real
     }
     assert ir.async_get(hass).async_get_issue(DOMAIN, ISSUE_UNTRUSTED) is not None
+
+
+@pytest.mark.parametrize("kinds", [[BRAIINS, VNISH_REST]])
+async def test_the_history_records_which_hosts_received_the_login(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, sim: SimulatedFleet
+) -> None:
+    runtime = loaded_entry.runtime_data
+    assert runtime.scanning.scanner.allow_factory_password is False  # off unless allowed
+    notes = [r for r in await runtime.store.recent_commands() if r.command == "logins_sent"]
+    assert len(notes) == 1
+    assert notes[0].parameters["count"] == 2
+    assert all(m.host in str(notes[0].parameters["hosts"]) for m in sim.miners)
+    await runtime.async_rescan()  # the same hosts again: not noted twice
+    notes = [r for r in await runtime.store.recent_commands() if r.command == "logins_sent"]
+    assert len(notes) == 1
+
+
+@pytest.mark.parametrize("options", [{**default_options(), CONF_FACTORY_PASSWORD: True}])
+async def test_the_factory_password_option_reaches_the_scanner(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    assert loaded_entry.runtime_data.scanning.scanner.allow_factory_password is True
