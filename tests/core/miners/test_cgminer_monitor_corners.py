@@ -1,0 +1,108 @@
+"""Corners of the read-only cgminer driver, over real sockets with small stand-ins: a restart
+only where the API grants it, btminer's flat refusals, a miner whose API is closed while its
+web answers, and the nameplate it is rated by."""
+
+from __future__ import annotations
+
+import json
+
+import aiohttp
+import pytest
+
+from custom_components.net_stabilization.core.miners.base import (
+    MinerUnsupportedError,
+    MiningState,
+    PowerSource,
+)
+from custom_components.net_stabilization.core.miners.cgminer_monitor import CgminerMonitorDriver
+from custom_components.net_stabilization.core.miners.endpoint import Timeouts
+
+from ..conftest import FleetFactory
+from .standins import ApiStandIn, WebStandIn, stock_api_handler
+
+FAST = Timeouts(connect_s=1.0, api_read_s=0.5, web_s=0.5)
+
+
+def _reply(body: dict[str, object]) -> bytes:
+    return json.dumps(body).encode() + b"\0"
+
+
+def _ok(command: str, **sections: object) -> bytes:
+    status = [{"STATUS": "S", "When": 0, "Code": 1, "Msg": command, "Description": "cgminer"}]
+    return _reply({"STATUS": status, **sections, "id": 1})
+
+
+async def test_a_restart_is_sent_only_where_the_api_grants_it(
+    session: aiohttp.ClientSession,
+) -> None:
+    async def grants(request: bytes) -> bytes:
+        command = json.loads(request)["command"]
+        if command == "check":
+            return _ok("check", CHECK=[{"Exists": "Y", "Access": "Y"}])
+        return _ok(command)
+
+    server = ApiStandIn(grants)
+    await server.start()
+    try:
+        driver = CgminerMonitorDriver(
+            "127.0.0.1", session, api_port=server.port, web_port=1, timeouts=FAST
+        )
+        await driver.reboot()
+        sent = [json.loads(r)["command"] for r in server.requests]
+        assert sent == ["check", "restart"]
+        with pytest.raises(MinerUnsupportedError, match="read only"):
+            await driver.restart_mining()
+        assert len(server.requests) == 2  # nothing more was sent
+    finally:
+        await server.stop()
+
+
+async def test_btminers_flat_refusal_counts_as_no_answer(session: aiohttp.ClientSession) -> None:
+    stock = stock_api_handler()
+
+    async def flat_refusal(request: bytes) -> bytes:
+        if json.loads(request)["command"] == "devdetails":
+            return _reply({"STATUS": "E", "Code": 14, "Msg": "invalid cmd"})
+        return await stock(request)
+
+    server = ApiStandIn(flat_refusal)
+    await server.start()
+    try:
+        driver = CgminerMonitorDriver(
+            "127.0.0.1", session, api_port=server.port, web_port=1, timeouts=FAST
+        )
+        assert await driver._optional("devdetails") is None
+        assert await driver._optional("version") is not None
+    finally:
+        await server.stop()
+
+
+async def test_a_closed_api_with_an_answering_web_reads_asleep_at_its_nameplate(
+    session: aiohttp.ClientSession,
+) -> None:
+    web = WebStandIn({})  # every page is missing: the web server answers, with errors
+    await web.start()
+    try:
+        driver = CgminerMonitorDriver(
+            "127.0.0.1", session, api_port=1, web_port=web.port, timeouts=FAST
+        )
+        reading = await driver._read_without_api()
+        assert reading.online and reading.state is MiningState.SLEEPING
+        assert reading.power_source is PowerSource.NAMEPLATE
+    finally:
+        await web.stop()
+    gone = await driver._read_without_api()
+    assert not gone.online and gone.state is MiningState.OFFLINE
+
+
+async def test_a_whatsminer_is_rated_by_its_nameplate(
+    start_fleet: FleetFactory, session: aiohttp.ClientSession
+) -> None:
+    fleet = await start_fleet(1, kinds=["cgminer"])
+    miner = fleet.miners[0]
+    driver = CgminerMonitorDriver(
+        miner.host, session, api_port=miner.api_port, web_port=miner.web_port, timeouts=FAST
+    )
+    assert driver.rating is None  # nothing known before it said what it is
+    await driver.identify()
+    assert driver.rating is not None and driver.rating.rated_w > 0
