@@ -305,5 +305,6 @@ async def test_flexibility_and_state_are_reported_as_the_fleet_stands(site: Site
     assert values["UP_REGULATION_AVAILABLE"] == pytest.approx(2.8)
     assert values["LOAD_SHED_DELTA_AVAILABLE"] == pytest.approx(2.8)
     assert values["DOWN_REGULATION_AVAILABLE"] == pytest.approx(7.0)
-    assert values["OPERATING_STATE"] == "RUNNING_CURTAILED"  # as it ran through the interval
+    # As it ran through the interval: above its 2 kW baseline.
+    assert values["OPERATING_STATE"] == "RUNNING_HEIGHTENED"
     assert site.vtn.violations == []
