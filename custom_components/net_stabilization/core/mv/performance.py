@@ -70,6 +70,8 @@ class PowerHistory:
 
     def mean_kw(self, start: float, end: float) -> float | None:
         """The mean draw over [start, end]."""
+        if self._samples and not math.isfinite(end):
+            end = self._samples[-1][0]
         energy = self.energy_kwh(start, end)
         if energy is None or end <= start:
             return self.latest if energy is not None else None
