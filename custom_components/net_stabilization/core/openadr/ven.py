@@ -199,8 +199,9 @@ class Ven:
             self._lost(Connection.ERROR, str(err))
         else:
             self.last_contact = self._clock.now().timestamp()
-            if self.connection is not Connection.ERROR or not self.problem:
+            if self._registered:  # else a program is missing: `_register` said so
                 self.connection = Connection.CONNECTED
+                self.problem = ""
 
     def _lost(self, state: Connection, why: str) -> None:
         if self.connection is not state:
@@ -236,7 +237,7 @@ class Ven:
                 found[program.id] = program
         self.programs = found
         missing = set(self.config.programs) - {p.name for p in found.values()}
-        self._registered = True
+        self._registered = not missing  # a missing program is looked for again at each poll
         if missing:
             self.connection = Connection.ERROR
             self.problem = "programs not found: " + ", ".join(sorted(missing))
