@@ -406,8 +406,6 @@ class TestVtn:
         if any(v["venName"] == body["venName"] for v in self._own(self.state.vens, client_id)):
             return self._problem(409, "a ven of that name exists")
         ven = self._stored({**body, "clientID": client_id}, "VEN", "ven")
-        ven.pop("objectType")
-        ven["objectType"] = "VEN"
         self.state.vens[ven["id"]] = StoredObject(ven, client_id)
         return web.json_response(ven, status=201)
 

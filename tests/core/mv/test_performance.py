@@ -84,3 +84,10 @@ async def test_figures_are_kept_in_the_fleet_database(tmp_path: Path) -> None:
     assert rows[0]["dispatchId"] == "e1"
     assert rows[0]["compliance"] == pytest.approx(0.9, abs=0.01)
     await store.close()
+
+
+def test_a_span_open_to_the_future_ends_at_the_last_reading() -> None:
+    history = PowerHistory()
+    for t in range(0, 601, 60):
+        history.add(float(t), 3.0)
+    assert history.mean_kw(0.0, float("inf")) == pytest.approx(3.0)

@@ -41,6 +41,10 @@ async def test_a_missing_program_is_named(site: Site) -> None:
     await site.ven.step()
     assert site.ven.connection is Connection.ERROR
     assert "x" in site.ven.problem
+    site.vtn.create_program("x")  # enrolled later: found at the next poll
+    await site.run(30)
+    assert site.ven.connection is Connection.CONNECTED
+    assert [p.name for p in site.ven.programs.values()] == ["x"]
 
 
 async def test_bad_credentials_are_auth_failed(site: Site) -> None:
@@ -305,5 +309,18 @@ async def test_flexibility_and_state_are_reported_as_the_fleet_stands(site: Site
     assert values["UP_REGULATION_AVAILABLE"] == pytest.approx(2.8)
     assert values["LOAD_SHED_DELTA_AVAILABLE"] == pytest.approx(2.8)
     assert values["DOWN_REGULATION_AVAILABLE"] == pytest.approx(7.0)
-    assert values["OPERATING_STATE"] == "RUNNING_CURTAILED"  # as it ran through the interval
+    # As it ran through the interval: above its 2 kW baseline.
+    assert values["OPERATING_STATE"] == "RUNNING_HEIGHTENED"
     assert site.vtn.violations == []
+
+
+async def test_a_refused_request_is_an_error_until_the_next_poll_gets_through(
+    site: Site,
+) -> None:
+    await site.ven.step()
+    site.vtn.fail_next(1, 403)
+    await site.run(30)
+    assert site.ven.connection is Connection.ERROR
+    await site.run(30)
+    assert site.ven.connection is Connection.CONNECTED
+    assert site.ven.problem == ""

@@ -50,6 +50,8 @@ class PowerHistory:
     def energy_kwh(self, start: float, end: float) -> float | None:
         """Energy drawn over [start, end], each reading held until the next; None without a
         reading in or before the span."""
+        if self._samples and not math.isfinite(end):
+            end = self._samples[-1][0]  # "until now": up to the last reading
         if end <= start:
             return 0.0
         total = 0.0
@@ -68,6 +70,8 @@ class PowerHistory:
 
     def mean_kw(self, start: float, end: float) -> float | None:
         """The mean draw over [start, end]."""
+        if self._samples and not math.isfinite(end):
+            end = self._samples[-1][0]
         energy = self.energy_kwh(start, end)
         if energy is None or end <= start:
             return self.latest if energy is not None else None

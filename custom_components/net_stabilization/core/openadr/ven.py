@@ -27,7 +27,7 @@ from typing import Any
 import aiohttp
 
 from ..fleet import Clock, GridDispatch, TargetSource
-from ..mv import DispatchMeter, Performance, PowerHistory
+from ..mv import BASELINE_WINDOW_S, DispatchMeter, Performance, PowerHistory
 from .client import AuthFailed, TokenSource, VtnClient, VtnError, VtnRefused, VtnUnreachable
 from .fleet_port import FleetPort, FleetReading
 from .model import Event, ObjectError, Program, parse_event, parse_program
@@ -199,8 +199,9 @@ class Ven:
             self._lost(Connection.ERROR, str(err))
         else:
             self.last_contact = self._clock.now().timestamp()
-            if self.connection is not Connection.ERROR or not self.problem:
+            if self._registered:  # else a program is missing: `_register` said so
                 self.connection = Connection.CONNECTED
+                self.problem = ""
 
     def _lost(self, state: Connection, why: str) -> None:
         if self.connection is not state:
@@ -236,7 +237,7 @@ class Ven:
                 found[program.id] = program
         self.programs = found
         missing = set(self.config.programs) - {p.name for p in found.values()}
-        self._registered = True
+        self._registered = not missing  # a missing program is looked for again at each poll
         if missing:
             self.connection = Connection.ERROR
             self.problem = "programs not found: " + ", ".join(sorted(missing))
@@ -545,7 +546,12 @@ class Ven:
         elif reading.source == TargetSource.OPENADR or (
             self.dispatch.cap_w is not None and reading.source == TargetSource.LIMIT
         ):
-            baseline = self.history.mean_kw(self._clock.now().timestamp() - 900.0, math.inf)
+            # Curtailed or heightened against the deciding event's baseline.
+            view = self.current_event()
+            baseline = view.meter.baseline_kw if view is not None and view.meter else None
+            if baseline is None:
+                now = self._clock.now().timestamp()
+                baseline = self.history.mean_kw(now - BASELINE_WINDOW_S, now)
             raised = reading.target_kw is not None and reading.target_kw > (baseline or 0.0)
             state = f"{prefix}_{'HEIGHTENED' if raised else 'CURTAILED'}"
         else:
