@@ -614,7 +614,6 @@ class Run:
     async def command(self, name: str, body: dict[str, Any] | None, done_state: str) -> None:
         """One EMS command: response time, time until every miner acted, loop stall."""
         assert self.session is not None
-        miners = self.args.miners
         await self.monitor(reset=True)
         assert self.sim is not None
         cpu0 = self._command_cpu()
@@ -627,20 +626,17 @@ class Run:
         if resp.status != 200 or not reply.get("accepted"):
             raise RuntimeError(f"{name} refused: HTTP {resp.status} {reply}")
         log(f"{name}: {reply['message']} in {(answered - sent) * 1000:.1f} ms")
-        deadline = sent + 60
-        while True:
+        # The simulator answers once every miner acted: it looks again only at the miners
+        # that had not (polling its counts would cost it a pass over the fleet every time).
+        until = "all" if done_state == "sleeping" else "none"
+        wait = f"{self.admin_url}machine-states/wait?state=sleeping&until={until}&timeout_s=60"
+        async with self.session.get(wait) as resp:
+            waited = await resp.json()
+        all_sent = time.monotonic()
+        cpu1 = self._command_cpu()
+        if not waited["done"]:
             counts = await self.admin_states()
-            if done_state == "sleeping":
-                done = counts.get("sleeping", 0) >= miners
-            else:  # every miner has left sleep (booting, restarting, ramping, mining)
-                done = counts.get("sleeping", 0) == 0
-            if done:
-                all_sent = time.monotonic()
-                cpu1 = self._command_cpu()
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{name}: miners still not all there after 60 s: {counts}")
-            await asyncio.sleep(0.02)
+            raise RuntimeError(f"{name}: miners still not all there after 60 s: {counts}")
         await asyncio.sleep(2.5)  # the refresh after the command (1.5 s) is part of it
         report = await self.monitor()
         self.result.update(

@@ -126,6 +126,15 @@ async def test_admin_machine_state_counts(clock: ManualClock) -> None:
         async with session.get(f"{sim.admin_url}machine-states") as resp:
             data = await resp.json()
         assert data == {"count": 3, "machine_states": {"mining": 2, "sleeping": 1}}
+        waiting = f"{sim.admin_url}machine-states/wait?state=sleeping"
+        async with session.get(f"{waiting}&until=all&timeout_s=0.05") as resp:
+            assert await resp.json() == {"done": False, "pending": 2}
+        for miner in sim.miners[:2]:
+            miner.sleep()
+        async with session.get(f"{waiting}&until=all") as resp:
+            assert await resp.json() == {"done": True, "pending": 0}
+        async with session.get(f"{waiting}&until=some") as resp:
+            assert resp.status == 400
 
 
 async def test_start_1000_miners_quickly(clock: ManualClock) -> None:
