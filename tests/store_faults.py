@@ -8,8 +8,9 @@ Each makes SQLite itself answer with the error a broken disk gives:
   as on a file whose mount turned read-only) and every new connection is opened with the URI
   `mode=ro` (what SQLite falls back to when it cannot open the files for writing), until the
   fault clears.
-- full: `PRAGMA max_page_count` on the store's own connection, capped at the pages in use:
-  SQLITE_FULL, as on a full disk.
+- full: `PRAGMA max_page_count` on the store's own connection, capped at the pages in use, and
+  the room left in them taken by a scratch table (emptied when the fault clears): SQLITE_FULL
+  for every write, as on a full disk.
 - corrupt: 4 kB of random bytes written into the file.
 """
 
@@ -64,11 +65,29 @@ class DatabaseFaults:
         elif fault is Fault.FULL:
             if store is None or store._db is None:
                 raise ValueError("a full database needs the store's connection")
-            cursor = await store._db.execute("PRAGMA page_count")
+            db = store._db
+            await db.execute("CREATE TABLE IF NOT EXISTS fault_fill (data BLOB)")
+            await db.commit()
+            cursor = await db.execute("PRAGMA page_count")
             row = await cursor.fetchone()
             assert row is not None
-            await store._db.execute(f"PRAGMA max_page_count = {row[0]}")
+            await db.execute(f"PRAGMA max_page_count = {row[0]}")
+            # A disk is full when the last free byte is taken: take the room left in the pages.
+            for size in (65536, 4096, 256, 16, 1):
+                try:
+                    while True:
+                        async with db.execute(
+                            "INSERT INTO fault_fill VALUES (zeroblob(?))", (size,)
+                        ):
+                            pass  # closed at once: an open statement would block the DROP
+                        await db.commit()
+                except sqlite3.OperationalError:
+                    await db.rollback()
         else:
+            if store is not None and store._db is not None:
+                # Garbage over pages the write-ahead log no longer covers, or a checkpoint
+                # would quietly write the good copies back.
+                await store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self.write_garbage()
 
     async def clear(self, fault: Fault, store: FleetStore | None = None) -> None:
@@ -81,6 +100,9 @@ class DatabaseFaults:
             self.read_only = False
         elif fault is Fault.FULL and store is not None and store._db is not None:
             await store._db.execute("PRAGMA max_page_count = 1073741823")
+            # Emptied, not dropped: a statement of the store's may still be open on it.
+            await store._db.execute("DELETE FROM fault_fill")
+            await store._db.commit()
 
     def write_garbage(self) -> int:
         """Overwrite 4 kB somewhere in the second half of the file; returns the offset.

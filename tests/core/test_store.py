@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -77,6 +80,17 @@ def miner_snapshots(count: int) -> list[MinerSnapshot]:
         )
         for i in range(count)
     ]
+
+
+@pytest.fixture(autouse=True)
+def no_unclosed_connections() -> Iterator[None]:
+    """Every connection opened (by the store, on error paths too, or by the test) is closed."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        yield
+        gc.collect()
+    leaks = [str(w.message) for w in caught if "unclosed database" in str(w.message)]
+    assert not leaks, leaks
 
 
 @pytest.fixture
@@ -181,7 +195,7 @@ async def test_miners_and_settings_survive_reopen(tmp_path: Path, clock: FakeClo
 
 async def test_newer_schema_is_left_untouched(tmp_path: Path) -> None:
     path = tmp_path / "fleet.db"
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         db.execute("PRAGMA user_version = 99")
     store = FleetStore(path)
     await store.open()
@@ -190,7 +204,7 @@ async def test_newer_schema_is_left_untouched(tmp_path: Path) -> None:
     assert not await store.record_command(command(1))
     assert [c.message for c in await store.recent_commands()] == ["command 1"]
     await store.close()
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         assert db.execute("PRAGMA user_version").fetchone() == (99,)
 
 
@@ -244,7 +258,7 @@ async def test_read_only_database(tmp_path: Path) -> None:
     assert await store.record_command(command(2))
     assert store.problem is None
     await store.close()
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         assert db.execute("SELECT count(*) FROM command_history").fetchone() == (2,)
 
 
@@ -338,7 +352,7 @@ async def test_killed_writer_leaves_consistent_database(tmp_path: Path) -> None:
     process.send_signal(signal.SIGKILL)
     await process.wait()
 
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         ids = {int(row[0]) for row in db.execute("SELECT ts FROM command_history")}
         snapshot_times = {row[0] for row in db.execute("SELECT ts FROM fleet_snapshots")}
@@ -354,7 +368,7 @@ async def test_killed_writer_leaves_consistent_database(tmp_path: Path) -> None:
 
 async def test_queries_on_an_unusable_database_return_nothing(tmp_path: Path) -> None:
     path = tmp_path / "fleet.db"
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         db.execute("PRAGMA user_version = 99")
     store = FleetStore(path)
     await store.open()
@@ -394,7 +408,7 @@ async def test_close_flushes_commands_kept_in_memory(tmp_path: Path) -> None:
     blocker.rollback()
     blocker.close()
     await store.close()
-    with sqlite3.connect(store.path) as db:
+    with closing(sqlite3.connect(store.path)) as db:
         assert db.execute("SELECT count(*) FROM command_history").fetchone() == (1,)
 
 
@@ -408,19 +422,20 @@ async def test_commands_stored_before_parameters_were_bounded_are_repaired(
     await store.open()
     await store.record_command(command(1))
     await store.close()
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         db.execute(
             "UPDATE command_history SET parameters = ?, extra = ?",
             ('{"activationPowerInKw": 18446744073709551616}', '{"note": "' + "x" * 5000 + '"}'),
         )
         db.execute("PRAGMA user_version = 1")  # as written by the version before the repair
+        db.commit()
     repaired = FleetStore(path)
     await repaired.open()
     (row,) = await repaired.recent_commands()
     assert row.parameters == {"activationPowerInKw": 1.8446744073709552e19}
     assert len(str(row.extra["note"])) <= 200
     await repaired.close()
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         text = db.execute("SELECT parameters FROM command_history").fetchone()[0]
         assert "18446744073709551616" not in text
         assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)

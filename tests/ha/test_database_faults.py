@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +25,17 @@ type ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
 # database is still held proves the bound; the guard only keeps a broken bound from hanging.
 LONG_BUSY_MS = 30_000
 GUARD_S = 20.0
+
+
+@pytest.fixture(autouse=True)
+def remove_moved_aside_files(hass: HomeAssistant) -> Iterator[None]:
+    """The corrupt cases leave the damaged file next to the database: remove what this test
+    made (the databases themselves are Home Assistant's test config's to keep)."""
+    folder = Path(hass.config.path())
+    before = set(folder.glob("*.corrupt-*"))
+    yield
+    for path in set(folder.glob("*.corrupt-*")) - before:
+        path.unlink(missing_ok=True)
 
 
 def injected(store: FleetStore, faults: DatabaseFaults) -> None:
