@@ -62,7 +62,7 @@ async def test_pins_are_given_in_each_miners_own_unit(
     )
     await runtime.controller.wait_idle()
     miner = runtime.controller.snapshot.miner(braiins)
-    assert miner is not None and miner.target_mhz == 2500.0 and miner.setting_unit == "W"
+    assert miner is not None and miner.target_setting == 2500.0 and miner.setting_unit == "W"
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(
             DOMAIN,
