@@ -19,10 +19,10 @@ def _dwell_s(m: FleetMiner, roster: Roster) -> float:
     points = m.capabilities.points
     if points.wake_reboots or points.change_stops_hashing:
         return config.min_dwell_s
-    # A wake's length is not what undoing it costs (it is watched as a transition until it
-    # arrives); a change's is, and a power target seen to take minutes is held longer.
+    # A wake is watched as a transition until it arrives, so its length is not what is held
+    # here; a change's is, and a power target seen to take minutes is held longer.
     change_s = roster.measured_s(m, Transition.CHANGE) or points.change_s
-    return min(config.min_dwell_s, 2 * max(points.wake_s, change_s))
+    return min(config.min_dwell_s, 2 * change_s)
 
 
 class Dispatcher:

@@ -116,11 +116,11 @@ class Regulator:
     def _faster_once_free(
         self, plan: DispatchPlan, target_w: float, mode: PowerMode, now: float
     ) -> bool:
-        """Whether the miners the loop just moved, once their dwell is over, meet the target as
-        well with fewer slow transitions (a reboot, a start of minutes): then waiting for them
-        is quicker than starting a slow miner now."""
+        """Whether the miners the loop just moved, once their dwell is over (a fast miner's is
+        short), meet the target as well without any slow transition (a reboot, a start of
+        minutes): then waiting for them is quicker than starting a slow miner now."""
         free = self._dispatch.make_plan(target_w, mode, now, self.correction_w, lock=False)
-        return free.slow < plan.slow and abs(free.planned_w - target_w) <= abs(
+        return free.slow == 0 and abs(free.planned_w - target_w) <= abs(
             plan.planned_w - target_w
         )
 
