@@ -120,9 +120,7 @@ class Regulator:
         short), meet the target as well without any slow transition (a reboot, a start of
         minutes): then waiting for them is quicker than starting a slow miner now."""
         free = self._dispatch.make_plan(target_w, mode, now, self.correction_w, lock=False)
-        return free.slow == 0 and abs(free.planned_w - target_w) <= abs(
-            plan.planned_w - target_w
-        )
+        return free.slow == 0 and abs(free.planned_w - target_w) <= abs(plan.planned_w - target_w)
 
     def _step_w(self) -> float:
         """What one miner adds at full power: the on/off resolution."""
