@@ -13,7 +13,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_MINER_ENTITIES, CONF_POWER_MODE, DOMAIN
 from .core.fleet import CommandSource
-from .entity import fleet_device_info
+from .entity import async_adopt_stable_ids, fleet_device_info
 from .http import async_register_views
 from .language import async_message
 from .options import effective_options
@@ -54,6 +54,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: NetStabilizationConfigEn
         config_entry_id=entry.entry_id, **fleet_device_info(entry.entry_id, model)
     )
     runtime.coordinator.fleet_device_id = device.id
+    async_adopt_stable_ids(hass, entry.entry_id)
     if not runtime.options.get(CONF_MINER_ENTITIES, True):
         _async_remove_miner_devices(hass, entry, device.id)
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))

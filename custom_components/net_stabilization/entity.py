@@ -12,7 +12,9 @@ from homeassistant.components.number import NumberEntity
 from homeassistant.components.select import SelectEntity
 from homeassistant.components.sensor import SensorEntity
 from homeassistant.components.switch import SwitchEntity
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -70,6 +72,25 @@ def stable_entity_id(entity: Entity, device_object_id: str, key: str) -> str:
     """The entity id to suggest: the device's object id, then the entity's English name."""
     domain = platform_of(entity)
     return f"{domain}.{device_object_id}_{OBJECT_IDS.get((domain, key), key)}"
+
+
+@callback
+def async_adopt_stable_ids(hass: HomeAssistant, entry_id: str) -> None:
+    """Move fleet entities an earlier version registered under ids made from their translated
+    names (`sensor.mining_fleet_wirkleistung`) to the language-independent ones. Only ids
+    exactly as Home Assistant made them from the registered name move: one the user chose stays.
+    Runs before the platforms, while the registry still holds the name the id was made from."""
+    registry = er.async_get(hass)
+    prefix = f"{entry_id}_"
+    for entry in er.async_entries_for_config_entry(registry, entry_id):
+        if not entry.unique_id.startswith(prefix) or not entry.original_name:
+            continue  # a miner's entity (their ids come from their own names)
+        key = entry.unique_id.removeprefix(prefix)
+        wanted = f"{entry.domain}.{FLEET_OBJECT_ID}_{OBJECT_IDS.get((entry.domain, key), key)}"
+        generated = f"{entry.domain}.{slugify(f'Mining fleet {entry.original_name}')}"
+        made_from_name = entry.entity_id == generated != wanted
+        if made_from_name and registry.async_get(wanted) is None:
+            registry.async_update_entity(entry.entity_id, new_entity_id=wanted)
 
 
 def fleet_device_info(entry_id: str, model: str | None = None) -> DeviceInfo:

@@ -82,3 +82,34 @@ async def test_the_fleet_device_is_named_in_the_system_language(
     state = hass.states.get("sensor.mining_fleet_active_power")
     assert state is not None
     assert state.attributes["friendly_name"] == "Mining-Flotte Wirkleistung"
+
+
+async def test_ids_an_earlier_version_made_from_german_names_move_to_the_stable_ones(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> None:
+    """Only ids exactly as made from the registered name move; one the user chose stays."""
+    hass.config.language = "de"
+    config_entry.add_to_hass(hass)
+    registry = er.async_get(hass)
+    old = {
+        "active_power": ("sensor", "mining_fleet_wirkleistung", "Wirkleistung"),
+        "target_power": ("number", "mining_fleet_zielleistung_sollwert", "Zielleistung (Sollwert)"),
+        "rated_power": ("sensor", "my_rated_power", "Nennleistung"),
+    }
+    for key, (domain, object_id, name) in old.items():
+        registry.async_get_or_create(
+            domain,
+            DOMAIN,
+            f"{config_entry.entry_id}_{key}",
+            suggested_object_id=object_id,
+            config_entry=config_entry,
+            original_name=name,
+            has_entity_name=True,
+        )
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert registry.async_get("sensor.mining_fleet_wirkleistung") is None
+    assert registry.async_get("sensor.mining_fleet_active_power") is not None
+    assert registry.async_get("number.mining_fleet_target_power_setpoint") is not None
+    assert registry.async_get("sensor.my_rated_power") is not None  # the user's own id
+    assert hass.states.get("sensor.mining_fleet_active_power") is not None
