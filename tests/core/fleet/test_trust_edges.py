@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from custom_components.net_stabilization.core.miners.base import (
-    Capabilities,
-    MinerReading,
-    MiningState,
-    PowerSource,
-)
 from custom_components.net_stabilization.core.fleet.trust import (
     HASHRATE_MARGIN,
     UNKNOWN_MODEL_MAX_W,
     hashrate_bound_ths,
     power_bound_w,
     vet_reading,
+)
+from custom_components.net_stabilization.core.miners.base import (
+    Capabilities,
+    MinerReading,
+    MiningState,
+    PowerSource,
 )
 from custom_components.net_stabilization.core.power_curve import S9_CURVE
 
