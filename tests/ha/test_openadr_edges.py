@@ -259,3 +259,27 @@ class TestWebhookBodies:
         assert again is not None and again.ven is not None
         assert again.webhook_id == webhook_id  # the VTN's subscription still reaches it
         assert again.ven.config.callback_token == token
+
+
+class TestWebhookWithoutUrl:
+    """A VEN asked to take notifications where Home Assistant knows no URL of its own."""
+
+    @pytest.fixture
+    def options(self, options: dict[str, Any], vtn: TestVtn) -> dict[str, Any]:
+        return {**options, **openadr_options(vtn)}
+
+    async def test_without_a_url_the_ven_polls_only(
+        self, hass: HomeAssistant, loaded_entry: MockConfigEntry, vtn: TestVtn
+    ) -> None:
+        # No http integration serving, no URL configured: Home Assistant has no URL to give.
+        hass.config.api = None
+        assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+        await hass.async_block_till_done()
+        link = loaded_entry.runtime_data.openadr
+        assert link is not None and link.ven is not None
+        assert link.webhook_id is None
+        assert link.ven.config.callback_url == ""
+        event_id = setpoint_now(vtn, 1.46)
+        await link._tick()
+        assert event_id in link.ven.events  # polling finds it
+        assert vtn.state.subscriptions == {}
