@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
-import time
 from collections.abc import Iterator
 
 import aiohttp
@@ -190,16 +190,18 @@ async def test_scan_network_of_loopback_addresses(
 
 async def test_empty_range(session: aiohttp.ClientSession, ports: tuple[int, int]) -> None:
     api_port, web_port = ports
+    # Limits of an hour: an address that refuses is done with at once, so the scan ends long
+    # before the guard below however loaded the machine, while a probe that waited out a limit
+    # instead of taking the refusal would run into it.
     scanner = Scanner(
         session,
         networks=["127.0.2.0/24"],
         api_port=api_port,
         web_port=web_port,
-        probe_timeouts=FAST,
+        probe_timeouts=Timeouts(connect_s=3600.0, api_read_s=3600.0, web_s=3600.0),
     )
-    started = time.monotonic()
-    result = await scanner.scan()
-    assert time.monotonic() - started < 5.0
+    async with asyncio.timeout(120.0):
+        result = await scanner.scan()
     assert result.miners == {}
     assert result.addresses_scanned == 254
     assert not result.unsupported

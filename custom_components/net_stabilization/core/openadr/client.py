@@ -197,7 +197,8 @@ class VtnClient:
             if status >= 400:
                 raise VtnRefused(status, f"{method} {path}: {_problem(answer)}")
             return answer
-        raise VtnRefused(401, f"{method} {path}: token refused")
+        # Never reached: the second attempt returns or raises above; the loop needs an end.
+        raise VtnRefused(401, f"{method} {path}: token refused")  # pragma: no cover
 
     async def get_all(self, path: str, params: Mapping[str, str] | None = None) -> list[Any]:
         """Every object of a search, page by page (at most 40 pages)."""
