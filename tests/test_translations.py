@@ -218,11 +218,10 @@ def _keys(module: _Module, call: ast.Call, scope: ast.AST | None) -> set[str]:
     keys = {""}
     for part in node.values:
         if isinstance(part, ast.Constant):
-            keys = {f"{key}{part.value}" for key in keys}
+            keys = {key + str(part.value) for key in keys}
         elif isinstance(part, ast.FormattedValue):
-            keys = {
-                f"{key}{value}" for key in keys for value in _strings(module, part.value, scope)
-            }
+            values = _strings(module, part.value, scope)
+            keys = {key + value for key in keys for value in values}
     return keys
 
 
