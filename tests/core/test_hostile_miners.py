@@ -107,7 +107,7 @@ async def test_the_factory_password_keeps_the_configured_api_key(
 ) -> None:
     fleet = await start_fleet(1, kinds=[VNISH_REST], password="admin", jitter=0.0)
     miner = fleet.miners[0]
-    miner.api_key = "k3y-from-the-web-ui"  # type: ignore[attr-defined]
+    miner.api_key = "k3y-from-the-web-ui"
     found = await identify_miner(
         MinerEndpoint(miner.host, miner.api_port, miner.web_port),
         session,
@@ -119,7 +119,7 @@ async def test_the_factory_password_keeps_the_configured_api_key(
     assert found.driver is not None
     # A setting change is a write the key guards: refused without it.
     await found.driver.apply_setting(1900.0)
-    assert miner.preset == "1900"  # type: ignore[attr-defined]
+    assert miner.preset == "1900"
 
 
 async def test_a_scan_records_which_host_received_a_login(
