@@ -12,6 +12,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.net_stabilization.const import DOMAIN
 from simulator import SimulatedFleet
+from tests.store_faults import DatabaseFaults, Fault
 
 
 @pytest.mark.usefixtures("all_entities_enabled")
@@ -80,16 +81,20 @@ async def test_broken_database_raises_repair_and_control_goes_on(
 ) -> None:
     runtime = loaded_entry.runtime_data
     store = runtime.store
-    assert store._db is not None
-    await store._db.execute("PRAGMA query_only = ON")  # every write now fails: read-only
+    # Read-only until cleared: the store reconnects after a failed write, so a fault on its
+    # connection alone would heal at once.
+    faults = DatabaseFaults(store.path)
+    store._connector = faults.connect
+    await faults.start(Fault.READ_ONLY, store)
     response = await hass.services.async_call(
         DOMAIN, "activate", {"power_kw": 1.0}, blocking=True, return_response=True
     )
     assert response is not None
     assert response["accepted"] is True
     assert issue_registry.async_get_issue(DOMAIN, "database_problem") is not None
-    await store._db.execute("PRAGMA query_only = OFF")
+    await faults.clear(Fault.READ_ONLY, store)
     await hass.services.async_call(DOMAIN, "deactivate", {}, blocking=True)
+    await store.wait_written()
     await hass.async_block_till_done()
     assert issue_registry.async_get_issue(DOMAIN, "database_problem") is None
     commands = [c.command for c in await store.recent_commands() if not c.is_note]
