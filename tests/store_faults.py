@@ -105,19 +105,39 @@ class DatabaseFaults:
             await store._db.commit()
 
     def write_garbage(self) -> int:
-        """Overwrite 4 kB somewhere in the second half of the file; returns the offset.
+        """Overwrite 4 kB over the snapshots' pages (else in the second half of the file);
+        returns the offset.
 
-        The first pages hold the schema and the small tables (settings, miners); in a file of
-        a day's snapshots they are a tiny fraction, so garbage lands among the bulk. Garbage
-        over the schema itself is tested on its own.
+        In a file of a day's snapshots the schema and the small tables (settings, miners,
+        learnt timings) are a tiny fraction, so garbage lands among the bulk. A test's file is
+        small, and its small tables need not all lie in its first half: the snapshots' own pages
+        are aimed at. Garbage over the schema itself is tested on its own.
         """
         size = self.path.stat().st_size
-        low = max(0, min(size // 2, size - GARBAGE_BYTES))
-        offset = self._random.randrange(low, max(low + 1, size - GARBAGE_BYTES))
+        pages = self._snapshot_pages()
+        if pages:
+            page_size, page = pages[0], self._random.choice(pages[1:])
+            offset = (page - 1) * page_size
+        else:
+            low = max(0, min(size // 2, size - GARBAGE_BYTES))
+            offset = self._random.randrange(low, max(low + 1, size - GARBAGE_BYTES))
         with self.path.open("r+b") as file:
             file.seek(offset)
             file.write(self._random.randbytes(GARBAGE_BYTES))
         return offset
+
+    def _snapshot_pages(self) -> list[int]:
+        """[page size, then each page of the snapshot tables in the file]; [] if unreadable."""
+        try:
+            with closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as db:
+                page_size = int(db.execute("PRAGMA page_size").fetchone()[0])
+                rows = db.execute(
+                    "SELECT pageno FROM dbstat"
+                    " WHERE name IN ('fleet_snapshots', 'miner_snapshots') ORDER BY pageno"
+                ).fetchall()
+        except sqlite3.Error:
+            return []
+        return [page_size, *(int(r[0]) for r in rows)] if rows else []
 
 
 def rows_on_disk(path: Path) -> list[tuple[str, int]]:

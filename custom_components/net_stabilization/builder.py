@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
-from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.const import CONF_API_KEY, CONF_PASSWORD, CONF_USERNAME
 
 from .const import (
     CONF_API_PORT,
@@ -39,8 +39,11 @@ ORDER_RETRY_S = 1.0
 
 
 def credentials(data: Mapping[str, Any]) -> Credentials:
-    """The miners' web login."""
-    return Credentials(data[CONF_USERNAME], data[CONF_PASSWORD])
+    """The miners' web login, and the API key some Vnish REST builds want for their writes
+    (entries from before the key have none)."""
+    return Credentials(
+        data[CONF_USERNAME], data[CONF_PASSWORD], api_key=data.get(CONF_API_KEY) or None
+    )
 
 
 def build_scanner(

@@ -15,7 +15,7 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlow,
 )
-from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.const import CONF_API_KEY, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import format_mac
@@ -59,6 +59,8 @@ from .scan_summary import fine_ranges, group_miners, miner_lines, on_off_steps, 
 _PORT = NumberSelector(NumberSelectorConfig(min=1, max=65535, mode=NumberSelectorMode.BOX))
 _MULTILINE = TextSelector(TextSelectorConfig(multiline=True))
 _SECRET = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+# Never sent back to the browser.
+_SECRETS = (CONF_PASSWORD, CONF_API_KEY)
 # Subnets a discovered miner suggests for the scan.
 _DISCOVERY_PREFIX = 24
 
@@ -67,14 +69,15 @@ def connection_schema() -> probatio.Schema:
     """The form for where the miners are and how to log in.
 
     Nothing the user typed is a default here: the flow suggests it, so a field emptied in the
-    browser stays empty. The password is never suggested (it would be sent to the browser): an
-    empty one keeps the password given before.
+    browser stays empty. The password and the API key are never suggested (they would be sent to
+    the browser): an empty one keeps the one given before.
     """
     fields: dict[Any, Any] = {
         probatio.Optional(CONF_NETWORKS): _MULTILINE,
         probatio.Optional(CONF_HOSTS): _MULTILINE,
         probatio.Required(CONF_USERNAME, default=DEFAULT_USERNAME): TextSelector(),
         probatio.Optional(CONF_PASSWORD): _SECRET,
+        probatio.Optional(CONF_API_KEY): _SECRET,
         probatio.Required(CONF_API_PORT, default=DEFAULT_API_PORT): _PORT,
         probatio.Required(CONF_WEB_PORT, default=DEFAULT_WEB_PORT): _PORT,
     }
@@ -82,8 +85,8 @@ def connection_schema() -> probatio.Schema:
 
 
 def shown_connection(data: Mapping[str, Any]) -> dict[str, Any]:
-    """What the connection form suggests: the values given so far, never the password."""
-    shown = {k: v for k, v in data.items() if k != CONF_PASSWORD and v is not None}
+    """What the connection form suggests: the values given so far, never a secret."""
+    shown = {k: v for k, v in data.items() if k not in _SECRETS and v is not None}
     for key in (CONF_NETWORKS, CONF_HOSTS):
         if isinstance(shown.get(key), list):
             shown[key] = ", ".join(shown[key])
@@ -91,14 +94,15 @@ def shown_connection(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def validate_connection(
-    user_input: Mapping[str, Any], password: str = ""
+    user_input: Mapping[str, Any], password: str = "", api_key: str = ""
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Turn the form into entry data; the errors map field -> translation key. An empty
-    password keeps `password` (the one given before)."""
+    password keeps `password` and an empty API key `api_key` (the ones given before)."""
     errors: dict[str, str] = {}
     data: dict[str, Any] = {
         CONF_USERNAME: user_input[CONF_USERNAME],
         CONF_PASSWORD: user_input.get(CONF_PASSWORD) or password,
+        CONF_API_KEY: (user_input.get(CONF_API_KEY) or api_key).strip(),
         CONF_API_PORT: int(user_input[CONF_API_PORT]),
         CONF_WEB_PORT: int(user_input[CONF_WEB_PORT]),
         CONF_HOSTS: split_list(user_input.get(CONF_HOSTS)),
@@ -226,7 +230,11 @@ class NetStabilizationConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         shown = shown_connection(given)
         if user_input is not None:
-            data, errors = validate_connection(user_input, str(given.get(CONF_PASSWORD) or ""))
+            data, errors = validate_connection(
+                user_input,
+                str(given.get(CONF_PASSWORD) or ""),
+                str(given.get(CONF_API_KEY) or ""),
+            )
             if not errors:
                 self._data = data
                 return await self._start_scan()

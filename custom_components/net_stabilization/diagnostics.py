@@ -7,7 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
-from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.const import CONF_API_KEY, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
 from .const import (
@@ -31,6 +31,7 @@ from .wire import command_json, fleet_summary_json
 
 TO_REDACT = {
     CONF_PASSWORD,
+    CONF_API_KEY,
     CONF_USERNAME,
     CONF_HOSTS,
     CONF_NETWORKS,

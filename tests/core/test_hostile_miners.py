@@ -102,6 +102,26 @@ async def test_the_vnish_factory_password_is_tried_only_when_allowed(
     assert allowed.logins == ("vnish_rest", "vnish_rest (factory password)")
 
 
+async def test_the_factory_password_keeps_the_configured_api_key(
+    start_fleet: FleetFactory, session: aiohttp.ClientSession
+) -> None:
+    fleet = await start_fleet(1, kinds=[VNISH_REST], password="admin", jitter=0.0)
+    miner = fleet.miners[0]
+    miner.api_key = "k3y-from-the-web-ui"
+    found = await identify_miner(
+        MinerEndpoint(miner.host, miner.api_port, miner.web_port),
+        session,
+        credentials=Credentials("root", "fleet-secret", api_key="k3y-from-the-web-ui"),
+        probe_timeouts=FAST,
+        allow_factory_password=True,
+    )
+    assert found.outcome is ProbeOutcome.MINER
+    assert found.driver is not None
+    # A setting change is a write the key guards: refused without it.
+    await found.driver.apply_setting(1900.0)
+    assert miner.preset == "1900"
+
+
 async def test_a_scan_records_which_host_received_a_login(
     start_fleet: FleetFactory, session: aiohttp.ClientSession
 ) -> None:

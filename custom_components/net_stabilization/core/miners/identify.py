@@ -274,7 +274,7 @@ async def _confirm(
                 kind,
                 endpoint,
                 session,
-                credentials=Credentials(credentials.username if credentials else "", factory),
+                credentials=replace(credentials or Credentials(username=""), password=factory),
                 probe_timeouts=probe_timeouts,
                 driver_timeouts=driver_timeouts,
             )
