@@ -35,6 +35,7 @@ from .core.fleet.command_log import ParameterValue
 from .core.fleet.failsafe import Fallback, SilenceWatch
 from .core.mv import DispatchTracker, Performance
 from .core.openadr import Connection, ControllerPort, GridPrice, Ven, VenConfig
+from .core.openadr.client import read_capped
 from .core.store import FleetStore
 from .local_strategy import StrategyInputs
 from .openadr_options import (
@@ -171,8 +172,8 @@ class OpenAdrLink:
         if request.method == "GET":  # the VTN's check that the callback is ours
             echo = request.query.get("echo", "")[:256]
             return web.Response(text=echo)
-        raw = await request.content.read(MAX_NOTIFICATION + 1)
-        if len(raw) > MAX_NOTIFICATION:
+        raw = await read_capped(request.content, MAX_NOTIFICATION)
+        if raw is None:
             return web.Response(status=413)
         try:
             body = json.loads(raw)

@@ -104,11 +104,6 @@ async def test_an_answer_larger_than_the_bound_is_not_parsed(
         await client.request("GET", "/programs")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="one read of the response stream returns what has arrived so far, not the whole "
-    "answer: an answer of more than one chunk (about 64 KiB) is cut and taken for broken JSON",
-)
 async def test_an_answer_of_many_chunks_within_the_bound_is_read_whole(
     vtn: Vtn, session: aiohttp.ClientSession
 ) -> None:

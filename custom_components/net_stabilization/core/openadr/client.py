@@ -45,9 +45,23 @@ class AuthFailed(VtnRefused):
     """The client credentials were refused."""
 
 
+async def read_capped(content: aiohttp.StreamReader, limit: int) -> bytes | None:
+    """The whole body as it arrives in chunks, or None once it passes `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await content.read(65_536):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def _read_json(response: aiohttp.ClientResponse) -> Any:
-    body = await response.content.read(MAX_BODY + 1)
-    if len(body) > MAX_BODY:
+    if response.content_length is not None and response.content_length > MAX_BODY:
+        raise VtnUnreachable(f"answer larger than {MAX_BODY} bytes")
+    body = await read_capped(response.content, MAX_BODY)
+    if body is None:
         raise VtnUnreachable(f"answer larger than {MAX_BODY} bytes")
     if not body:
         return None
