@@ -8,8 +8,9 @@ the query parameters of each search) and the enumerations (`report-payloads`, `u
 
 Stricter than the document in two ways, on purpose, so a VEN's mistakes show: a property the
 schema does not define is a violation (the document lets a VTN ignore it), and enumerated strings
-(payload types, units, reading types) must be from the enumerations (the document also allows
-private strings). A report's units must fit its payload type (a DEMAND in KWH is wrong).
+(payload types, units, reading types) of what a VEN sends must be from the enumerations (the
+document also allows private strings). A report's units must fit its payload type (a DEMAND in
+KWH is wrong). Events, which the test's BL posts, may carry private units as the document allows.
 """
 
 from __future__ import annotations
@@ -254,11 +255,12 @@ report_payload_descriptor = obj(
     },
     ("objectType", "payloadType"),
 )
+# The BL's events may carry private units (Definition, "Private Strings"): a VEN must judge them.
 event_payload_descriptor = obj(
     {
         "objectType": string(enum=("EVENT_PAYLOAD_DESCRIPTOR",)),
         "payloadType": string(1, 128),
-        "units": string(1, 128, enum=UNITS, nullable=True),
+        "units": string(1, 128, nullable=True),
         "currency": string(nullable=True),
     },
     ("objectType", "payloadType"),

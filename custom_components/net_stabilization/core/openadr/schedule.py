@@ -9,10 +9,22 @@ Rules (OpenADR 3.1 User Guide, "Event and Interval Timing"):
   previous one; a start of `0001-01-01` (or none at all) is the moment the VEN first saw the event;
 - `randomizeStart` shifts every start of the event by one amount drawn uniformly from
   [-r, +r] (seeded by the VEN and the event, so every poll draws the same);
-- `event.duration` cuts the intervals short (looping beyond their span is not done);
+- `event.duration` shorter than the intervals' span cuts them short; longer, it repeats them:
+  the intervals loop, pass after pass, until the event's duration runs out (the last pass cut
+  there; `P9999Y` loops for ever). User Guide 3.1.1, 7.3 "event.duration" (24 hourly prices with
+  a duration of `P7D` repeat for a week) and 7.5 "Looping intervals". A pass spans from the
+  first interval's start to the latest end; `Schedule` repeats it lazily, so an endless loop
+  costs nothing;
 - overlapping events: a lower `priority` number wins (none is the lowest); equal priorities go to
   the event modified last. Capacity limits all hold at once (the lowest wins), as limits do;
 - a PRICE interval with several values is split into that many equal sub-intervals.
+
+Units (Definition 3.1.1, "Unit Enumerations"; `enumerations/units.schema.yaml`): the only unit
+of real power the specification enumerates is `KW`, of energy `KWH` (a PRICE in `KWH` is per
+kWh). The enumerations may be extended by private strings agreed with the program (Definition,
+"Private Strings"); the unambiguous SI multiples `W` and `MW` (and `WH`, `MWH` for a price) are
+taken as such and converted, in any letter case. Anything else (`KVA`, `KVAR`, `PERCENT`, ...)
+says something the fleet cannot turn into a draw: it is refused and the VTN told so.
 """
 
 from __future__ import annotations
@@ -31,8 +43,18 @@ SIMPLE = "SIMPLE"
 IMPORT_LIMIT = "IMPORT_CAPACITY_LIMIT"
 EMERGENCY = "ALERT_GRID_EMERGENCY"
 PRICE = "PRICE"
-POWER_UNITS = ("KW",)  # what a power payload may be given in (none given: kW)
-PRICE_UNITS = ("KWH",)  # a price per kWh
+# kW per unit of a power payload (none given: kW); only KW is enumerated, W and MW are taken as
+# private strings of evident meaning.
+POWER_UNITS = {"KW": 1.0, "W": 0.001, "MW": 1000.0}
+# A price per this energy unit, times the factor, is the price per kWh.
+PRICE_UNITS = {"KWH": 1.0, "WH": 1000.0, "MWH": 0.001}
+
+
+def unit_factor(units: str | None, table: Mapping[str, float]) -> float | None:
+    """The factor into the fleet's unit (kW, per kWh); None for a unit it cannot convert."""
+    if units is None:
+        return 1.0
+    return table.get(units.strip().upper())
 
 
 class Kind(StrEnum):
@@ -60,6 +82,64 @@ class Slot:
     def holds(self, t: float) -> bool:
         """Whether the interval is in force at `t`."""
         return self.start <= t < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """An event's intervals in time: their first pass, repeated until `end` when the event's
+    duration is longer than the pass (looping intervals)."""
+
+    slots: tuple[Slot, ...]  # the first pass (cut at `end` when the event is shorter)
+    end: float | None  # when the event ends (`FOREVER`: never); None without intervals
+
+    @property
+    def start(self) -> float | None:
+        """When the first interval begins."""
+        return self.slots[0].start if self.slots else None
+
+    @property
+    def span(self) -> float:
+        """The length of one pass: from the first start to the latest end."""
+        if not self.slots:
+            return 0.0
+        return max(s.end for s in self.slots) - self.slots[0].start
+
+    @property
+    def loops(self) -> bool:
+        """Whether the intervals repeat (the event lasts longer than one pass)."""
+        span = self.span
+        return (
+            self.end is not None and 0.0 < span < math.inf and self.end > self.slots[0].start + span
+        )
+
+    def pass_index(self, t: float) -> int:
+        """The pass under way at `t` (0 before the start or without looping)."""
+        start = self.start
+        if not self.loops or start is None or t < start:
+            return 0
+        return int((t - start) // self.span)
+
+    def pass_slots(self, index: int) -> tuple[Slot, ...]:
+        """The intervals of one pass in time, cut at the event's end."""
+        if index == 0 or not self.loops:
+            return self.slots if index == 0 else ()
+        assert self.end is not None
+        offset, end = index * self.span, self.end
+        return tuple(
+            Slot(s.interval, s.start + offset, min(s.end + offset, end))
+            for s in self.slots
+            if s.start + offset < end
+        )
+
+    def in_force(self, t: float) -> list[Slot]:
+        """The intervals that hold at `t`."""
+        if not self.loops:
+            return [s for s in self.slots if s.holds(t)]
+        if self.end is not None and t >= self.end:
+            return []
+        index = self.pass_index(t)
+        # A pass's intervals with starts of their own may reach into the next pass's time.
+        return [s for k in (index - 1, index) if k >= 0 for s in self.pass_slots(k) if s.holds(t)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +215,15 @@ def place(event: Event, seen_at: float, shift_s: float = 0.0) -> tuple[Slot, ...
     return tuple(slots)
 
 
+def schedule(event: Event, seen_at: float, shift_s: float = 0.0) -> Schedule:
+    """The event in time: its intervals placed (`place`), looped up to `event.duration`."""
+    slots = place(event, seen_at, shift_s)
+    end = event_end(slots)
+    if event.duration_s is not None and slots:
+        end = slots[0].start + event.duration_s
+    return Schedule(slots, end)
+
+
 def event_end(slots: Iterable[Slot]) -> float | None:
     """When the last interval ends; None for an event without intervals."""
     return max((s.end for s in slots), default=None)
@@ -147,6 +236,32 @@ def _number(values: tuple[object, ...]) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value) if math.isfinite(value) else None
+
+
+def _price(
+    values: tuple[object, ...], slot: Slot, t: float, factor: float
+) -> tuple[float | None, float]:
+    """The price in force at `t` (per kWh) and when it ends: several values split the interval
+    into as many equal sub-intervals."""
+    count = len(values)
+    if not count:
+        return None, slot.end
+    width = (slot.end - slot.start) / count
+    index = min(count - 1, int((t - slot.start) // width)) if width > 0 else 0
+    item = values[index]
+    if isinstance(item, bool) or not isinstance(item, int | float):
+        return None, slot.end
+    return float(item) * factor, slot.start + (index + 1) * width
+
+
+def _amount(kind: Kind, value: float | None, factor: float) -> float | None:
+    """A power in kW (a SIMPLE level as it is); None when it makes no sense for its kind."""
+    if value is None:
+        return None
+    if kind is Kind.SIMPLE:
+        return value if value in (0, 1, 2, 3) else None
+    value *= factor
+    return None if kind is not Kind.RELATIVE and value < 0 else value
 
 
 def _instruction(event: Event, slot: Slot, t: float) -> tuple[list[Instruction], list[str]]:
@@ -173,24 +288,17 @@ def _instruction(event: Event, slot: Slot, t: float) -> tuple[list[Instruction],
             text = payload.values[0] if len(payload.values) == 1 else None
             value = text if isinstance(text, str) and text else None
         elif kind is Kind.PRICE:
-            value = None
-            count = len(payload.values)
-            if count and units in (None, *PRICE_UNITS):
-                width = (slot.end - slot.start) / count
-                index = min(count - 1, int((t - slot.start) // width)) if width > 0 else 0
-                item = payload.values[index]
-                if not isinstance(item, bool) and isinstance(item, int | float):
-                    value = float(item)
-                    ends_at = slot.start + (index + 1) * width
-        else:
-            value = _number(payload.values)
-            if units not in (None, *POWER_UNITS) and kind is not Kind.SIMPLE:
-                wrong.append(f"{payload.type} in {units}: only kW is understood")
+            factor = unit_factor(units, PRICE_UNITS)
+            if factor is None:
+                wrong.append(f"{payload.type} per {units}: only prices per kWh are understood")
                 continue
-            simple_bad = kind is Kind.SIMPLE and value not in (0, 1, 2, 3)
-            negative = kind is not Kind.RELATIVE and value is not None and value < 0
-            if simple_bad or negative:
-                value = None
+            value, ends_at = _price(payload.values, slot, t, factor)
+        else:
+            factor = 1.0 if kind is Kind.SIMPLE else unit_factor(units, POWER_UNITS)
+            if factor is None:
+                wrong.append(f"{payload.type} in {units}: only kW, W or MW are understood")
+                continue
+            value = _amount(kind, _number(payload.values), factor)
         if value is None:
             wrong.append(f"{payload.type} value {list(payload.values)[:3]} is not usable")
             continue
@@ -204,16 +312,14 @@ def _instruction(event: Event, slot: Slot, t: float) -> tuple[list[Instruction],
     return found, wrong
 
 
-def signals_at(
-    t: float, events: Iterable[Event], placed: Mapping[str, tuple[Slot, ...]]
-) -> Signals:
-    """What the events ask at `t`; `placed` holds each event's slots (`place`)."""
+def signals_at(t: float, events: Iterable[Event], placed: Mapping[str, Schedule]) -> Signals:
+    """What the events ask at `t`; `placed` holds each event's schedule (`schedule`)."""
     instructions: list[Instruction] = []
     problems: list[tuple[str, str]] = []
     active: list[str] = []
     for event in events:
-        slots = placed.get(event.id, ())
-        in_force = [s for s in slots if s.holds(t)]
+        placement = placed.get(event.id)
+        in_force = placement.in_force(t) if placement is not None else []
         if not in_force:
             continue
         active.append(event.id)

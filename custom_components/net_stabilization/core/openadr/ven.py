@@ -41,7 +41,7 @@ from .reports import (
     report_body,
     shortfall_body,
 )
-from .schedule import Instruction, Kind, Signals, Slot, event_end, place, random_shift, signals_at
+from .schedule import Instruction, Kind, Schedule, Signals, random_shift, schedule, signals_at
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -91,8 +91,9 @@ class EventView:
 
     event: Event
     seen_at: float
-    slots: tuple[Slot, ...]
+    schedule: Schedule
     due: list[DueReport]
+    planned: int = 0  # the pass of looping intervals whose reports are planned
     counts: ReportCounts = field(default_factory=ReportCounts)
     meter: DispatchMeter | None = None
     performance: Performance | None = None
@@ -100,8 +101,8 @@ class EventView:
 
     @property
     def end(self) -> float | None:
-        """When its last interval ends."""
-        return event_end(self.slots)
+        """When its last interval ends (the last pass's, when they loop)."""
+        return self.schedule.end
 
 
 class Ven:
@@ -319,11 +320,12 @@ class Ven:
         if held is None and self._finished.get(event.id) == event.modified:
             return  # done with, and not changed since
         seen_at = held.seen_at if held is not None else now
-        slots = place(event, seen_at, random_shift(event, self._seed))
-        end = event_end(slots)
+        placed = schedule(event, seen_at, random_shift(event, self._seed))
+        end = placed.end
         if held is None and end is not None and end <= now:
             return  # over before it was seen: inactive (User Guide, event timing)
-        due = plan_reports(event, slots)
+        planned = placed.pass_index(now)
+        due = plan_reports(event, placed.pass_slots(planned))
         if held is not None:
             due = [r for r in due if r.due_at >= now]
         else:
@@ -332,10 +334,10 @@ class Ven:
             past = [r for r in due if r.due_at < now]
             due = past[-1:] + [r for r in due if r.due_at >= now]
         if held is None:
-            self.events[event.id] = EventView(event, seen_at, slots, due)
+            self.events[event.id] = EventView(event, seen_at, placed, due, planned)
             _LOGGER.info("OpenADR event %s (%s) received", event.id, event.name)
         else:
-            held.event, held.slots, held.due = event, slots, due
+            held.event, held.schedule, held.due, held.planned = event, placed, due, planned
 
     def _cancel(self, event_id: str, now: float) -> None:
         view = self.events.pop(event_id)
@@ -372,7 +374,7 @@ class Ven:
 
     async def _act(self, now: float, reading: FleetReading) -> None:
         views = list(self.events.values())
-        signals = signals_at(now, [v.event for v in views], {v.event.id: v.slots for v in views})
+        signals = signals_at(now, [v.event for v in views], {v.event.id: v.schedule for v in views})
         self.signals = signals
         target_kw = self._target_kw(signals.target, reading)
         caps = []
@@ -441,7 +443,7 @@ class Ven:
 
     def _asked_kw(self, view: EventView, now: float, reading: FleetReading) -> float | None:
         """What this event alone asks of the fleet now (for its measurement)."""
-        own = signals_at(now, [view.event], {view.event.id: view.slots})
+        own = signals_at(now, [view.event], {view.event.id: view.schedule})
         if own.target is not None:
             return self._target_kw(own.target, reading)
         caps = [float(c.value) for c in own.caps]
@@ -503,10 +505,9 @@ class Ven:
 
     def _measure(self, now: float, reading: FleetReading) -> None:
         for view in self.events.values():
-            slots = view.slots
-            if not slots:
+            start = view.schedule.start
+            if start is None:
                 continue
-            start = slots[0].start
             end = view.end
             active = start <= now and (end is None or now < end)
             if active:
@@ -561,6 +562,7 @@ class Ven:
     def _queue_reports(self, now: float, reading: FleetReading) -> None:
         state = self._state(reading)
         for view in self.events.values():
+            self._plan_next_pass(view, now)
             while view.due and view.due[0].due_at <= now:
                 due = view.due.pop(0)
                 meter = view.meter
@@ -577,6 +579,16 @@ class Ven:
                 if body is not None:
                     self.outbox.put(view.event.id, due.due_at, body)
                     view.counts.waiting += 1
+
+    @staticmethod
+    def _plan_next_pass(view: EventView, now: float) -> None:
+        """Looping intervals: each pass asks for the event's reports again (User Guide 7.5,
+        "Looping intervals": a report of all intervals is due whenever a pass has transpired)."""
+        index = view.schedule.pass_index(now)
+        if index > view.planned:
+            view.planned = index
+            view.due.extend(plan_reports(view.event, view.schedule.pass_slots(index)))
+            view.due.sort(key=lambda r: r.due_at)
 
     async def _send_reports(self, now: float) -> None:
         # Unreachable: the reports wait for the next poll that gets through.
