@@ -6,9 +6,11 @@ Built from the specification (grid-coordination/openadr3-specification, `3.1.1/o
 token endpoint, programs, events, vens, resources, subscriptions and reports with the
 `skip`/`limit` paging (limit at most 50), objects given `id`, `createdDateTime`,
 `modificationDateTime` and `objectType`, the VEN's client id written into what it creates, and
-webhook notifications (`notification` objects) to subscribers. Before it takes a subscription
-it calls the callback with `GET ?echo=<random>` and wants the value back (Definition, Webhooks);
-unlike the specification it allows `http://` callbacks, since tests run on loopback.
+webhook notifications (`notification` objects) to subscribers, a subscription read or deleted by
+its id (`/subscriptions/{subscriptionID}`, only by the client that made it). Before it takes a
+subscription it calls the callback with `GET ?echo=<random>` and wants the value back
+(Definition, Webhooks); unlike the specification it allows `http://` callbacks, since tests run
+on loopback.
 
 Every request is checked (`vtn_schema`); a violation is answered 400 with a problem and kept in
 `violations`. Faults for tests: the next requests fail with a status (`fail_next`), hang past any
@@ -447,7 +449,9 @@ class TestVtn:
                 if program in (None, s.get("programID")) and name in (None, s["clientName"])
             ]
             return self._page(request, items)
-        if request.method != "POST" or object_id:
+        if object_id:
+            return self._one_subscription(request, client_id, object_id)
+        if request.method != "POST":
             return self._problem(403, "not allowed")
         errors: list[str] = []
         vtn_schema.SUBSCRIPTION_REQUEST(body, "subscription", errors)
@@ -459,6 +463,22 @@ class TestVtn:
         sub = self._stored({**body, "clientID": client_id}, "SUBSCRIPTION", "subscription")
         self.state.subscriptions[sub["id"]] = StoredObject(sub, client_id)
         return web.json_response(sub, status=201)
+
+    def _one_subscription(
+        self, request: web.Request, client_id: str, object_id: str
+    ) -> web.Response:
+        """GET or DELETE one subscription; a VEN sees only its own (Definition, "VEN created
+        object privacy"): another's is as missing as an unknown one. DELETE answers the deleted
+        object (`deleteSubscription`, 200)."""
+        found = self.state.subscriptions.get(object_id)
+        if found is None or found.client_id != client_id:
+            return self._problem(404, f"no subscription {object_id}")
+        if request.method == "GET":
+            return web.json_response(found.body)
+        if request.method == "DELETE":
+            del self.state.subscriptions[object_id]
+            return web.json_response(found.body)
+        return self._problem(403, "not allowed")
 
     async def _reports(
         self, request: web.Request, client_id: str, object_id: str, body: Any

@@ -62,6 +62,7 @@ ISSUE_VTN_LOST = "openadr_vtn_lost"
 ISSUE_EMS_SILENT = "ems_silent"
 WEBHOOK_SETTING = "openadr_webhook"
 MAX_NOTIFICATION = 1024 * 1024
+UNSUBSCRIBE_S = 5.0  # an unload waits at most this long for the VTN to drop the subscriptions
 
 
 class OpenAdrLink:
@@ -128,6 +129,11 @@ class OpenAdrLink:
         the fleet's polls; returns what stops it all."""
         if self.ven is not None and self.options.get(CONF_WEBHOOK):
             await self._register_webhook()
+        if self.ven is not None:
+            # Unloaded (OpenADR switched off, the options changed, the entry removed): the VTN
+            # stops calling a webhook that is gone. Stopping Home Assistant does not unload:
+            # the next start puts the subscriptions right.
+            self._entry.async_on_unload(self._unsubscribe)
         every = timedelta(seconds=float(self.options.get(CONF_POLL_INTERVAL, 5)))
         unsub = async_track_time_interval(self._hass, self._tick, every, name="openadr")
 
@@ -138,6 +144,10 @@ class OpenAdrLink:
                 self.webhook_id = None
 
         return stop
+
+    async def _unsubscribe(self) -> None:
+        if self.ven is not None:
+            await self.ven.unsubscribe(timeout_s=UNSUBSCRIBE_S)
 
     async def _register_webhook(self) -> None:
         assert self.ven is not None

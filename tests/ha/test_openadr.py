@@ -141,6 +141,45 @@ class TestLoadedVen:
         assert vtn.violations == []
 
 
+class TestSwitchedOff:
+    """OpenADR switched off in the options: the VEN's subscription goes from the VTN."""
+
+    @pytest.fixture
+    def options(self, options: dict[str, Any], vtn: TestVtn) -> dict[str, Any]:
+        return {**options, **openadr_options(vtn), "openadr_webhook": False}
+
+    async def test_the_subscription_is_deleted_when_openadr_is_switched_off(
+        self, hass: HomeAssistant, loaded_entry: MockConfigEntry, vtn: TestVtn
+    ) -> None:
+        from simulator.vtn import StoredObject  # noqa: PLC0415
+
+        link = loaded_entry.runtime_data.openadr
+        assert link is not None and link.ven is not None
+        await link._tick()  # enrolled
+        # As if it had subscribed with a webhook the VTN could reach.
+        vtn.state.subscriptions["subscription-9"] = StoredObject(
+            {
+                "id": "subscription-9",
+                "clientName": "site-1",
+                "clientID": "ven-client",
+                "programID": next(iter(vtn.state.programs)),
+                "objectOperations": [
+                    {"objects": ["EVENT"], "operations": ["CREATE"], "callbackUrl": "https://x/h"}
+                ],
+            },
+            "ven-client",
+        )
+        link.ven.subscription_ids = ["subscription-9"]
+        hass.config_entries.async_update_entry(
+            loaded_entry, options={**loaded_entry.options, "openadr": False}
+        )
+        await hass.async_block_till_done()
+        assert vtn.state.subscriptions == {}
+        assert loaded_entry.runtime_data.openadr is not None
+        assert loaded_entry.runtime_data.openadr.ven is None
+        assert vtn.violations == []
+
+
 class TestSilentEms:
     """The fail-safe for a silent EMS, set to stand the fleet by after a minute."""
 

@@ -273,14 +273,19 @@ def test_an_object_without_a_usable_id_is_refused(obj: object) -> None:
 @pytest.mark.parametrize(
     "subscription",
     [
-        "sub",
+        {},
         {"objectOperations": "EVENT"},
         {"objectOperations": ["EVENT"]},
         {"objectOperations": [{"callbackUrl": "http://elsewhere/hook"}]},
+        {"objectOperations": [{"callbackUrl": "http://here/hook", "bearerToken": "old"}]},
+        {"objectOperations": [{"callbackUrl": "http://here/hook", "objects": ["REPORT"]}]},
     ],
 )
-def test_only_a_subscription_to_this_callback_counts(subscription: object) -> None:
-    assert not _calls_back(subscription, "http://here/hook")
-    assert _calls_back(
-        {"objectOperations": [{"callbackUrl": "http://here/hook"}]}, "http://here/hook"
-    )
+def test_only_a_subscription_to_this_callback_with_this_token_counts(
+    subscription: dict[str, object],
+) -> None:
+    assert not _calls_back(subscription, "http://here/hook", "new")
+    here = {"callbackUrl": "http://here/hook", "objects": ["EVENT"]}
+    assert _calls_back({"objectOperations": [here]}, "http://here/hook", "new")  # token hidden
+    shown = {**here, "bearerToken": "new"}
+    assert _calls_back({"objectOperations": [shown]}, "http://here/hook", "new")

@@ -15,6 +15,7 @@ webhook. Polling goes on beside the webhook: a missed notification is caught at 
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import math
@@ -23,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -141,7 +143,8 @@ class Ven:
         self.ven_id: str | None = None
         self.resource_id: str | None = None
         self.programs: dict[str, Program] = {}
-        self.subscribed = False
+        self.subscribed = False  # the VTN's subscriptions of this VEN are what they should be
+        self.subscription_ids: list[str] = []  # the ones that call this VEN's webhook
         self.events: dict[str, EventView] = {}
         self.history = PowerHistory()
         self.outbox = Outbox()
@@ -190,7 +193,7 @@ class Ven:
                     except ObjectError as err:
                         _LOGGER.warning("Skipping an event of %s: %s", program.name, err)
             self._take_events(fetched, self._clock.now().timestamp())
-            if self.config.callback_url and not self.subscribed:
+            if not self.subscribed:  # without a webhook: the left-overs are deleted
                 await self._subscribe()
         except AuthFailed as err:
             self._lost(Connection.AUTH_FAILED, str(err))
@@ -270,27 +273,50 @@ class Ven:
         self.resource_id = _object_id(resource, "resource")
 
     async def _subscribe(self) -> None:
-        url = self.config.callback_url
-        for program in self.programs.values():
-            existing = await self.client.get_all(
-                "/subscriptions",
-                {"programID": program.id, "clientName": self.config.ven_name},
+        """Make the VTN's subscriptions of this VEN what the configuration says.
+
+        The VTN shows a VEN only the subscriptions made with its own credentials (Definition
+        3.1.1, "VEN created object privacy": `read_ven_objects`), and the VEN names itself in
+        each (`clientName`, searchable by `GET /subscriptions?clientName=`): of those, one per
+        program that calls this webhook with this token is kept; the rest are left-overs of an
+        earlier start (another Home Assistant URL, a new token, a program no longer configured,
+        or no webhook at all now) and are deleted (`DELETE /subscriptions/{subscriptionID}`).
+        """
+        url, token = self.config.callback_url, self.config.callback_token
+        name = self.config.ven_name
+        kept: dict[str, str] = {}  # program id -> subscription id
+        for sub in await self.client.get_all("/subscriptions", {"clientName": name}):
+            if not isinstance(sub, dict) or sub.get("clientName") != name:
+                continue
+            sub_id = _object_id(sub, "subscription")
+            program = sub.get("programID")
+            current = (
+                url
+                and isinstance(program, str)
+                and program in self.programs
+                and program not in kept
+                and _calls_back(sub, url, token)
             )
-            if any(_calls_back(s, url) for s in existing):
+            if current:
+                kept[str(program)] = sub_id
+            else:
+                await self._delete_subscription(sub_id)
+        for program in self.programs.values():
+            if not url or program.id in kept:
                 continue
             operation: dict[str, object] = {
                 "objects": ["EVENT"],
                 "operations": ["CREATE", "UPDATE", "DELETE"],
                 "callbackUrl": url,
             }
-            if self.config.callback_token:
-                operation["bearerToken"] = self.config.callback_token
+            if token:
+                operation["bearerToken"] = token
             try:
-                await self.client.request(
+                made = await self.client.request(
                     "POST",
                     "/subscriptions",
                     body={
-                        "clientName": self.config.ven_name,
+                        "clientName": name,
                         "programID": program.id,
                         "objectOperations": [operation],
                     },
@@ -299,7 +325,34 @@ class Ven:
                 # A VTN that cannot call back (or will not): polling carries on alone.
                 _LOGGER.warning("OpenADR subscription refused, polling only: %s", err)
                 break
+            kept[program.id] = _object_id(made, "subscription")
+        self.subscription_ids = list(kept.values())
         self.subscribed = True
+
+    async def _delete_subscription(self, sub_id: str) -> None:
+        try:
+            await self.client.request("DELETE", f"/subscriptions/{quote(sub_id, safe='')}")
+        except VtnRefused as err:
+            if err.status != 404:  # gone already is as good as deleted
+                _LOGGER.warning("OpenADR subscription %s not deleted: %s", sub_id, err)
+        else:
+            _LOGGER.info("OpenADR subscription %s of an earlier start deleted", sub_id)
+
+    async def unsubscribe(self, timeout_s: float = 5.0) -> bool:
+        """Delete the subscriptions this VEN made (it is unloaded or switched off), within
+        `timeout_s`; True when none is left. Best effort: what stays is deleted at the next
+        start (see `_subscribe`)."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                while self.subscription_ids:
+                    await self._delete_subscription(self.subscription_ids[0])
+                    self.subscription_ids.pop(0)
+        except (TimeoutError, VtnError) as err:
+            _LOGGER.warning(
+                "OpenADR subscriptions left on the VTN until the next start: %s", err or "timeout"
+            )
+        self.subscribed = False
+        return not self.subscription_ids
 
     # --- events ---------------------------------------------------------------------------------
 
@@ -653,13 +706,21 @@ def _object_id(obj: Any, what: str) -> str:
     return value
 
 
-def _calls_back(subscription: object, url: str) -> bool:
-    if not isinstance(subscription, dict):
-        return False
+def _calls_back(subscription: dict[str, Any], url: str, token: str) -> bool:
+    """Whether a subscription calls `url` for events, with `token` where the VTN shows one."""
     operations = subscription.get("objectOperations")
     if not isinstance(operations, list):
         return False
-    return any(isinstance(o, dict) and o.get("callbackUrl") == url for o in operations)
+    for o in operations:
+        if not isinstance(o, dict) or o.get("callbackUrl") != url:
+            continue
+        shown = o.get("bearerToken")
+        objects = o.get("objects")
+        if (shown is None or shown == (token or None)) and (
+            not isinstance(objects, list) or "EVENT" in objects
+        ):
+            return True
+    return False
 
 
 def _program_of(raw: object) -> str:
