@@ -1,4 +1,11 @@
-"""What the VEN needs of the fleet, and the fleet controller seen that way."""
+"""What the VEN needs of the fleet, and the fleet controller seen that way.
+
+The fleet's standby (what it would draw with every miner asleep) bounds what it can shed: the
+`LOAD_SHED_DELTA_AVAILABLE` and `UP_REGULATION_AVAILABLE` reports are its draw above standby.
+Miners differ (an S9's control board draws about 50 W, a modern miner's paused hash boards less
+or more), so each miner counts with the draw it reported the last time the fleet saw it asleep;
+one never seen asleep counts with its driver's figure for the model, else an S9's.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..fleet import FleetController, GridDispatch
+from ..fleet import FleetController, GridDispatch, MinerSnapshot, MinerState
 from ..power_curve import S9_CURVE
 
-STANDBY_KW = S9_CURVE.standby_w / 1000.0  # a sleeping miner's draw
+STANDBY_KW = S9_CURVE.standby_w / 1000.0  # a sleeping miner's draw, when nothing better is known
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +61,7 @@ class ControllerPort:
         it an import limit caps the fleet alone."""
         self._controller = controller
         self._other = other_load_kw
+        self._asleep_w: dict[str, float] = {}  # by MAC: the draw last reported asleep
 
     def reading(self) -> FleetReading:
         """The controller's latest snapshot."""
@@ -61,12 +69,30 @@ class ControllerPort:
         return FleetReading(
             power_kw=snap.active_power_kw,
             rated_kw=self._controller.nominal_rated_kw,
-            standby_kw=round(len(snap.miners) * STANDBY_KW, 3),
+            standby_kw=self._standby_kw(snap.miners),
             target_kw=snap.target_kw,
             source=snap.target_source,
             available=snap.available,
             miners=len(snap.miners),
         )
+
+    def _standby_kw(self, miners: tuple[MinerSnapshot, ...]) -> float:
+        """What the miners would draw asleep; an offline one draws nothing now and counts 0."""
+        total_w = 0.0
+        for m in miners:
+            if _reported_asleep(m):
+                assert m.power_w is not None
+                self._asleep_w[m.mac] = m.power_w
+            if m.state is MinerState.OFFLINE:
+                continue
+            known = self._asleep_w.get(m.mac)
+            if known is None:
+                known = m.standby_w if m.standby_w > 0 else STANDBY_KW * 1000.0
+            total_w += known
+        if len(self._asleep_w) > len(miners):  # forget miners removed from the fleet
+            present = {m.mac for m in miners}
+            self._asleep_w = {k: v for k, v in self._asleep_w.items() if k in present}
+        return round(total_w / 1000.0, 3)
 
     async def dispatch(self, dispatch: GridDispatch) -> None:
         """The controller takes it (nothing happens when nothing changed)."""
@@ -81,3 +107,19 @@ class ControllerPort:
         except Exception:  # an unreadable meter is an unknown load
             return None
         return value if value is not None and math.isfinite(value) else None
+
+
+def _reported_asleep(m: MinerSnapshot) -> bool:
+    """A fresh reading of a sleeping miner with a power its firmware reported (not a nameplate
+    figure, not a value from before a failed read)."""
+    power = m.power_w
+    return (
+        m.state is MinerState.SLEEPING
+        and not m.stale
+        and not m.hot
+        and m.power_source == "reported"
+        and power is not None
+        and math.isfinite(power)
+        and power >= 0.0
+        and (m.nominal_w <= 0.0 or power <= m.nominal_w)
+    )
