@@ -19,6 +19,8 @@ where said):
   overlap_low     04:00-05:00  DISPATCH_SETPOINT 0.7 P, priority 5
   overlap_high    04:20-04:40  DISPATCH_SETPOINT 0.2 P, priority 1 (posted at 04:10, found by poll)
   outage          05:30-06:10  DISPATCH_SETPOINT 0.4 P; the VTN is down 05:40-06:30, past its end
+  loop            06:50-07:30  DISPATCH_SETPOINT in W: two 10-min intervals (0.3 P, 0.6 P) in an
+                               event of 40 min, so they loop twice
 
 One JSON line per event:
   setpoint_kw       what the event asks (a cap for the limit and the emergency)
@@ -78,6 +80,8 @@ class Spec:
     priority: int | None = None
     extra_reports: tuple[str, ...] = ()
     post_at_s: float = 0.0  # when the BL posts it
+    loop: tuple[float, ...] = ()  # shares of one pass of 10-min intervals, looped to the end
+    units: str = "KW"
     event_id: str = ""
     view: EventView | None = None
 
@@ -135,31 +139,54 @@ def day(rated_kw: float) -> list[Spec]:
             post_at_s=4 * h + 10 * MIN,
         ),
         Spec("outage", 5.5 * h, 6 * h + 10 * MIN, "DISPATCH_SETPOINT", 0.4),
+        Spec(
+            "loop",
+            6 * h + 50 * MIN,
+            7.5 * h,
+            "DISPATCH_SETPOINT",
+            0.3,
+            loop=(0.3, 0.6),
+            units="W",
+        ),
     ]
 
 
 def event_body(spec: Spec, program_id: str, t0: float, rated_kw: float) -> dict[str, Any]:
     """The event as the BL posts it: 5-minute intervals, reports per interval."""
     count = round((spec.end_s - spec.start_s) / INTERVAL_S)
+    scale = 1000.0 if spec.units == "W" else 1.0
+    values: list[object]
     if isinstance(spec.share, str):
-        value: object = spec.share
+        values = [spec.share] * count
+    elif spec.loop:
+        values = [round(share * rated_kw * scale, 3) for share in spec.loop]
     else:
-        value = round(spec.share * rated_kw, 3)
+        values = [round(spec.share * rated_kw * scale, 3)] * count
     body: dict[str, Any] = {
         "programID": program_id,
         "eventName": spec.name,
-        "intervalPeriod": {"start": format_datetime(t0 + spec.start_s), "duration": "PT5M"},
+        "intervalPeriod": {
+            "start": format_datetime(t0 + spec.start_s),
+            "duration": "PT10M" if spec.loop else "PT5M",
+        },
         "intervals": [
-            {"id": i, "payloads": [{"type": spec.payload, "values": [value]}]} for i in range(count)
+            {"id": i, "payloads": [{"type": spec.payload, "values": [value]}]}
+            for i, value in enumerate(values)
         ],
         "reportDescriptors": [
             {"payloadType": kind, "frequency": 1, "aggregate": True}
             for kind in (*REPORTS, *spec.extra_reports)
         ],
     }
+    if spec.loop:
+        body["duration"] = f"PT{round((spec.end_s - spec.start_s) / MIN)}M"
     if spec.payload != "ALERT_GRID_EMERGENCY":
         body["payloadDescriptors"] = [
-            {"objectType": "EVENT_PAYLOAD_DESCRIPTOR", "payloadType": spec.payload, "units": "KW"}
+            {
+                "objectType": "EVENT_PAYLOAD_DESCRIPTOR",
+                "payloadType": spec.payload,
+                "units": spec.units,
+            }
         ]
     if spec.priority is not None:
         body["priority"] = spec.priority
@@ -290,7 +317,7 @@ async def run_day(
         outage=(5 * h + 40 * MIN, 6 * h + 30 * MIN),
     )
     elapsed = 0.0
-    while elapsed < 6 * h + 45 * MIN:
+    while elapsed < 7 * h + 45 * MIN:
         await day_.before_poll(elapsed)
         await run.step()
         await ven.step()

@@ -10,7 +10,8 @@ Values, for the fleet as one resource (`AGGREGATED_REPORT` when `aggregate` is a
 DEMAND mean kW over the interval; USAGE kWh; BASELINE the event's baseline in kW (see
 `core.mv`); DELTA_USAGE kWh drawn less the baseline's (negative: shed); OPERATING_STATE the
 fleet's state; UP_REGULATION_AVAILABLE and LOAD_SHED_DELTA_AVAILABLE the kW the fleet could shed
-now (its draw above standby), DOWN_REGULATION_AVAILABLE the kW it could add (rated less draw).
+now (its draw above standby, as `FleetReading.standby_kw` knows it per miner),
+DOWN_REGULATION_AVAILABLE the kW it could add (rated less draw).
 A forecast gives the target for DEMAND and the baseline for USAGE's power. Other payload types
 are not reported (the program's other VENs may know them).
 """
