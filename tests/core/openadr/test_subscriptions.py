@@ -172,3 +172,25 @@ async def test_switching_off_with_the_vtn_down_gives_up(site: Site, hooks: list[
 async def test_a_ven_that_never_subscribed_has_nothing_to_delete(site: Site) -> None:
     assert await site.ven.unsubscribe(timeout_s=2.0)
     assert site.vtn.requests == []
+
+
+async def test_a_vtn_that_lists_no_subscriptions_leaves_a_polling_ven_be(site: Site) -> None:
+    async def refuse(request: web.Request, *_: object) -> web.Response:
+        return web.json_response({"title": "Forbidden", "status": 403}, status=403)
+
+    site.vtn._subscriptions = refuse  # type: ignore[method-assign]
+    event_id = site.vtn.create_event(event(site.program_id, site.at(0), "DISPATCH_SETPOINT", 2.0))
+    await site.run(30)
+    assert site.ven.connection.value == "connected"
+    assert site.ven.subscribed
+    assert event_id in site.ven.events
+
+
+async def test_a_deletion_the_vtn_refuses_is_said_not_hidden(site: Site, hooks: list[str]) -> None:
+    _, new = hooks
+    site.ven.config = replace(site.ven.config, callback_url=new, callback_token="s3cret")
+    await site.ven.step()
+    site.vtn.fail_next(1, 403)
+    assert not await site.ven.unsubscribe(timeout_s=2.0)
+    assert len(site.ven.subscription_ids) == 1
+    assert len(site.vtn.state.subscriptions) == 1

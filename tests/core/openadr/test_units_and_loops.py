@@ -159,3 +159,14 @@ def test_a_loop_cuts_its_last_pass_at_the_event_end() -> None:
         (0, 2 * HOUR, 2.5 * HOUR)
     ]
     assert placed.in_force(2.6 * HOUR) == []
+
+
+async def test_a_loop_of_seconds_is_reported_on_once_not_at_every_turn(site: Site) -> None:
+    body = _looping("PT1H", [4.0, 6.0], every="PT1S")
+    body["programID"] = site.program_id
+    body["intervalPeriod"]["start"] = site.at(30)
+    body["reportDescriptors"] = [{"payloadType": "DEMAND", "readingType": "MEAN"}]
+    event_id = site.vtn.create_event(body)
+    await site.run(10 * 60)
+    assert len(site.vtn.reports_for(event_id)) == 1  # its first pass
+    assert site.vtn.violations == []

@@ -50,6 +50,9 @@ _LOGGER = logging.getLogger(__name__)
 KEEP_ENDED_S = 2 * 3600.0  # an ended event is kept this long (its last reports, its figures)
 RATED_TOLERANCE = 0.02  # a target this far above rated power is still met as far as it goes
 MAX_PERFORMANCES = 50
+# Looping intervals whose pass is shorter than this are reported on for their first pass only:
+# a VTN's pass of milliseconds would otherwise ask for reports at every turn.
+MIN_REPORTED_PASS_S = 60.0
 
 
 class Connection(StrEnum):
@@ -285,7 +288,13 @@ class Ven:
         url, token = self.config.callback_url, self.config.callback_token
         name = self.config.ven_name
         kept: dict[str, str] = {}  # program id -> subscription id
-        for sub in await self.client.get_all("/subscriptions", {"clientName": name}):
+        try:
+            found = await self.client.get_all("/subscriptions", {"clientName": name})
+        except VtnRefused as err:
+            # A VTN without subscriptions for VENs: nothing to tidy, polling alone works.
+            _LOGGER.info("OpenADR VTN lists no subscriptions: %s", err)
+            found = []
+        for sub in found:
             if not isinstance(sub, dict) or sub.get("clientName") != name:
                 continue
             sub_id = _object_id(sub, "subscription")
@@ -329,28 +338,35 @@ class Ven:
         self.subscription_ids = list(kept.values())
         self.subscribed = True
 
-    async def _delete_subscription(self, sub_id: str) -> None:
+    async def _delete_subscription(self, sub_id: str) -> bool:
+        """Delete one subscription; True when it is gone (deleted now, or already)."""
         try:
             await self.client.request("DELETE", f"/subscriptions/{quote(sub_id, safe='')}")
         except VtnRefused as err:
-            if err.status != 404:  # gone already is as good as deleted
-                _LOGGER.warning("OpenADR subscription %s not deleted: %s", sub_id, err)
-        else:
-            _LOGGER.info("OpenADR subscription %s of an earlier start deleted", sub_id)
+            if err.status == 404:  # gone already is as good as deleted
+                return True
+            _LOGGER.warning("OpenADR subscription %s not deleted: %s", sub_id, err)
+            return False
+        _LOGGER.info("OpenADR subscription %s deleted", sub_id)
+        return True
 
     async def unsubscribe(self, timeout_s: float = 5.0) -> bool:
         """Delete the subscriptions this VEN made (it is unloaded or switched off), within
         `timeout_s`; True when none is left. Best effort: what stays is deleted at the next
         start (see `_subscribe`)."""
+        refused: list[str] = []
         try:
             async with asyncio.timeout(timeout_s):
                 while self.subscription_ids:
-                    await self._delete_subscription(self.subscription_ids[0])
+                    sub_id = self.subscription_ids[0]
+                    if not await self._delete_subscription(sub_id):
+                        refused.append(sub_id)
                     self.subscription_ids.pop(0)
         except (TimeoutError, VtnError) as err:
             _LOGGER.warning(
                 "OpenADR subscriptions left on the VTN until the next start: %s", err or "timeout"
             )
+        self.subscription_ids[:0] = refused
         self.subscribed = False
         return not self.subscription_ids
 
@@ -638,7 +654,7 @@ class Ven:
         """Looping intervals: each pass asks for the event's reports again (User Guide 7.5,
         "Looping intervals": a report of all intervals is due whenever a pass has transpired)."""
         index = view.schedule.pass_index(now)
-        if index > view.planned:
+        if index > view.planned and view.schedule.span >= MIN_REPORTED_PASS_S:
             view.planned = index
             view.due.extend(plan_reports(view.event, view.schedule.pass_slots(index)))
             view.due.sort(key=lambda r: r.due_at)
