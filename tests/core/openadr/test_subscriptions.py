@@ -194,3 +194,34 @@ async def test_a_deletion_the_vtn_refuses_is_said_not_hidden(site: Site, hooks: 
     assert not await site.ven.unsubscribe(timeout_s=2.0)
     assert len(site.ven.subscription_ids) == 1
     assert len(site.vtn.state.subscriptions) == 1
+
+
+async def test_a_subscription_answered_without_an_id_is_made_once(
+    site: Site, hooks: list[str]
+) -> None:
+    original = site.vtn._subscriptions
+
+    async def no_id(request: web.Request, client: str, object_id: str, body: Any) -> web.Response:
+        answer = await original(request, client, object_id, body)
+        return web.json_response({}, status=201) if request.method == "POST" else answer
+
+    site.vtn._subscriptions = no_id  # type: ignore[method-assign]
+    _, new = hooks
+    site.ven.config = replace(site.ven.config, callback_url=new, callback_token="s3cret")
+    await site.ven.step()
+    assert site.ven.connection.value == "connected"  # an odd answer is no VTN error
+    assert site.ven.subscribed
+    await site.run(120)
+    assert len(site.vtn.state.subscriptions) == 1  # not one more at every poll
+
+
+async def test_a_listed_subscription_without_an_id_is_passed_over(
+    site: Site, hooks: list[str]
+) -> None:
+    old, new = hooks
+    _stored(site, "subscription-old", old)
+    site.vtn.state.subscriptions["subscription-old"].body["id"] = ""
+    site.ven.config = replace(site.ven.config, callback_url=new, callback_token="s3cret")
+    await site.ven.step()
+    assert site.ven.connection.value == "connected"
+    assert new in _callbacks(site)

@@ -295,9 +295,9 @@ class Ven:
             _LOGGER.info("OpenADR VTN lists no subscriptions: %s", err)
             found = []
         for sub in found:
-            if not isinstance(sub, dict) or sub.get("clientName") != name:
+            sub_id = _usable_id(sub)
+            if sub_id is None or sub.get("clientName") != name:
                 continue
-            sub_id = _object_id(sub, "subscription")
             program = sub.get("programID")
             current = (
                 url
@@ -334,7 +334,11 @@ class Ven:
                 # A VTN that cannot call back (or will not): polling carries on alone.
                 _LOGGER.warning("OpenADR subscription refused, polling only: %s", err)
                 break
-            kept[program.id] = _object_id(made, "subscription")
+            made_id = _usable_id(made)
+            if made_id is None:  # found by its name at the next start, and tidied then
+                _LOGGER.warning("OpenADR VTN gave the subscription of %s no id", program.name)
+            else:
+                kept[program.id] = made_id
         self.subscription_ids = list(kept.values())
         self.subscribed = True
 
@@ -715,9 +719,16 @@ def new_callback_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _object_id(obj: Any, what: str) -> str:
+def _usable_id(obj: Any) -> str | None:
     value = obj.get("id") if isinstance(obj, dict) else None
     if not isinstance(value, str) or not value or len(value) > 128:
+        return None
+    return value
+
+
+def _object_id(obj: Any, what: str) -> str:
+    value = _usable_id(obj)
+    if value is None:
         raise VtnRefused(502, f"the VTN's {what} has no usable id")
     return value
 
