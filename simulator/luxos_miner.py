@@ -110,12 +110,6 @@ class LuxosMiner(ModernMiner):
         """Asleep by `curtail sleep` (not merely boards that failed to start)."""
         return self.paused_by_user and self.machine_state == "paused"
 
-    @property
-    def ramping(self) -> bool:
-        """Boards initialising, or power still moving after a wakeup or profile change."""
-        state = self.machine_state
-        return state == "starting" or (state == "mining" and self.next_deadline is not None)
-
     # ----------------------------------------------------------------- session
 
     @property
