@@ -80,7 +80,7 @@ def test_a_tuner_that_reports_tuning_keeps_a_held_step_from_failing() -> None:
         reading = replace(tuning(power, False), state=MiningState.MINING)
         m.observe(reading, None, float(t), curve=CURVE)
         assert m.check(float(t), CONFIG, 45.0, BRAIINS_KIND) is None
-    assert m.stage is Stage.MINING
+    assert m.stage in (Stage.MINING,)  # arrived (read again after the readings above)
 
 
 def test_the_same_held_step_without_the_firmwares_word_fails_after_the_pause() -> None:
