@@ -132,3 +132,12 @@ def test_the_firmwares_word_is_progress_and_its_silence_is_not() -> None:
     assert progress.observe(replace(start, settling=True), 300.0, 3000.0)
     assert progress.stalled_s(300.0) == 0.0
     assert progress.longest_pause_s(300.0) == 300.0
+
+
+def test_the_miners_snapshot_shows_the_firmwares_latest_word() -> None:
+    m = changing()
+    assert m.snapshot(5.0, 3, CURVE, dispatchable=True).settling is None
+    m.observe(tuning(1000.0, True), None, 10.0, curve=CURVE)
+    assert m.snapshot(10.0, 3, CURVE, dispatchable=True).settling is True
+    m.observe(tuning(1000.0, False), None, 20.0, curve=CURVE)
+    assert m.snapshot(20.0, 3, CURVE, dispatchable=True).settling is False
