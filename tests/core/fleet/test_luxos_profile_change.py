@@ -30,10 +30,10 @@ LOW_W, HIGH_W = 2530.0, 3070.0  # the simulated S19j Pro's "470MHz" and "default
 
 def slow_restarting_seed() -> tuple[int, Drawn]:
     """A seed whose first LuxOS miner starts its boards again on a profile change, and takes
-    more than three minutes to initialise them."""
+    more than four minutes to initialise them (longer than the fleet's default pause)."""
     for seed in range(500):
         drawn = draw(LUXOS, seed, 0)
-        if drawn.change_restarts and drawn.start_s > 180.0:
+        if drawn.change_restarts and drawn.start_s > 240.0:
             return seed, drawn
     raise AssertionError("no such miner in the first 500 seeds")
 
@@ -84,17 +84,17 @@ async def test_a_profile_change_that_takes_minutes_is_not_a_failed_change(
     miner = fleet.miners[0]
     assert isinstance(miner, LuxosMiner)
     mac = miner.mac
-    assert (await controller.set_miner_override(mac, "on", power_w=LOW_W)).ok
+    assert (await controller.set_miner_override(mac, "on", power_w=LOW_W)).accepted
     await run(fleet, controller, drawn.start_s + drawn.ramp_s + 60.0)
     assert miner.hashing and miner.profile.watts == LOW_W
     snap = controller.snapshot.miner(mac)
     assert snap is not None and snap.state is MinerState.MINING
 
-    assert (await controller.set_miner_override(mac, "on", power_w=HIGH_W)).ok
+    assert (await controller.set_miner_override(mac, "on", power_w=HIGH_W)).accepted
     hashed = await run(fleet, controller, drawn.start_s + drawn.ramp_s + 120.0)
     # The boards were started again, as at a wakeup: minutes without hashing.
     idle_s = POLL_S * (len(hashed) - sum(hashed))
-    assert idle_s >= 180.0
+    assert idle_s >= 240.0
     assert miner.hashing and miner.power_w == pytest.approx(HIGH_W, rel=0.05)
     snap = controller.snapshot.miner(mac)
     assert snap is not None
