@@ -476,6 +476,7 @@ _KEYS = st.sampled_from(
         "power_stats",
         "tuner_constraints",
         "mode_state",
+        "overall_tuner_state",
         "watt",
         "token",
     ]
@@ -506,10 +507,12 @@ def test_hostile_replies_never_raise_anything_but_miner_errors(
         parsed,
         stats=parse_stats(stats),
         target_w=parse_power_target(other),
+        tuner=parse_tuner_state(other),
         cooling=parse_cooling(cooling),
         chains=parse_hashboards(boards),
         curve=operating_points(limits, parsed).curve,
     )
+    assert reading.settling in (True, False, None)
     for value in (reading.hashrate_ths, reading.power_w, reading.chip_temp_c, reading.setting):
         assert _finite_or_none(value)
     assert len(reading.fan_rpm) <= 16 and len(reading.chains) <= 16
