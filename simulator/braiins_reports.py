@@ -22,6 +22,7 @@ CHIPS_PER_BOARD = 126  # an S19j Pro board (BM1362)
 KERNEL_VERSION = "Linux 5.10.0 armv7l"
 # MinerStatus of the details (deprecated, still served).
 STATUS_NORMAL, STATUS_PAUSED, STATUS_SUSPENDED = 2, 3, 4
+TUNER_STABLE, TUNER_TUNING = 2, 3  # `TunerState` values
 _BRAND_ANTMINER = 1
 _SENSOR_CHIP = 2
 _MINING_VOLT = (12.2, 14.0)  # board voltage at the lowest and highest target (assumption)
@@ -209,11 +210,23 @@ def constraints(miner: ModernMiner) -> dict[str, Any]:
     }
 
 
+def tuner_word(miner: ModernMiner) -> int:
+    """`overall_tuner_state` (`TunerState` of `braiins/bos-plus-api`): STABLE, or TUNING while
+    the boards come up or the power still moves to the target, held steps included.
+
+    The record shows a new target reached in steps held for minutes, the web interface saying
+    "Stabilizing temperature" meanwhile (hass-miner issue 586); it does not show whether the
+    REST API's tuner state says TUNING then. So that varies per miner (`words_ramp`): some
+    say TUNING on the way, the others STABLE throughout.
+    """
+    return TUNER_TUNING if miner.words_ramp and miner.ramping else TUNER_STABLE
+
+
 def tuner_state(miner: ModernMiner) -> dict[str, Any]:
     """`GET /api/v1/performance/tuner-state`."""
     target = {"watt": round(miner.target_w)}
     return {
-        "overall_tuner_state": 2,  # stable: the profiles for every target are tuned
+        "overall_tuner_state": tuner_word(miner),
         "mode_state": {"powertargetmodestate": {"current_target": target, "profile": None}},
     }
 

@@ -9,7 +9,8 @@ Timings (vendor claims with margin, and assumptions; the driver assumes the same
 * wakeup: 5 s to power the boards, then a 10 s ramp: full power after 15 s
   (vendor: under 10 s with the fastest steps).
 * profile change: 30 s from the old to the new power, hashing throughout (assumption: LuxOS
-  steps frequency and voltage while the boards run).
+  steps frequency and voltage while the boards run). With a fleet's `spread`, each miner's own
+  way is drawn instead (`timings`): half start the boards again as at a wakeup.
 * reboot: 80 s until the API answers again (assumption); a curtailed miner stays curtailed.
 * session: ends after 60 s of simulated time without use (vendor: one minute), and at a boot.
 """
@@ -109,12 +110,6 @@ class LuxosMiner(ModernMiner):
     def curtailed(self) -> bool:
         """Asleep by `curtail sleep` (not merely boards that failed to start)."""
         return self.paused_by_user and self.machine_state == "paused"
-
-    @property
-    def ramping(self) -> bool:
-        """Boards initialising, or power still moving after a wakeup or profile change."""
-        state = self.machine_state
-        return state == "starting" or (state == "mining" and self.next_deadline is not None)
 
     # ----------------------------------------------------------------- session
 

@@ -128,6 +128,9 @@ class ModernMiner(MinerMachine):
         self.faults = FaultOptions()
         self.rng = Random(f"{seed}:{index}:{kind}")
         self.variation = Variation.draw(self.rng)
+        # Whether this unit's firmware says so while it ramps or holds a step (a tuner
+        # tuning, a state word): where the record does not tell, it varies per miner.
+        self.words_ramp = Random(f"{self.serial}:ramp-word").random() < 0.5
         self.on_change: Callable[[], None] | None = None
         self.last_error = ""
         self.target_w = spec.nominal_w
@@ -171,6 +174,13 @@ class ModernMiner(MinerMachine):
     def hashing(self) -> bool:
         """Whether the boards hash."""
         return self.machine_state == "mining"
+
+    @property
+    def ramping(self) -> bool:
+        """Boards initialising, or power still moving (held steps included) after a start or
+        a change of target."""
+        state = self.machine_state
+        return state == "starting" or (state == "mining" and self.next_deadline is not None)
 
     @property
     def uptime_s(self) -> int:

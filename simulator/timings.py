@@ -7,8 +7,10 @@ ranges instead, so that a controller meets the spread real fleets show:
 - LuxOS: `curtail wakeup` without ramp parameters brings the boards up as a reboot or a profile
   change does, and a system init "can take up to 5 minutes" (LuxOS API documentation, the
   `curtail` and events pages); the vendor's blog claims full power in under 10 s with its fast
-  ramp. A wake here takes 15 s to 5 min before hashing; a profile change ramps for up to
-  several minutes.
+  ramp. A wake here takes 15 s to 5 min before hashing. A profile change ramps the boards as
+  a wakeup does; whether they stop hashing on the way is not documented, so half the miners
+  start their boards again (the wake's initialisation and ramp, minutes on a slow unit) and
+  the others step while hashing for 30 s to 4 min.
 - Braiins OS+: a new power target is reached in steps, each held while temperatures settle —
   an S19k Pro set from 771 W to 3,000 W over REST "sits there in 800w for a long time …
   Stabilizing temperature … then 1000w and takes long time again" (hass-miner issue 586),
@@ -57,6 +59,7 @@ RANGES: dict[str, Ranges] = {
         start_s=(15.0, 300.0),
         ramp_s=(10.0, 60.0),
         change_s=(30.0, 240.0),
+        change_restart_share=0.5,
     ),
     BRAIINS: Ranges(
         boot_s=(75.0, 180.0),

@@ -15,7 +15,10 @@ writes (`settings`, `system/reboot`); a miner given `api_key` refuses those writ
 
 Whether a preset change restarts mining is not documented: it varies per miner (seeded).
 A miner that restarts initialises its boards again; one that does not moves its power while
-hashing, over `change_s`.
+hashing, over `change_s`. The state word while the boards initialise is "initializing"; while
+the power still moves to the preset's, some miners say "auto-tuning", the others "mining"
+(seeded: pyasic names only the idle words "stopped", "shutting-down" and "failure", and no
+public capture shows which word a ramp gets).
 
 Timings (assumptions, not measured): boot 70 s; a resume or start initialises the boards for
 45 s, then ramps for 30 s.
@@ -146,7 +149,9 @@ class VnishRestMiner(ModernMiner):
         """`miner_status.miner_state` as the firmware words it."""
         state = self.machine_state
         if state == "mining":
-            return "mining"
+            # Whether the firmware words the ramp to a preset's power is not documented: some
+            # miners say auto-tuning on the way (`words_ramp`), the others mining throughout.
+            return "auto-tuning" if self.words_ramp and self.ramping else "mining"
         if state == "starting":
             return "initializing"
         if state == "paused":

@@ -84,6 +84,8 @@ def miner_json(miner: MinerSnapshot) -> dict[str, Any]:
         "overheated": miner.overheated,
         "wakeFailures": miner.wake_failures,
         "lastError": miner.last_error,
+        # The firmware says it is still initialising, ramping or tuning (None: it says nothing).
+        "firmwareSettling": miner.settling,
     }
 
 

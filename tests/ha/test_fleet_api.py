@@ -50,6 +50,7 @@ async def test_miners(
     assert first["mining"] is False
     assert first["powerW"] == 50.0
     assert first["dispatchable"] is True
+    assert first["firmwareSettling"] is None  # Vnish 3.9 on an S9 says nothing of a ramp
     mac = first["id"]
     one = await (await client.get(f"{BASE}/miners/{mac.replace(':', '').lower()}")).json()
     assert one == first

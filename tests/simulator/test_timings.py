@@ -55,3 +55,24 @@ def test_a_braiins_target_rises_in_held_steps() -> None:
     assert low < held == miner.power_w  # held while temperatures settle
     clock.advance(drawn.change_s + sum(drawn.plateaus.holds_s))
     assert miner.power_w > held
+
+
+def test_whether_a_ramp_is_worded_varies_per_miner_and_is_fixed_by_the_seed() -> None:
+    def words(seed: int) -> list[bool]:
+        return [
+            create_braiins(
+                i,
+                "127.0.0.1",
+                0,
+                0,
+                ManualClock(),
+                seed=seed,
+                password="root",
+                jitter=0.0,
+                initial_state="mining",
+            ).words_ramp
+            for i in range(40)
+        ]
+
+    assert words(7) == words(7)
+    assert set(words(7)) == {True, False}

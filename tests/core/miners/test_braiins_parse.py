@@ -24,6 +24,7 @@ from custom_components.net_stabilization.core.miners.braiins_parse import (
     MAX_TEXT_CHARS,
     MinerStatus,
     PowerLimits,
+    TunerState,
     identity_from_details,
     parse_bos_version,
     parse_constraints,
@@ -34,6 +35,7 @@ from custom_components.net_stabilization.core.miners.braiins_parse import (
     parse_power_target,
     parse_stats,
     parse_status,
+    parse_tuner_state,
     parse_watt,
 )
 from custom_components.net_stabilization.core.miners.braiins_reading import (
@@ -44,6 +46,7 @@ from custom_components.net_stabilization.core.miners.braiins_reading import (
     efficiency_j_per_th,
     mining_state,
     operating_points,
+    settling,
 )
 from custom_components.net_stabilization.core.miners.braiins_rest import parse_login
 from custom_components.net_stabilization.core.miners.cgminer import parse_reply
@@ -473,6 +476,7 @@ _KEYS = st.sampled_from(
         "power_stats",
         "tuner_constraints",
         "mode_state",
+        "overall_tuner_state",
         "watt",
         "token",
     ]
@@ -503,10 +507,93 @@ def test_hostile_replies_never_raise_anything_but_miner_errors(
         parsed,
         stats=parse_stats(stats),
         target_w=parse_power_target(other),
+        tuner=parse_tuner_state(other),
         cooling=parse_cooling(cooling),
         chains=parse_hashboards(boards),
         curve=operating_points(limits, parsed).curve,
     )
+    assert reading.settling in (True, False, None)
     for value in (reading.hashrate_ths, reading.power_w, reading.chip_temp_c, reading.setting):
         assert _finite_or_none(value)
     assert len(reading.fan_rpm) <= 16 and len(reading.chains) <= 16
+
+
+# ------------------------------------------------------------------ the tuner's own word
+
+
+@pytest.mark.parametrize(
+    ("value", "state"),
+    [
+        (2, TunerState.STABLE),
+        (3, TunerState.TUNING),
+        (1, TunerState.DISABLED),
+        ("TUNER_STATE_TUNING", TunerState.TUNING),
+        ("tuner_state_stable", TunerState.STABLE),
+        (" 3 ", TunerState.TUNING),
+        ("TUNING", TunerState.TUNING),
+        (5, None),
+        (-1, None),
+        (True, None),
+        (3.0, None),
+        ("TUNER_STATE_TUNING_FOREVER", None),
+        ("TUNER_STATE_TUNING" + "x" * 10_000, None),
+        ("9" * 100_000, None),
+        ("३", None),  # a digit, but not an ASCII one
+        ({"tuning": True}, None),
+        ([3], None),
+        (None, None),
+    ],
+)
+def test_tuner_state_values(value: object, state: TunerState | None) -> None:
+    assert parse_tuner_state({"overall_tuner_state": value}) is state
+
+
+@pytest.mark.parametrize("reply", [None, [], "TUNING", {"overall": 3}, {"overall_tuner_state": {}}])
+def test_a_reply_without_a_tuner_state_says_nothing(reply: object) -> None:
+    assert parse_tuner_state(reply) is None
+
+
+@pytest.mark.parametrize(
+    ("phase", "tuner", "expected"),
+    [
+        ("running", TunerState.TUNING, True),  # holding a step while temperatures settle
+        ("running", TunerState.STABLE, False),
+        ("starting", TunerState.STABLE, True),  # the boards come up
+        ("starting", None, True),
+        ("stopped", TunerState.STABLE, False),
+        ("running", TunerState.DISABLED, None),
+        ("running", TunerState.ERROR, None),
+        ("running", TunerState.UNSPECIFIED, None),
+        ("running", None, None),
+        (None, None, None),
+    ],
+)
+def test_the_firmwares_word_on_settling(
+    phase: str | None, tuner: TunerState | None, expected: bool | None
+) -> None:
+    assert settling(_details(phase=phase), tuner) is expected
+
+
+def test_a_reading_carries_the_tuners_word() -> None:
+    points = operating_points(LIMITS, parse_details(replies.DETAILS))
+    tuner = {**replies.TUNER_STATE, "overall_tuner_state": 3}
+    reading = build_reading(
+        parse_details(replies.DETAILS),
+        stats=parse_stats(replies.STATS),
+        target_w=parse_power_target(tuner),
+        tuner=parse_tuner_state(tuner),
+        cooling=None,
+        chains=(),
+        curve=points.curve,
+    )
+    assert reading.settling is True and reading.setting == 3000.0
+    steady = build_reading(
+        parse_details(replies.DETAILS),
+        stats=parse_stats(replies.STATS),
+        target_w=3000.0,
+        tuner=parse_tuner_state(replies.TUNER_STATE),
+        cooling=None,
+        chains=(),
+        curve=points.curve,
+    )
+    assert steady.settling is False

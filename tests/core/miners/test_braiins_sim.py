@@ -236,6 +236,32 @@ async def test_a_power_target_applies_while_hashing(
     )
 
 
+@pytest.mark.parametrize("words_ramp", [True, False])
+async def test_the_firmware_says_it_settles_while_it_starts_and_on_its_way_to_a_target(
+    start_fleet: FleetFactory, session: aiohttp.ClientSession, words_ramp: bool
+) -> None:
+    fleet = await braiins_fleet(start_fleet, initial_state="sleeping")
+    miner = fleet.miners[0]
+    miner.words_ramp = words_ramp  # whether the tuner says TUNING on the way: varies
+    driver = driver_for(miner, session)
+    await driver.identify()
+    assert (await driver.read()).settling is False  # paused, the tuner stable
+    await driver.wake()
+    await fleet.advance(START_S / 2)
+    assert (await driver.read()).settling is True  # the detailed status: starting
+    await fleet.advance(START_S / 2 + RAMP_S / 2)
+    assert miner.hashing
+    assert (await driver.read()).settling is words_ramp
+    await fleet.advance(RAMP_S)
+    assert (await driver.read()).settling is False
+    await driver.apply_setting(2004.0)
+    await fleet.advance(CHANGE_S / 2)
+    assert (await driver.read()).settling is words_ramp
+    await fleet.advance(CHANGE_S)
+    steady = await driver.read()
+    assert steady.settling is False and steady.state is MiningState.MINING
+
+
 async def test_a_target_set_while_paused_is_reached_after_the_resume(
     start_fleet: FleetFactory, session: aiohttp.ClientSession
 ) -> None:

@@ -228,6 +228,36 @@ def test_firmware_states(state: str, expected: MiningState) -> None:
     assert parse_summary(summary, curve=curve()).reading.state is expected
 
 
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        ("initializing", True),
+        ("Initialising", True),
+        ("starting", True),
+        ("restarting", True),
+        ("auto-tuning", True),
+        ("mining", False),
+        ("running", False),
+        ("paused", False),
+        ("stopped", False),
+        ("failure", False),
+        ("stopping", None),  # on its way down: nothing about a ramp
+        ("shutting-down", None),
+        ("levitating", None),
+        ("auto-tuning" + " " * 40 + "x", None),
+        ("auto-tuning\u0000", True),  # a control character is dropped, the word stays
+        ("a" * 100_000, None),
+        ("", None),
+        (3, None),
+        (None, None),
+        (["auto-tuning"], None),
+    ],
+)
+def test_the_firmwares_word_on_settling(state: object, expected: bool | None) -> None:
+    summary = mining_summary(miner_status={"miner_state": state, "miner_state_time": 3})
+    assert parse_summary(summary, curve=curve()).reading.settling is expected
+
+
 def test_an_unknown_state_is_judged_by_the_hashrate() -> None:
     hashing = mining_summary(miner_status={"miner_state": "levitating"})
     assert parse_summary(hashing, curve=curve()).reading.state is MiningState.MINING

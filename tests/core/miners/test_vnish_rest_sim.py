@@ -353,6 +353,42 @@ async def test_a_restart_is_not_judged_too_soon(
     assert driver.last_change_restarted is False
 
 
+@pytest.mark.parametrize("words_ramp", [True, False])
+async def test_the_firmware_says_it_settles_while_it_starts_and_on_its_way_to_a_preset(
+    start_fleet: FleetFactory, session: aiohttp.ClientSession, words_ramp: bool
+) -> None:
+    fleet, miner = await start(start_fleet, "paused")
+    miner.words_ramp = words_ramp  # whether a ramp is worded "auto-tuning": varies
+    driver = driver_for(miner, session)
+    await driver.identify()
+    assert (await driver.read()).settling is False  # paused
+    await driver.wake()
+    await fleet.advance(SPEC.start_s / 2)
+    assert (await driver.read()).settling is True  # "initializing"
+    await fleet.advance(SPEC.start_s / 2 + SPEC.ramp_s / 2)
+    ramping = await driver.read()
+    assert miner.hashing and ramping.settling is words_ramp
+    await fleet.advance(SPEC.ramp_s)
+    steady = await driver.read()
+    assert steady.settling is False and steady.state is MiningState.MINING
+
+
+async def test_a_preset_reached_while_auto_tuning_is_no_restart(
+    start_fleet: FleetFactory, session: aiohttp.ClientSession
+) -> None:
+    fleet, miner = await start(start_fleet)
+    miner.spec = replace(miner.spec, change_restarts=False)
+    miner.words_ramp = True
+    driver = driver_for(miner, session)
+    await fleet.advance(60.0)
+    await driver.apply_setting(1900.0)
+    await fleet.advance(RESTART_SEEN_AFTER_S)
+    tuning = await driver.read()
+    assert miner.firmware_state == "auto-tuning" and tuning.settling is True
+    assert tuning.state is MiningState.STARTING and tuning.hashrate_ths
+    assert driver.last_change_restarted is False  # hashing on all along
+
+
 async def test_a_preset_is_applied_without_identify(
     start_fleet: FleetFactory, session: aiohttp.ClientSession
 ) -> None:

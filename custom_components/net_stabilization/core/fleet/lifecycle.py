@@ -220,4 +220,5 @@ class FleetMiner(MinerWatch):
             board_temp_c=reading.board_temp_c if reading else None,
             fan_rpm=reading.fan_rpm if reading else (),
             controllable=self.capabilities.can_sleep,
+            settling=reading.settling if reading else None,
         )

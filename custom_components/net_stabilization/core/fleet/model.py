@@ -95,6 +95,9 @@ class MinerSnapshot:
     board_temp_c: float | None = None  # hottest hash board, where the firmware reports one
     fan_rpm: tuple[int, ...] = ()
     controllable: bool = True  # False: its firmware can only be read (no sleep, no setting)
+    # The firmware's own word in its latest reading: still initialising, ramping or tuning
+    # (True), steady (False), or nothing said (None). Counted as progress of a transition.
+    settling: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,8 @@
 """Signs that a transition is moving: the web going down or coming back, the firmware's state
-changing, power or hashrate rising (or, for a move down, power falling) past what was seen.
+changing, power or hashrate rising (or, for a move down, power falling) past what was seen, or
+the firmware saying it is still on its way (initialising, ramping, tuning, stabilising its
+temperatures: `MinerReading.settling`). A Braiins OS+ miner holds each step of a new power
+target for minutes while its temperatures settle, its power flat all the while.
 
 A transition is judged by these, not by a clock set in advance: one that keeps moving is on its
 way however long it takes (up to a hard ceiling), one that stopped moving for longer than its
@@ -81,8 +84,9 @@ class Progress:
         self._last_at = max(self._last_at, now)
 
     def observe(self, reading: MinerReading, now: float, heading_w: float | None) -> bool:
-        """Take a reading; returns whether it shows progress."""
-        moved = reading.state is not self._state
+        """Take a reading; returns whether it shows progress. The firmware's own word that it
+        is still settling counts: only the hard ceiling bounds a firmware that says so forever."""
+        moved = reading.state is not self._state or reading.settling is True
         self._state = reading.state
         power = reading.power_w
         if power is not None:

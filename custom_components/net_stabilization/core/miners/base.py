@@ -210,6 +210,10 @@ class MinerReading:
     # The figures are the firmware's own; False for a read that only saw some web server
     # answer (nothing in it shows the device is what it claimed to be).
     attested: bool = True
+    # The firmware's own word on whether it is still on its way to a steady state: True while
+    # it says it initialises, ramps, tunes or stabilises its temperatures, False when it says
+    # it is steady, None when it says nothing (or words it in a way not known to mean either).
+    settling: bool | None = None
 
     def __post_init__(self) -> None:
         if self.model is not None:

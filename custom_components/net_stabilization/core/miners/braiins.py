@@ -1,9 +1,10 @@
 """Driver for Braiins OS+ on S19/S21-class miners, over its public REST API on the web port.
 
 Reading: miner details (status, uptimes), stats (hashrate, the firmware's approximated power),
-the tuner state (the power target in force), cooling (fans) and hash boards, one request each
-over the session's kept-alive connection. Control: pause and resume (the miner stays up, only
-the hash boards stop), the power target, reboot. No gRPC: the REST API serves the same services.
+the tuner state (the power target in force, whether the tuner still tunes), cooling (fans) and
+hash boards, one request each over the session's kept-alive connection. Control: pause and
+resume (the miner stays up, only the hash boards stop), the power target, reboot. No gRPC: the
+REST API serves the same services.
 
 Recognising the firmware: its cgminer-compatible API on port 4028 answers `version` with a
 `BOSer`, `BOSminer` or `BOSminer+` key (`is_braiins_version`). To confirm over REST, log in:
@@ -40,6 +41,7 @@ from .braiins_parse import (
     parse_hashboards,
     parse_power_target,
     parse_stats,
+    parse_tuner_state,
     parse_watt,
 )
 from .braiins_reading import build_reading, operating_points
@@ -158,6 +160,7 @@ class BraiinsDriver(DriverBase):
             details,
             stats=parse_stats(stats) if stats is not None else None,
             target_w=parse_power_target(tuner),
+            tuner=parse_tuner_state(tuner),
             cooling=parse_cooling(cooling) if cooling is not None else None,
             chains=parse_hashboards(boards),
             curve=self._points.curve,

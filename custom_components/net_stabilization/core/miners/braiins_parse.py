@@ -39,6 +39,17 @@ class MinerStatus(IntEnum):
     RESTRICTED = 5
 
 
+class TunerState(IntEnum):
+    """`GetTunerStateResponse.overall_tuner_state` (`performance.proto` of
+    `braiins/bos-plus-api`): whether the tuner is still tuning toward its target."""
+
+    UNSPECIFIED = 0
+    DISABLED = 1
+    STABLE = 2
+    TUNING = 3
+    ERROR = 4
+
+
 @dataclass(frozen=True, slots=True)
 class PowerLimits:
     """The power targets the tuner accepts, in W (`tuner_constraints.power_target`)."""
@@ -133,17 +144,29 @@ def _require_object(reply: object, what: str) -> dict[str, Any]:
 # ------------------------------------------------------------------ details
 
 
-def parse_status(value: object) -> MinerStatus | None:
-    """The miner status from its number (REST) or its enum name (gRPC JSON)."""
+def enum_member[E: IntEnum](value: object, kind: type[E], prefix: str) -> E | None:
+    """The member of `kind` a value names: its number (REST), its name with or without
+    `prefix` (gRPC JSON) or its number as a string; None for anything else."""
     if isinstance(value, bool):
         return None
+    if isinstance(value, str):
+        name = text(value)
+        if name is None:
+            return None
+        if not (name.isascii() and name.isdigit()):
+            return kind.__members__.get(name.upper().removeprefix(prefix))
+        value = int(name)  # at most MAX_TEXT_CHARS digits
     if isinstance(value, int):
-        return MinerStatus(value) if value in MinerStatus else None
-    name = text(value)
-    if name is None:
-        return None
-    name = name.upper().removeprefix("MINER_STATUS_")
-    return MinerStatus.__members__.get(name)
+        try:
+            return kind(value)
+        except ValueError:
+            return None
+    return None
+
+
+def parse_status(value: object) -> MinerStatus | None:
+    """The miner status from its number (REST) or its enum name (gRPC JSON)."""
+    return enum_member(value, MinerStatus, "MINER_STATUS_")
 
 
 def parse_phase(detailed: object) -> str | None:
@@ -230,6 +253,12 @@ def parse_power_target(reply: object) -> float | None:
         field(reply, "mode_state", "powertargetmodestate", "current_target", "watt"),
         MAX_TARGET_W,
     )
+
+
+def parse_tuner_state(reply: object) -> TunerState | None:
+    """The tuner's overall state from `GET /api/v1/performance/tuner-state`; None when the
+    reply does not name one this driver knows."""
+    return enum_member(field(reply, "overall_tuner_state"), TunerState, "TUNER_STATE_")
 
 
 def parse_watt(reply: object) -> float | None:

@@ -23,7 +23,14 @@ from .base import (
     PowerSource,
     SettingUnit,
 )
-from .braiins_parse import BosCooling, BosDetails, BosStats, MinerStatus, PowerLimits
+from .braiins_parse import (
+    BosCooling,
+    BosDetails,
+    BosStats,
+    MinerStatus,
+    PowerLimits,
+    TunerState,
+)
 
 CONTROL_OVERHEAD_W = 10.0
 PAUSED_W = 35.0
@@ -150,11 +157,27 @@ def mining_state(
     return MiningState.MINING
 
 
+def settling(details: BosDetails, tuner: TunerState | None) -> bool | None:
+    """The firmware's own word on whether it is on its way: starting (the detailed phase) or
+    its tuner tuning is; a stable tuner on running or stopped boards is not. A new power target
+    is reached in steps, each held for minutes while temperatures settle (a user's S19k Pro
+    went from 771 W to 3,000 W that way, the web interface saying "Stabilizing temperature":
+    hass-miner issue 586); the REST API's word for the tuner's state is `overall_tuner_state`
+    (`braiins/bos-plus-api`, `performance.proto`). A disabled or failed tuner, or a state not
+    known here, says nothing."""
+    if details.phase == "starting" or tuner is TunerState.TUNING:
+        return True
+    if tuner is TunerState.STABLE:
+        return False
+    return None
+
+
 def build_reading(
     details: BosDetails,
     *,
     stats: BosStats | None,
     target_w: float | None,
+    tuner: TunerState | None = None,
     cooling: BosCooling | None,
     chains: tuple[ChainReading, ...],
     curve: PowerCurve,
@@ -196,4 +219,5 @@ def build_reading(
         setting=setting,
         power_source=source,
         model=details.model,
+        settling=settling(details, tuner),
     )

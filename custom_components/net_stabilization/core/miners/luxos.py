@@ -10,9 +10,13 @@ Timings, from the vendor and assumed where it says nothing:
   within 5 s. Standby is taken as 30 W for margin.
 * `curtail wakeup` ramps the boards as after a reboot; the vendor claims full power within
   10 s (with the fastest steps). Taken as 15 s to full power for margin.
-* A profile change steps frequency and voltage while the boards hash (`profileset` answers
-  with the step sizes, `frequencyset` ramps "slowly" to its target): assumed 30 s to reach
-  the new power, hashing throughout.
+* A profile change ramps the boards as a wakeup does (the documentation likens the two), in
+  frequency and voltage steps (`profileset` answers with the step sizes, `frequencyset` ramps
+  "slowly" to its target). Whether the boards hash on the way is not documented: the planner
+  assumes 30 s, hashing throughout, and the deadlines allow a change as long a pause as a
+  wake, so one that initialises the boards again for minutes is waited for.
+* No reply the record documents says that the boards ramp or tune, so readings carry no
+  word of the firmware on that (`MinerReading.settling` stays None).
 * The profiles' `Watts` are taken as wall power, `POWER[0].Watts` likewise.
 """
 

@@ -205,12 +205,18 @@ class VnishRestDriver(DriverBase):
         before = self._mining_s_at_change
         if before is None:
             return
-        now = reading.uptime_s if reading.state is MiningState.MINING else None
-        if reading.state is MiningState.STARTING or (now is not None and now < before):
-            self.last_change_restarted = True
+        # Auto-tuning toward the new preset reads as starting, but hashes on: no restart.
+        hashing = reading.state is MiningState.MINING or (
+            reading.state is MiningState.STARTING and bool(reading.hashrate_ths)
+        )
+        now = reading.uptime_s if hashing else None
+        if not hashing and reading.state is MiningState.STARTING:
+            self.last_change_restarted = True  # the boards initialise again
+        elif now is not None and now < before:
+            self.last_change_restarted = True  # mining started over since
         elif now is not None and now >= before + RESTART_SEEN_AFTER_S:
             self.last_change_restarted = False
-        elif reading.state is MiningState.MINING:
+        elif hashing:
             return  # too soon to tell
         self._mining_s_at_change = None
         _LOGGER.debug(

@@ -62,6 +62,21 @@ _STATES = {
     "failure": MiningState.SLEEPING,
 }
 FAILURE_STATE = "failure"
+# The firmware's own word on whether it is on its way (`MinerReading.settling`): the boards
+# initialising or the mining software starting, or auto-tuning toward the preset, is; mining,
+# or resting stopped, paused or failed, is not. Stopping says nothing about a ramp.
+_SETTLING = {
+    "initializing": True,
+    "initialising": True,
+    "starting": True,
+    "restarting": True,
+    "auto-tuning": True,
+    "mining": False,
+    "running": False,
+    "paused": False,
+    "stopped": False,
+    "failure": False,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +182,7 @@ def parse_summary(
         setting=setting,
         power_source=source,
         model=model_from_type(miner.get("miner_type")),
+        settling=_SETTLING.get(state_name.lower()) if state_name else None,
     )
     failure = None
     if state_name is not None and state_name.lower() == FAILURE_STATE:
