@@ -141,3 +141,33 @@ def test_the_miners_snapshot_shows_the_firmwares_latest_word() -> None:
     assert m.snapshot(10.0, 3, CURVE, dispatchable=True).settling is True
     m.observe(tuning(1000.0, False), None, 20.0, curve=CURVE)
     assert m.snapshot(20.0, 3, CURVE, dispatchable=True).settling is False
+
+
+def test_a_miner_hashing_at_its_target_while_tuning_on_has_arrived_at_the_ceiling() -> None:
+    # Braiins OS+ may keep tuning a new target for long, short of what the target predicts; the
+    # miner hashes at its setting all the while, so the ceiling ends the change as arrived where
+    # it can, not as a failure.
+    m = changing()
+    reasons = {}
+    for t in range(10, 1500, 10):
+        reading = replace(tuning(2600.0, True), state=MiningState.MINING)
+        m.observe(reading, None, float(t), curve=CURVE)
+        reasons[t] = m.check(float(t), CONFIG, 45.0, BRAIINS_KIND)
+    assert set(reasons.values()) == {None}
+    assert m.stage is Stage.MINING
+
+
+def test_a_wake_hashing_while_its_firmware_tunes_on_has_arrived_at_the_ceiling() -> None:
+    m = FleetMiner(FakeMiner(ManualClock(), 0))
+    asleep = MinerReading(online=True, state=MiningState.SLEEPING, power_w=35.0)
+    m.observe(asleep, None, 0.0, curve=CURVE)
+    order = m.wake(0.0, 3000.0, None)
+    assert order is not None
+    m.order_done(order, None, 0.0, CONFIG)
+    reasons = {}
+    for t in range(10, 1500, 10):
+        hashing = replace(tuning(2600.0, True), state=MiningState.MINING)
+        m.observe(hashing, None, float(t), curve=CURVE)
+        reasons[t] = m.check(float(t), CONFIG, 45.0, BRAIINS_KIND)
+    assert set(reasons.values()) == {None}
+    assert m.stage is Stage.MINING

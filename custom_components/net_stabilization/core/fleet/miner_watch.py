@@ -72,6 +72,10 @@ class MinerWatch(MinerTransitions):
                 return None
             return "did not come back after a change of setting"
         if now - self._since >= limits.change_ceiling_s:
+            if self._at_new_setting():
+                # Still tuning, but hashing at its setting: a firmware may tune for hours.
+                self._finish(now)
+                return None
             return "did not reach its new setting in time after a change of setting"
         return None
 
