@@ -132,13 +132,18 @@ class TestSilentEmsHeld:
     def options(self, options: dict[str, Any]) -> dict[str, Any]:
         return {**options, "ems_silence_min": 1, "ems_silence_action": "hold"}
 
+    @pytest.mark.parametrize(("language", "shown"), [("en", "Hold"), ("de", "Halten")])
     async def test_a_silent_ems_is_raised_but_its_target_held(
         self,
         hass: HomeAssistant,
         loaded_entry: MockConfigEntry,
         hass_client: ClientSessionGenerator,
+        *,
         freezer: FrozenDateTimeFactory,
+        language: str,
+        shown: str,
     ) -> None:
+        hass.config.language = language
         runtime = loaded_entry.runtime_data
         link = runtime.openadr
         assert link is not None
@@ -149,7 +154,10 @@ class TestSilentEmsHeld:
         freezer.tick(timedelta(seconds=61))
         await link._tick()
         await hass.async_block_till_done()
-        assert ir.async_get(hass).async_get_issue(DOMAIN, "ems_silent") is not None
+        issue = ir.async_get(hass).async_get_issue(DOMAIN, "ems_silent")
+        assert issue is not None
+        # The action is named in the user's language, not as its option value.
+        assert issue.translation_placeholders == {"minutes": "1", "fallback": shown}
         assert runtime.controller.settings().ems_target_kw == pytest.approx(1.0)
 
 
@@ -193,13 +201,18 @@ class TestVtnLostHolding:
             "openadr_vtn_lost": "hold",
         }
 
+    @pytest.mark.parametrize(("language", "shown"), [("en", "Hold"), ("de", "Halten")])
     async def test_an_event_ending_unheard_raises_an_issue_until_the_vtn_is_back(
         self,
         hass: HomeAssistant,
         loaded_entry: MockConfigEntry,
         vtn: TestVtn,
+        *,
         freezer: FrozenDateTimeFactory,
+        language: str,
+        shown: str,
     ) -> None:
+        hass.config.language = language
         runtime = loaded_entry.runtime_data
         link = runtime.openadr
         assert link is not None and link.ven is not None
@@ -213,7 +226,7 @@ class TestVtnLostHolding:
         await hass.async_block_till_done()
         issue = ir.async_get(hass).async_get_issue(DOMAIN, "openadr_vtn_lost")
         assert issue is not None
-        assert issue.translation_placeholders == {"fallback": "fallback: hold"}
+        assert issue.translation_placeholders == {"fallback": shown}
         commands = [c.command for c in await runtime.controller.recent_commands(10)]
         assert "openadr_fallback" in commands
         assert runtime.controller.snapshot.target_kw == pytest.approx(1.46)
