@@ -21,20 +21,9 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.net_stabilization.const import DOMAIN
 from custom_components.net_stabilization.core.fleet.failsafe import Fallback
 from custom_components.net_stabilization.openadr_options import check_openadr, simple_shares
-from simulator import ManualClock
 from simulator.vtn import TestVtn
 
-from .test_openadr import PROGRAM, openadr_options, setpoint_now
-
-
-@pytest.fixture
-async def vtn() -> AsyncIterator[TestVtn]:
-    """A VTN on loopback with one program."""
-    server = TestVtn(ManualClock())
-    await server.start()
-    server.create_program(PROGRAM)
-    yield server
-    await server.close()
+from .test_openadr import activate_then_fall_silent, openadr_options, setpoint_now
 
 
 @pytest.fixture
@@ -147,13 +136,7 @@ class TestSilentEmsHeld:
         runtime = loaded_entry.runtime_data
         link = runtime.openadr
         assert link is not None
-        client = await hass_client()
-        response = await client.post("/api/activate", json={"activationPowerInKw": 1.0})
-        assert response.status == 200
-        await link._tick()
-        freezer.tick(timedelta(seconds=61))
-        await link._tick()
-        await hass.async_block_till_done()
+        await activate_then_fall_silent(hass, link, await hass_client(), freezer)
         issue = ir.async_get(hass).async_get_issue(DOMAIN, "ems_silent")
         assert issue is not None
         # The action is named in the user's language, not as its option value.
