@@ -20,7 +20,7 @@ from custom_components.net_stabilization.core.fleet.command_log import (
 )
 from custom_components.net_stabilization.core.store import FleetStore
 from custom_components.net_stabilization.core.store_salvage import read_salvage
-from tests.store_faults import DatabaseFaults, Fault
+from tests.store_faults import DatabaseFaults, Fault, rows_on_disk
 
 
 def command(n: int, *, accepted: bool = True, name: str = "activate") -> CommandRecord:
@@ -33,13 +33,6 @@ def command(n: int, *, accepted: bool = True, name: str = "activate") -> Command
         reason="ok" if accepted else "invalid_power",
         message=f"command {n}",
     )
-
-
-def stored_rows(path: Path) -> list[tuple[str, int]]:
-    """(message, repeats) of every command row on disk, oldest first."""
-    with closing(sqlite3.connect(path)) as db:
-        rows = db.execute("SELECT message, repeats FROM command_history ORDER BY id")
-        return [(str(message), int(repeats)) for message, repeats in rows]
 
 
 async def test_a_store_that_cannot_open_reads_nothing(tmp_path: Path) -> None:
@@ -122,7 +115,7 @@ async def test_refusals_remembered_for_counting_are_bounded(
         await store.record_command(command(0, accepted=False) if n == 1 else command_n(n))
         await store.wait_written()
     await store.close()
-    assert stored_rows(path) == [
+    assert rows_on_disk(path) == [
         ("command 0", 2),
         ("refusal 2", 1),
         ("refusal 3", 1),

@@ -264,9 +264,9 @@ async def test_a_refusal_repeated_while_its_row_is_written_is_counted_in_that_ro
     path = tmp_path / "fleet.db"
     store = FleetStore(path, busy_timeout_ms=BUSY_MS, commit_timeout_s=COMMIT_S, retry_s=0.02)
     await store.open()
-    blocker = sqlite3.connect(path, timeout=0, isolation_level=None)
+    faults = DatabaseFaults(path)
+    await faults.start(Fault.LOCKED)
     try:
-        blocker.execute("BEGIN EXCLUSIVE")
         await answer(store, activation(0, accepted=False))
         # An accepted command is answered once its commit is overdue: by then the refusal's row
         # is being written, held up by the lock.
@@ -274,8 +274,7 @@ async def test_a_refusal_repeated_while_its_row_is_written_is_counted_in_that_ro
         assert store.problem is StoreProblem.LOCKED
         await answer(store, activation(0, accepted=False))
     finally:
-        blocker.rollback()
-        blocker.close()
+        await faults.clear(Fault.LOCKED)
     async with asyncio.timeout(ANSWER_GUARD_S):
         await store.wait_written()
     await store.close()
