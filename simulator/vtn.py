@@ -362,28 +362,29 @@ class TestVtn:
     async def _programs(
         self, request: web.Request, client_id: str, object_id: str, body: Any
     ) -> web.Response:
-        if request.method != "GET":
-            return self._problem(403, "VENs may not write programs")
-        if object_id:
-            found = self.state.programs.get(object_id)
-            return web.json_response(found.body) if found else self._problem(404, object_id)
-        return self._page(request, [p.body for p in self.state.programs.values()])
+        return self._published(request, self.state.programs, object_id, "programs")
 
     async def _events(
         self, request: web.Request, client_id: str, object_id: str, body: Any
     ) -> web.Response:
+        return self._published(request, self.state.events, object_id, "events", "programID")
+
+    def _published(
+        self,
+        request: web.Request,
+        store: dict[str, StoredObject],
+        object_id: str,
+        what: str,
+        *fields: str,
+    ) -> web.Response:
+        """Objects the VTN publishes to every VEN: read only, one by its id, or a page of them
+        narrowed by the `fields` the query names."""
         if request.method != "GET":
-            return self._problem(403, "VENs may not write events")
+            return self._problem(403, f"VENs may not write {what}")
         if object_id:
-            found = self.state.events.get(object_id)
+            found = store.get(object_id)
             return web.json_response(found.body) if found else self._problem(404, object_id)
-        program = request.query.get("programID")
-        items = [
-            e.body
-            for e in self.state.events.values()
-            if program is None or e.body["programID"] == program
-        ]
-        return self._page(request, items)
+        return self._page(request, _narrowed(request, [o.body for o in store.values()], fields))
 
     def _own(self, store: dict[str, StoredObject], client_id: str) -> list[dict[str, Any]]:
         return [o.body for o in store.values() if o.client_id == client_id]
@@ -392,13 +393,7 @@ class TestVtn:
         self, request: web.Request, store: dict[str, StoredObject], client_id: str, *fields: str
     ) -> web.Response:
         """A page of the client's own objects, narrowed by the `fields` the query names."""
-        wanted = {f: request.query[f] for f in fields if f in request.query}
-        items = [
-            o
-            for o in self._own(store, client_id)
-            if all(o.get(f) == value for f, value in wanted.items())
-        ]
-        return self._page(request, items)
+        return self._page(request, _narrowed(request, self._own(store, client_id), fields))
 
     def _keep(
         self,
@@ -482,3 +477,11 @@ class TestVtn:
         report["receivedAt"] = self.clock.wall()  # for the tests: not sent to anybody
         shown = {k: v for k, v in report.items() if k != "receivedAt"}
         return web.json_response(shown, status=201)
+
+
+def _narrowed(
+    request: web.Request, objects: list[dict[str, Any]], fields: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """The objects whose `fields` equal the query's (a field the query does not name is free)."""
+    wanted = {f: request.query[f] for f in fields if f in request.query}
+    return [o for o in objects if all(o.get(f) == value for f, value in wanted.items())]
