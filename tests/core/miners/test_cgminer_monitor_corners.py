@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from custom_components.net_stabilization.core.miners.base import (
+    MinerIdentity,
     MinerUnsupportedError,
     MiningState,
     PowerSource,
@@ -106,3 +107,33 @@ async def test_a_whatsminer_is_rated_by_its_nameplate(
     assert driver.rating is None  # nothing known before it said what it is
     await driver.identify()
     assert driver.rating is not None and driver.rating.rated_w > 0
+
+
+async def test_a_known_miner_whose_web_answers_garbage_reads_asleep_under_its_known_model(
+    session: aiohttp.ClientSession,
+) -> None:
+    """Garbage on the web port still proves the miner is powered; a miner the fleet knew
+    before a restart keeps its model while the API says nothing."""
+
+    async def not_http(_request: bytes) -> bytes:
+        return b"\x16\x03\x01 not HTTP at all\r\n\r\n"
+
+    garbage = ApiStandIn(not_http)
+    await garbage.start()
+    known = MinerIdentity(
+        mac="02:00:00:00:00:01",
+        host="127.0.0.1",
+        model="Antminer S19",
+        firmware="bmminer",
+        firmware_version="",
+        hostname=None,
+    )
+    try:
+        driver = CgminerMonitorDriver(
+            "127.0.0.1", session, api_port=1, web_port=garbage.port, timeouts=FAST, identity=known
+        )
+        reading = await driver._read_without_api()
+    finally:
+        await garbage.stop()
+    assert reading.online and reading.state is MiningState.SLEEPING
+    assert reading.model == "Antminer S19"
