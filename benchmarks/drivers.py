@@ -243,12 +243,14 @@ def main() -> None:
         hosts: list[str] = ready["hosts"]
         print(f"{len(hosts)} simulated miners up in {ready['startup_s']:.2f} s", flush=True)
         figures = asyncio.run(bench(hosts, args.runs))
+        figures["sim_startup_s"] = round(ready["startup_s"], 3)
     finally:
         stop_child(child, pipe)
     child, pipe, ready = serve_in_child(args.miners, mixed=True)
     try:
         print(f"{len(ready['hosts'])} mixed miners up in {ready['startup_s']:.2f} s", flush=True)
         figures["mixed"] = asyncio.run(bench_mixed(args.runs))
+        figures["mixed"]["sim_startup_s"] = round(ready["startup_s"], 3)
     finally:
         stop_child(child, pipe)
     for name, values in figures.items():

@@ -36,8 +36,7 @@ from random import Random
 from typing import Any
 
 from .cgminer_api import ApiReply, ApiServer
-from .clock import Clock
-from .modern import BOARDS, ModernMiner, ModernSpec
+from .modern import BOARDS, ModernMiner, ModernSpec, modern_factory
 from .personality import CGMINER, Personality
 from .runtime import Runtime
 
@@ -140,33 +139,8 @@ _REPORTS = (
 )
 
 
-def create(
-    index: int,
-    host: str,
-    api_port: int,
-    web_port: int,
-    clock: Clock,
-    *,
-    seed: int,
-    password: str,
-    jitter: float,
-    initial_state: str,
-) -> ModernMiner:
-    """One simulated M30S."""
-    return ModernMiner(
-        index,
-        host,
-        api_port,
-        web_port,
-        clock,
-        spec=M30S,
-        kind=CGMINER,
-        mac_prefix=MAC_PREFIX,
-        seed=seed,
-        password=password,
-        jitter=jitter,
-        initial_state=initial_state,
-    )
+# One simulated M30S.
+create = modern_factory(M30S, CGMINER, MAC_PREFIX)
 
 
 def _json(obj: Any) -> str:

@@ -28,6 +28,7 @@ from . import physics
 from .clock import Clock
 from .faults import Fault, FaultOptions
 from .machine import MinerMachine
+from .personality import MinerFactory
 from .physics import Variation
 from .timings import Plateaus
 
@@ -364,3 +365,43 @@ class ModernMiner(MinerMachine):
                 self._hash_th += self._hashrate_at(mid) * (nxt - t)
             t = nxt
         self._t = t1
+
+
+def modern_factory(
+    spec: ModernSpec,
+    kind: str,
+    mac_prefix: tuple[int, int, int],
+    *,
+    fixed_password: str | None = None,
+) -> MinerFactory:
+    """A personality's `create` for miners of `spec`: they take the fleet's web password unless
+    the firmware has a fixed one."""
+
+    def create(
+        index: int,
+        host: str,
+        api_port: int,
+        web_port: int,
+        clock: Clock,
+        *,
+        seed: int,
+        password: str,
+        jitter: float,
+        initial_state: str,
+    ) -> ModernMiner:
+        return ModernMiner(
+            index,
+            host,
+            api_port,
+            web_port,
+            clock,
+            spec=spec,
+            kind=kind,
+            mac_prefix=mac_prefix,
+            seed=seed,
+            password=fixed_password or password,
+            jitter=jitter,
+            initial_state=initial_state,
+        )
+
+    return create

@@ -364,41 +364,57 @@ class TestVtn:
     async def _programs(
         self, request: web.Request, client_id: str, object_id: str, body: Any
     ) -> web.Response:
-        if request.method != "GET":
-            return self._problem(403, "VENs may not write programs")
-        if object_id:
-            found = self.state.programs.get(object_id)
-            return web.json_response(found.body) if found else self._problem(404, object_id)
-        return self._page(request, [p.body for p in self.state.programs.values()])
+        return self._published(request, self.state.programs, object_id, "programs")
 
     async def _events(
         self, request: web.Request, client_id: str, object_id: str, body: Any
     ) -> web.Response:
+        return self._published(request, self.state.events, object_id, "events", "programID")
+
+    def _published(
+        self,
+        request: web.Request,
+        store: dict[str, StoredObject],
+        object_id: str,
+        what: str,
+        *fields: str,
+    ) -> web.Response:
+        """Objects the VTN publishes to every VEN: read only, one by its id, or a page of them
+        narrowed by the `fields` the query names."""
         if request.method != "GET":
-            return self._problem(403, "VENs may not write events")
+            return self._problem(403, f"VENs may not write {what}")
         if object_id:
-            found = self.state.events.get(object_id)
+            found = store.get(object_id)
             return web.json_response(found.body) if found else self._problem(404, object_id)
-        program = request.query.get("programID")
-        items = [
-            e.body
-            for e in self.state.events.values()
-            if program is None or e.body["programID"] == program
-        ]
-        return self._page(request, items)
+        return self._page(request, _narrowed(request, [o.body for o in store.values()], fields))
 
     def _own(self, store: dict[str, StoredObject], client_id: str) -> list[dict[str, Any]]:
         return [o.body for o in store.values() if o.client_id == client_id]
+
+    def _own_page(
+        self, request: web.Request, store: dict[str, StoredObject], client_id: str, *fields: str
+    ) -> web.Response:
+        """A page of the client's own objects, narrowed by the `fields` the query names."""
+        return self._page(request, _narrowed(request, self._own(store, client_id), fields))
+
+    def _keep(
+        self,
+        store: dict[str, StoredObject],
+        client_id: str,
+        body: dict[str, Any],
+        object_type: str,
+        prefix: str,
+    ) -> dict[str, Any]:
+        """Store a new object the client sent, with the fields the VTN adds."""
+        stored = self._stored({**body, "clientID": client_id}, object_type, prefix)
+        store[stored["id"]] = StoredObject(stored, client_id)
+        return stored
 
     async def _vens(
         self, request: web.Request, client_id: str, object_id: str, body: Any
     ) -> web.Response:
         if request.method == "GET":
-            name = request.query.get("venName")
-            items = [
-                v for v in self._own(self.state.vens, client_id) if name in (None, v["venName"])
-            ]
-            return self._page(request, items)
+            return self._own_page(request, self.state.vens, client_id, "venName")
         if request.method != "POST" or object_id:
             return self._problem(403, "not allowed")
         errors: list[str] = []
@@ -407,22 +423,14 @@ class TestVtn:
             return self._violation(request, errors)
         if any(v["venName"] == body["venName"] for v in self._own(self.state.vens, client_id)):
             return self._problem(409, "a ven of that name exists")
-        ven = self._stored({**body, "clientID": client_id}, "VEN", "ven")
-        self.state.vens[ven["id"]] = StoredObject(ven, client_id)
+        ven = self._keep(self.state.vens, client_id, body, "VEN", "ven")
         return web.json_response(ven, status=201)
 
     async def _resources(
         self, request: web.Request, client_id: str, object_id: str, body: Any
     ) -> web.Response:
         if request.method == "GET":
-            ven_id = request.query.get("venID")
-            name = request.query.get("resourceName")
-            items = [
-                r
-                for r in self._own(self.state.resources, client_id)
-                if ven_id in (None, r["venID"]) and name in (None, r["resourceName"])
-            ]
-            return self._page(request, items)
+            return self._own_page(request, self.state.resources, client_id, "venID", "resourceName")
         if request.method != "POST" or object_id:
             return self._problem(403, "not allowed")
         errors: list[str] = []
@@ -433,22 +441,16 @@ class TestVtn:
             return self._violation(request, errors)
         if body["venID"] not in self.state.vens:
             return self._problem(404, f"no ven {body['venID']}")
-        resource = self._stored({**body, "clientID": client_id}, "RESOURCE", "resource")
-        self.state.resources[resource["id"]] = StoredObject(resource, client_id)
+        resource = self._keep(self.state.resources, client_id, body, "RESOURCE", "resource")
         return web.json_response(resource, status=201)
 
     async def _subscriptions(
         self, request: web.Request, client_id: str, object_id: str, body: Any
     ) -> web.Response:
         if request.method == "GET":
-            program = request.query.get("programID")
-            name = request.query.get("clientName")
-            items = [
-                s
-                for s in self._own(self.state.subscriptions, client_id)
-                if program in (None, s.get("programID")) and name in (None, s["clientName"])
-            ]
-            return self._page(request, items)
+            return self._own_page(
+                request, self.state.subscriptions, client_id, "programID", "clientName"
+            )
         if object_id:
             return self._one_subscription(request, client_id, object_id)
         if request.method != "POST":
@@ -460,8 +462,7 @@ class TestVtn:
         for op in body["objectOperations"]:
             if not await self._verify_callback(op["callbackUrl"]):
                 return self._problem(400, f"callback {op['callbackUrl']} failed the echo check")
-        sub = self._stored({**body, "clientID": client_id}, "SUBSCRIPTION", "subscription")
-        self.state.subscriptions[sub["id"]] = StoredObject(sub, client_id)
+        sub = self._keep(self.state.subscriptions, client_id, body, "SUBSCRIPTION", "subscription")
         return web.json_response(sub, status=201)
 
     def _one_subscription(
@@ -492,8 +493,15 @@ class TestVtn:
             return self._violation(request, errors)
         if body["eventID"] not in self.state.events:
             return self._problem(404, f"no event {body['eventID']}")
-        report = self._stored({**body, "clientID": client_id}, "REPORT", "report")
+        report = self._keep(self.state.reports, client_id, body, "REPORT", "report")
         report["receivedAt"] = self.clock.wall()  # for the tests: not sent to anybody
-        self.state.reports[report["id"]] = StoredObject(report, client_id)
         shown = {k: v for k, v in report.items() if k != "receivedAt"}
         return web.json_response(shown, status=201)
+
+
+def _narrowed(
+    request: web.Request, objects: list[dict[str, Any]], fields: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """The objects whose `fields` equal the query's (a field the query does not name is free)."""
+    wanted = {f: request.query[f] for f in fields if f in request.query}
+    return [o for o in objects if all(o.get(f) == value for f, value in wanted.items())]

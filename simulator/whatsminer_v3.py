@@ -42,9 +42,8 @@ from random import Random
 from typing import Any
 
 from .cgminer_api import apply_reply_faults
-from .clock import Clock
 from .faults import Fault
-from .modern import BOARDS, ModernMiner, ModernSpec
+from .modern import BOARDS, ModernMiner, ModernSpec, modern_factory
 from .personality import WHATSMINER_V3, Personality
 from .runtime import Runtime
 
@@ -83,34 +82,8 @@ MAX_REQUEST = 16 * 1024
 IDLE_TIMEOUT_S = 10.0  # the v2 document's "no data within 10 seconds closes the connection"
 
 
-def create(
-    index: int,
-    host: str,
-    api_port: int,
-    web_port: int,
-    clock: Clock,
-    *,
-    seed: int,
-    password: str,
-    jitter: float,
-    initial_state: str,
-) -> ModernMiner:
-    """One simulated M50 on API v3 (the fleet's web password does not apply to it)."""
-    del password
-    return ModernMiner(
-        index,
-        host,
-        api_port,
-        web_port,
-        clock,
-        spec=M50,
-        kind=WHATSMINER_V3,
-        mac_prefix=MAC_PREFIX,
-        seed=seed,
-        password=SUPER_PASSWORD,
-        jitter=jitter,
-        initial_state=initial_state,
-    )
+# One simulated M50 on API v3 (the fleet's web password does not apply to it).
+create = modern_factory(M50, WHATSMINER_V3, MAC_PREFIX, fixed_password=SUPER_PASSWORD)
 
 
 def token(command: str, password: str, salt: str, ts: int) -> str:

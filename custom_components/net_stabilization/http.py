@@ -164,10 +164,14 @@ class _FleetView(HomeAssistantView):
 
     requires_auth = True
 
-    def _fleet(self, request: web.Request) -> FleetRuntime | web.Response:
+    @staticmethod
+    def _fleet(request: web.Request) -> FleetRuntime:
+        """The loaded fleet; without one the request is answered 503."""
         runtime = _runtime(request)
         if runtime is None:
-            return self.json_message(NOT_LOADED, HTTPStatus.SERVICE_UNAVAILABLE)
+            raise web.HTTPServiceUnavailable(
+                text=json.dumps({"message": NOT_LOADED}), content_type="application/json"
+            )
         return runtime
 
     @staticmethod
@@ -184,8 +188,6 @@ class _FleetView(HomeAssistantView):
         """A control request: admin only, a loaded fleet, and a JSON object as body."""
         who = self._require_admin(request)
         fleet = self._fleet(request)
-        if isinstance(fleet, web.Response):
-            return fleet
         try:
             data = await read_object(request)
         except BodyError as err:
@@ -202,8 +204,6 @@ class FleetStatusView(_FleetView):
     async def get(self, request: web.Request) -> web.Response:
         """The detailed fleet status."""
         fleet = self._fleet(request)
-        if isinstance(fleet, web.Response):
-            return fleet
         last_ems = await _last_ems_command(fleet)
         problems = [] if fleet.store.problem is None else [f"database: {fleet.store.problem.value}"]
         return self.json(fleet_status_json(fleet.controller.snapshot, last_ems, problems))
@@ -218,8 +218,6 @@ class FleetPerformanceView(_FleetView):
     async def get(self, request: web.Request) -> web.Response:
         """The running and last dispatch, the VEN's events, and the stored figures."""
         fleet = self._fleet(request)
-        if isinstance(fleet, web.Response):
-            return fleet
         state = fleet.openadr.state_json() if fleet.openadr is not None else {}
         return self.json({**state, "history": await fleet.store.recent_performance(50)})
 
@@ -233,8 +231,6 @@ class FleetMinersView(_FleetView):
     async def get(self, request: web.Request) -> web.Response:
         """Every miner."""
         fleet = self._fleet(request)
-        if isinstance(fleet, web.Response):
-            return fleet
         return self.json([miner_json(m) for m in fleet.controller.snapshot.miners])
 
 
@@ -247,8 +243,6 @@ class FleetMinerView(_FleetView):
     async def get(self, request: web.Request, miner_id: str) -> web.Response:
         """One miner."""
         fleet = self._fleet(request)
-        if isinstance(fleet, web.Response):
-            return fleet
         wanted = _MAC_SEPARATORS.sub("", miner_id).upper()
         for miner in fleet.controller.snapshot.miners:
             if _MAC_SEPARATORS.sub("", miner.mac).upper() == wanted:
@@ -340,8 +334,6 @@ class FleetPowerModeView(_FleetView):
     async def get(self, request: web.Request) -> web.Response:
         """The mode in force."""
         fleet = self._fleet(request)
-        if isinstance(fleet, web.Response):
-            return fleet
         return self.json({"mode": fleet.controller.snapshot.mode.value})
 
     async def post(self, request: web.Request) -> web.Response:
@@ -366,8 +358,6 @@ class FleetHistoryView(_FleetView):
     async def get(self, request: web.Request) -> web.Response:
         """The command history from the fleet database."""
         fleet = self._fleet(request)
-        if isinstance(fleet, web.Response):
-            return fleet
         raw = request.query.get("limit", "50")
         try:
             limit = int(raw)
@@ -389,8 +379,6 @@ class FleetScanView(_FleetView):
         """Scan and report what was found."""
         self._require_admin(request)
         fleet = self._fleet(request)
-        if isinstance(fleet, web.Response):
-            return fleet
         try:
             await fleet.async_rescan()
         except Exception as err:

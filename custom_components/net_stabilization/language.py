@@ -44,6 +44,13 @@ async def async_texts(hass: HomeAssistant, category: str) -> dict[str, str]:
     return await async_get_translations(hass, hass.config.language, category, {DOMAIN})
 
 
+async def async_option_label(hass: HomeAssistant, selector: str, value: str) -> str:
+    """The user's-language label of option `value` of `selector.<selector>` (the value itself
+    when there is none), for placeholders that would otherwise show a code."""
+    texts = await async_texts(hass, "selector")
+    return texts.get(f"component.{DOMAIN}.selector.{selector}.options.{value}", value)
+
+
 async def async_message(
     hass: HomeAssistant, key: str, placeholders: Mapping[str, str] | None = None
 ) -> str:

@@ -37,6 +37,7 @@ from .core.mv import DispatchTracker, Performance
 from .core.openadr import Connection, ControllerPort, GridPrice, Ven, VenConfig
 from .core.openadr.client import read_capped
 from .core.store import FleetStore
+from .language import async_option_label
 from .local_strategy import StrategyInputs
 from .openadr_options import (
     CONF_CLIENT_ID,
@@ -250,7 +251,10 @@ class OpenAdrLink:
             is_fixable=False,
             severity=ir.IssueSeverity.WARNING,
             translation_key=ISSUE_EMS_SILENT,
-            translation_placeholders={"minutes": f"{minutes:g}", "fallback": action.value},
+            translation_placeholders={
+                "minutes": f"{minutes:g}",
+                "fallback": await async_option_label(self._hass, CONF_EMS_SILENCE_ACTION, action),
+            },
         )
         if action is not Fallback.HOLD:
             await self._coordinator.async_command(
@@ -291,7 +295,9 @@ class OpenAdrLink:
             is_fixable=False,
             severity=ir.IssueSeverity.WARNING,
             translation_key=ISSUE_VTN_LOST,
-            translation_placeholders={"fallback": shown},
+            translation_placeholders={
+                "fallback": await async_option_label(self._hass, CONF_VTN_LOST, ven.config.vtn_lost)
+            },
         )
 
     def _keep(self, performance: Performance) -> None:

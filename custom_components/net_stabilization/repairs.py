@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 
@@ -9,6 +12,7 @@ from .const import DOMAIN
 from .core.discovery import ScanResult
 from .core.fleet import FleetSnapshot, MinerState
 from .core.store import StoreProblem
+from .language import async_texts
 
 ISSUE_FAILED_MINERS = "failed_miners"
 ISSUE_AUTH = "auth_failed"
@@ -116,11 +120,36 @@ def update_fleet_size(hass: HomeAssistant, left_out: int, limit: int) -> None:
     )
 
 
-def update_database(hass: HomeAssistant, problem: StoreProblem | None, path: str) -> None:
-    """Raise the issue while the fleet database cannot be written."""
+def database_watch(
+    hass: HomeAssistant, entry: ConfigEntry, path: str
+) -> Callable[[StoreProblem | None], None]:
+    """A store's `on_problem` callback that keeps the database issue in step with the store.
+
+    The issue names the problem in the user's language, which takes a translation lookup: each
+    change starts one, and whichever lookup finishes writes the newest problem, so a problem
+    that clears while a lookup is under way does not come back."""
+    latest: list[StoreProblem | None] = [None]
+
+    async def show() -> None:
+        texts = await async_texts(hass, "selector")
+        update_database(hass, latest[0], path, texts)
+
+    def on_problem(problem: StoreProblem | None) -> None:
+        latest[0] = problem
+        entry.async_create_task(hass, show(), "show fleet database problem", eager_start=True)
+
+    return on_problem
+
+
+def update_database(
+    hass: HomeAssistant, problem: StoreProblem | None, path: str, texts: Mapping[str, str]
+) -> None:
+    """Raise the issue while the fleet database cannot be written; `texts` are the selector
+    translations that name the problem."""
     if problem is None:
         ir.async_delete_issue(hass, DOMAIN, ISSUE_DATABASE)
         return
+    label = texts.get(f"component.{DOMAIN}.selector.store_problem.options.{problem}", problem)
     ir.async_create_issue(
         hass,
         DOMAIN,
@@ -128,5 +157,5 @@ def update_database(hass: HomeAssistant, problem: StoreProblem | None, path: str
         is_fixable=False,
         severity=ir.IssueSeverity.ERROR,
         translation_key=ISSUE_DATABASE,
-        translation_placeholders={"problem": problem.value, "path": path},
+        translation_placeholders={"problem": label, "path": path},
     )

@@ -37,7 +37,7 @@ from .const import (
 )
 from .coordinator import FleetCoordinator
 from .core.fleet import CommandRecord, CommandSource, FleetController, PowerMode
-from .core.store import FleetStore, StoreProblem
+from .core.store import FleetStore
 from .history import CommandEvents, FleetHistory
 from .local_strategy import build_seat, watch_inputs
 from .openadr import OpenAdrLink
@@ -127,11 +127,7 @@ def build_runtime(hass: HomeAssistant, entry: NetStabilizationConfigEntry) -> Fl
     options = effective_options(entry.options)
     session = async_get_clientsession(hass)
     path = database_path(hass, entry.entry_id)
-
-    def store_problem(problem: StoreProblem | None) -> None:
-        repairs.update_database(hass, problem, str(path))
-
-    store = FleetStore(path, on_problem=store_problem)
+    store = FleetStore(path, on_problem=repairs.database_watch(hass, entry, str(path)))
     events = CommandEvents(hass, store)
     meter = options.get(CONF_METER_ENTITY)
     controller = FleetController(

@@ -119,44 +119,38 @@ def _last_command_time(snapshot: FleetSnapshot) -> datetime | None:
     return snapshot.last_command.timestamp if snapshot.last_command else None
 
 
+def _fleet_kw(
+    key: str,
+    value_fn: Callable[[FleetSnapshot], float | None],
+    *,
+    measured: bool = False,
+    exists_fn: Callable[[FleetSnapshot], bool] = lambda _s: True,
+) -> FleetSensorDescription:
+    """A fleet power in kW to two decimals; a `measured` one keeps long-term statistics."""
+    return FleetSensorDescription(
+        key=key,
+        translation_key=key,
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT if measured else None,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        suggested_display_precision=2,
+        value_fn=value_fn,
+        exists_fn=exists_fn,
+    )
+
+
 FLEET_SENSORS: tuple[FleetSensorDescription, ...] = (
-    FleetSensorDescription(
-        key="active_power",
-        translation_key="active_power",
-        device_class=SensorDeviceClass.POWER,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfPower.KILO_WATT,
-        suggested_display_precision=2,
-        value_fn=lambda s: s.active_power_kw,
-    ),
-    FleetSensorDescription(
-        key="rated_power",
-        translation_key="rated_power",
-        device_class=SensorDeviceClass.POWER,
-        native_unit_of_measurement=UnitOfPower.KILO_WATT,
-        suggested_display_precision=2,
-        value_fn=lambda s: s.rated_power_kw,
-    ),
-    FleetSensorDescription(
-        key="read_only_power",
-        translation_key="read_only_power",
-        device_class=SensorDeviceClass.POWER,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfPower.KILO_WATT,
-        suggested_display_precision=2,
-        value_fn=read_only_power_kw,
+    _fleet_kw("active_power", lambda s: s.active_power_kw, measured=True),
+    _fleet_kw("rated_power", lambda s: s.rated_power_kw),
+    _fleet_kw(
+        "read_only_power",
+        read_only_power_kw,
+        measured=True,
         # Only a fleet with such miners has a gap between rated and active power to explain.
         exists_fn=lambda s: any(not m.controllable for m in s.miners),
     ),
-    FleetSensorDescription(
-        key="target_power",
-        translation_key="target_power",
-        device_class=SensorDeviceClass.POWER,
-        native_unit_of_measurement=UnitOfPower.KILO_WATT,
-        suggested_display_precision=2,
-        # No target in force is a target of nothing: standby.
-        value_fn=lambda s: s.target_kw or 0.0,
-    ),
+    # No target in force is a target of nothing: standby.
+    _fleet_kw("target_power", lambda s: s.target_kw or 0.0),
     FleetSensorDescription(
         key="hashrate",
         translation_key="hashrate",
@@ -172,21 +166,10 @@ FLEET_SENSORS: tuple[FleetSensorDescription, ...] = (
         options=[s.value for s in TargetSource],
         value_fn=lambda s: s.target_source,
     ),
-    FleetSensorDescription(
-        key="site_limit",
-        translation_key="site_limit",
-        device_class=SensorDeviceClass.POWER,
-        native_unit_of_measurement=UnitOfPower.KILO_WATT,
-        suggested_display_precision=2,
-        value_fn=lambda s: s.limit_kw,
-    ),
-    FleetSensorDescription(
-        key="strategy_target",
-        translation_key="strategy_target",
-        device_class=SensorDeviceClass.POWER,
-        native_unit_of_measurement=UnitOfPower.KILO_WATT,
-        suggested_display_precision=2,
-        value_fn=lambda s: s.strategy_target_kw,
+    _fleet_kw("site_limit", lambda s: s.limit_kw),
+    _fleet_kw(
+        "strategy_target",
+        lambda s: s.strategy_target_kw,
         exists_fn=lambda s: s.strategy is not None,
     ),
     FleetSensorDescription(

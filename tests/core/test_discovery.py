@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
 
 import aiohttp
 import pytest
@@ -289,3 +290,46 @@ async def test_concurrency_bound_and_credentials(
         probe_timeouts=FAST,
     ).scan()
     assert len(right.miners) == 3
+
+
+# ----------------------------------------------------------------------------- odd answers
+
+
+def test_host_entries_beyond_the_limit_are_refused() -> None:
+    """The limit counts networks and host entries together."""
+    with pytest.raises(ValueError, match="more than 5"):
+        scan_targets(["10.0.0.0/30"], [f"10.0.1.{i}" for i in range(1, 5)], max_addresses=5)
+
+
+async def test_two_addresses_reporting_one_mac_keep_the_first(
+    start_fleet: FleetFactory, session: aiohttp.ClientSession
+) -> None:
+    """A cloned MAC (seen on refurbished control boards): the second address is reported as a
+    duplicate of the first, not taken as the same miner moved."""
+    fleet = await start_fleet(2)
+    first, clone = fleet.miners
+    clone.identity = replace(clone.identity, mac=first.mac)
+    hosts: list[str | MinerEndpoint] = [
+        f"127.0.0.1:{m.api_port}:{m.web_port}" for m in fleet.miners
+    ]
+    result = await Scanner(session, hosts=hosts, probe_timeouts=FAST).scan()
+    assert list(result.miners) == [first.mac]
+    assert result.miners[first.mac].endpoint.api_port == first.api_port
+    assert [f.endpoint.api_port for f in result.duplicates] == [clone.api_port]
+    assert first.mac in result.duplicates[0].detail
+
+
+async def test_a_probe_that_fails_unexpectedly_costs_only_its_address(
+    start_fleet: FleetFactory,
+) -> None:
+    """An error no driver expects (here a closed HTTP session) marks the address unsupported
+    with the reason; the scan itself completes."""
+    fleet = await start_fleet(1)
+    miner = fleet.miners[0]
+    async with aiohttp.ClientSession() as closed:
+        pass
+    hosts: list[str | MinerEndpoint] = [f"127.0.0.1:{miner.api_port}:{miner.web_port}"]
+    result = await Scanner(closed, hosts=hosts, probe_timeouts=FAST).scan()
+    assert result.miners == {}
+    assert [f.endpoint.api_port for f in result.unsupported] == [miner.api_port]
+    assert result.unsupported[0].detail.startswith("probe failed:")

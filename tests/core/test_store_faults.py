@@ -191,6 +191,12 @@ async def test_a_corrupt_file_keeps_what_is_readable(tmp_path: Path) -> None:
         await store.write_snapshot(fleet, miners, timestamp=minute * 60)
     await store.close()
     with closing(sqlite3.connect(path)) as db:
+        # A row without a usable time (as damage leaves one): skipped, not carried over.
+        db.execute(
+            "INSERT INTO command_history (ts, source, command, parameters, accepted, reason, "
+            "message, extra) VALUES ('not a time', 'ems', 'activate', '{}', 1, 'ok', '', '{}')"
+        )
+        db.commit()
         snapshot_pages = [
             row[0]
             for row in db.execute(
@@ -250,6 +256,29 @@ async def test_identical_refusals_are_counted_not_kept_one_row_each(tmp_path: Pa
     assert sum(refusals) == 1000
     assert len(refusals) <= 11  # one row per minute, or per run of refusals between commands
     assert accepted == [f"command {n + 1}" for n in range(0, 1000, 100)]
+
+
+async def test_a_refusal_repeated_while_its_row_is_written_is_counted_in_that_row(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "fleet.db"
+    store = FleetStore(path, busy_timeout_ms=BUSY_MS, commit_timeout_s=COMMIT_S, retry_s=0.02)
+    await store.open()
+    faults = DatabaseFaults(path)
+    await faults.start(Fault.LOCKED)
+    try:
+        await answer(store, activation(0, accepted=False))
+        # An accepted command is answered once its commit is overdue: by then the refusal's row
+        # is being written, held up by the lock.
+        assert not await answer(store, activation(1))
+        assert store.problem is StoreProblem.LOCKED
+        await answer(store, activation(0, accepted=False))
+    finally:
+        await faults.clear(Fault.LOCKED)
+    async with asyncio.timeout(ANSWER_GUARD_S):
+        await store.wait_written()
+    await store.close()
+    assert rows_on_disk(path) == [("command 0", 2), ("command 1", 1)]
 
 
 async def test_a_flood_of_refusals_never_pushes_out_an_accepted_command(

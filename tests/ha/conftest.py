@@ -20,6 +20,9 @@ from custom_components.net_stabilization.const import (
 )
 from custom_components.net_stabilization.options import default_options
 from simulator import ManualClock, SimulatedFleet
+from simulator.vtn import TestVtn
+
+OPENADR_PROGRAM = "fleet-dr"  # the program the test VTN offers
 
 
 @pytest.fixture(autouse=True)
@@ -129,3 +132,13 @@ async def loaded_entry(hass: HomeAssistant, config_entry: MockConfigEntry) -> Mo
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     return config_entry
+
+
+@pytest.fixture
+async def vtn() -> AsyncIterator[TestVtn]:
+    """A VTN on loopback with one program."""
+    server = TestVtn(ManualClock())
+    await server.start()
+    server.create_program(OPENADR_PROGRAM)
+    yield server
+    await server.close()

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
@@ -137,3 +138,23 @@ async def test_per_miner_commands_over_the_fleet_api(
     assert (await client.post(f"{BASE}/miners/00-11-22-33-44-55/reboot", json={})).status == 404
     bad = await client.post(f"{BASE}/miners/{mac}/override", json={"override": "on", "mhz": 900})
     assert bad.status == 400
+
+
+async def test_history_counts_a_repeated_refusal_in_one_row(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    hass_client: ClientFactory,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The same refusal for the same caller within a minute is one row that says how often."""
+    client = await hass_client()
+    for _ in range(3):
+        response = await client.post(f"{BASE}/power-mode", json={"mode": "turbo"})
+        assert response.status == 400
+    assert (await client.post(f"{BASE}/power-mode", json={"mode": "on_off"})).status == 200
+    await loaded_entry.runtime_data.store.wait_written()
+    rows = await (await client.get(f"{BASE}/history?limit=5")).json()
+    assert [(r["command"], r["accepted"], r.get("repeats")) for r in rows[:2]] == [
+        ("set_mode", True, None),
+        ("set_mode", False, 3),
+    ]

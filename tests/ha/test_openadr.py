@@ -4,11 +4,12 @@ fail-safe for a silent EMS falls back, notes it and raises a repair issue."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -18,20 +19,10 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.net_stabilization.const import DOMAIN
 from custom_components.net_stabilization.diagnostics import async_get_config_entry_diagnostics
-from simulator import ManualClock
+from custom_components.net_stabilization.openadr import OpenAdrLink
 from simulator.vtn import TestVtn
 
-PROGRAM = "fleet-dr"
-
-
-@pytest.fixture
-async def vtn() -> AsyncIterator[TestVtn]:
-    """A VTN on loopback with one program."""
-    server = TestVtn(ManualClock())
-    await server.start()
-    server.create_program(PROGRAM)
-    yield server
-    await server.close()
+from .conftest import OPENADR_PROGRAM
 
 
 def openadr_options(vtn: TestVtn, **extra: Any) -> dict[str, Any]:
@@ -41,7 +32,7 @@ def openadr_options(vtn: TestVtn, **extra: Any) -> dict[str, Any]:
         "openadr_client_id": "ven-client",
         "openadr_client_secret": "ven-secret",
         "openadr_ven_name": "site-1",
-        "openadr_programs": PROGRAM,
+        "openadr_programs": OPENADR_PROGRAM,
         **extra,
     }
 
@@ -180,6 +171,22 @@ class TestSwitchedOff:
         assert vtn.violations == []
 
 
+async def activate_then_fall_silent(
+    hass: HomeAssistant,
+    link: OpenAdrLink,
+    client: TestClient[web.Request, web.Application],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The EMS asks for 1 kW, which is taken, then says nothing for a minute and a second."""
+    response = await client.post("/api/activate", json={"activationPowerInKw": 1.0})
+    assert response.status == 200
+    await link._tick()
+    assert link._controller.settings().ems_target_kw == pytest.approx(1.0)
+    freezer.tick(timedelta(seconds=61))
+    await link._tick()
+    await hass.async_block_till_done()
+
+
 class TestSilentEms:
     """The fail-safe for a silent EMS, set to stand the fleet by after a minute."""
 
@@ -198,13 +205,7 @@ class TestSilentEms:
         link = runtime.openadr
         assert link is not None and link.ven is None  # no VEN: the fail-safe works alone
         client = await hass_client()
-        response = await client.post("/api/activate", json={"activationPowerInKw": 1.0})
-        assert response.status == 200
-        await link._tick()
-        assert runtime.controller.settings().ems_target_kw == pytest.approx(1.0)
-        freezer.tick(timedelta(seconds=61))
-        await link._tick()
-        await hass.async_block_till_done()
+        await activate_then_fall_silent(hass, link, client, freezer)
         assert runtime.controller.settings().ems_target_kw is None
         assert ir.async_get(hass).async_get_issue(DOMAIN, "ems_silent") is not None
         commands = [c.command for c in await runtime.controller.recent_commands(10)]

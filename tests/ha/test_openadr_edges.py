@@ -21,20 +21,9 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.net_stabilization.const import DOMAIN
 from custom_components.net_stabilization.core.fleet.failsafe import Fallback
 from custom_components.net_stabilization.openadr_options import check_openadr, simple_shares
-from simulator import ManualClock
 from simulator.vtn import TestVtn
 
-from .test_openadr import PROGRAM, openadr_options, setpoint_now
-
-
-@pytest.fixture
-async def vtn() -> AsyncIterator[TestVtn]:
-    """A VTN on loopback with one program."""
-    server = TestVtn(ManualClock())
-    await server.start()
-    server.create_program(PROGRAM)
-    yield server
-    await server.close()
+from .test_openadr import activate_then_fall_silent, openadr_options, setpoint_now
 
 
 @pytest.fixture
@@ -132,24 +121,26 @@ class TestSilentEmsHeld:
     def options(self, options: dict[str, Any]) -> dict[str, Any]:
         return {**options, "ems_silence_min": 1, "ems_silence_action": "hold"}
 
+    @pytest.mark.parametrize(("language", "shown"), [("en", "Hold"), ("de", "Halten")])
     async def test_a_silent_ems_is_raised_but_its_target_held(
         self,
         hass: HomeAssistant,
         loaded_entry: MockConfigEntry,
         hass_client: ClientSessionGenerator,
+        *,
         freezer: FrozenDateTimeFactory,
+        language: str,
+        shown: str,
     ) -> None:
+        hass.config.language = language
         runtime = loaded_entry.runtime_data
         link = runtime.openadr
         assert link is not None
-        client = await hass_client()
-        response = await client.post("/api/activate", json={"activationPowerInKw": 1.0})
-        assert response.status == 200
-        await link._tick()
-        freezer.tick(timedelta(seconds=61))
-        await link._tick()
-        await hass.async_block_till_done()
-        assert ir.async_get(hass).async_get_issue(DOMAIN, "ems_silent") is not None
+        await activate_then_fall_silent(hass, link, await hass_client(), freezer)
+        issue = ir.async_get(hass).async_get_issue(DOMAIN, "ems_silent")
+        assert issue is not None
+        # The action is named in the user's language, not as its option value.
+        assert issue.translation_placeholders == {"minutes": "1", "fallback": shown}
         assert runtime.controller.settings().ems_target_kw == pytest.approx(1.0)
 
 
@@ -193,13 +184,18 @@ class TestVtnLostHolding:
             "openadr_vtn_lost": "hold",
         }
 
+    @pytest.mark.parametrize(("language", "shown"), [("en", "Hold"), ("de", "Halten")])
     async def test_an_event_ending_unheard_raises_an_issue_until_the_vtn_is_back(
         self,
         hass: HomeAssistant,
         loaded_entry: MockConfigEntry,
         vtn: TestVtn,
+        *,
         freezer: FrozenDateTimeFactory,
+        language: str,
+        shown: str,
     ) -> None:
+        hass.config.language = language
         runtime = loaded_entry.runtime_data
         link = runtime.openadr
         assert link is not None and link.ven is not None
@@ -213,7 +209,7 @@ class TestVtnLostHolding:
         await hass.async_block_till_done()
         issue = ir.async_get(hass).async_get_issue(DOMAIN, "openadr_vtn_lost")
         assert issue is not None
-        assert issue.translation_placeholders == {"fallback": "fallback: hold"}
+        assert issue.translation_placeholders == {"fallback": shown}
         commands = [c.command for c in await runtime.controller.recent_commands(10)]
         assert "openadr_fallback" in commands
         assert runtime.controller.snapshot.target_kw == pytest.approx(1.46)

@@ -77,9 +77,15 @@ async def test_database_closed_on_stop(hass: HomeAssistant, loaded_entry: MockCo
     assert runtime.store._db is None
 
 
+@pytest.mark.parametrize(("language", "shown"), [("en", "read-only"), ("de", "schreibgeschützt")])
 async def test_broken_database_raises_repair_and_control_goes_on(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, issue_registry: ir.IssueRegistry
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+    language: str,
+    shown: str,
 ) -> None:
+    hass.config.language = language
     runtime = loaded_entry.runtime_data
     store = runtime.store
     faults = DatabaseFaults(store.path)
@@ -90,7 +96,11 @@ async def test_broken_database_raises_repair_and_control_goes_on(
     )
     assert response is not None
     assert response["accepted"] is True
-    assert issue_registry.async_get_issue(DOMAIN, "database_problem") is not None
+    await hass.async_block_till_done()
+    issue = issue_registry.async_get_issue(DOMAIN, "database_problem")
+    assert issue is not None
+    # The problem is named in the user's language, not as its code.
+    assert issue.translation_placeholders == {"problem": shown, "path": str(store.path)}
     await faults.clear(Fault.READ_ONLY)
     await hass.services.async_call(DOMAIN, "deactivate", {}, blocking=True)
     async with asyncio.timeout(10):

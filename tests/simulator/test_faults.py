@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable
 from random import Random
 
@@ -69,19 +68,21 @@ async def test_offline_hang_accepts_and_never_answers(fleet: SimulatedFleet) -> 
 
 
 async def test_slow_replies(fleet: SimulatedFleet, web_session: SessionFactory) -> None:
+    """A slow miner holds its replies back (far longer than the client waits here), on the API
+    and on the web interface alike, and answers again once the fault clears. The client gives
+    up: nothing measures how long the reply took."""
     m = fleet.miners[0]
-    m.set_fault(Fault.SLOW, delay_s=0.3)
-    t0 = time.monotonic()
-    await cgminer_command(m.host, m.api_port, "summary")
-    assert time.monotonic() - t0 >= 0.3
-    t0 = time.monotonic()
+    m.set_fault(Fault.SLOW, delay_s=60.0)
+    with pytest.raises(TimeoutError):
+        await cgminer_request(m.host, m.api_port, "summary|", timeout_s=0.5)
+    with pytest.raises(TimeoutError):
+        held = aiohttp.ClientTimeout(total=0.5)
+        async with web_session().get(cgi(m, "check.cgi"), timeout=held) as resp:
+            await resp.text()
+    m.clear_fault(Fault.SLOW)
+    assert (await cgminer_command(m.host, m.api_port, "summary"))["SUMMARY"]
     async with web_session().get(cgi(m, "check.cgi")) as resp:
         assert await resp.text() == "1\n"
-    assert time.monotonic() - t0 >= 0.3
-    m.clear_fault(Fault.SLOW)
-    t0 = time.monotonic()
-    await cgminer_command(m.host, m.api_port, "summary")
-    assert time.monotonic() - t0 < 0.3
 
 
 async def test_truncated_replies(fleet: SimulatedFleet, web_session: SessionFactory) -> None:

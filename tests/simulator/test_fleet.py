@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -137,12 +136,11 @@ async def test_admin_machine_state_counts(clock: ManualClock) -> None:
             assert resp.status == 400
 
 
-async def test_start_1000_miners_quickly(clock: ManualClock) -> None:
+async def test_start_1000_miners(clock: ManualClock) -> None:
+    """A thousand miners start and answer (how fast they start is for the benchmarks)."""
     sim = SimulatedFleet(count=1000, clock=clock)
-    t0 = time.perf_counter()
     await sim.start()
     try:
-        assert time.perf_counter() - t0 < 10.0
         m = sim.miners[-1]
         assert (await cgminer_command(m.host, m.api_port, "summary"))["SUMMARY"]
         assert sim.power_w == pytest.approx(1000 * 1460, rel=0.01)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -289,11 +288,11 @@ def test_describe_plan_groups_frequencies() -> None:
     assert describe_plan([400.0, 450.0, 500.0], 3000.0) == "3 miners at 400-500 MHz ≈ 3.00 kW"
 
 
-def test_large_fleet_plans_quickly() -> None:
+def test_large_fleet_plans_within_50_w() -> None:
+    """A thousand miners are planned to the target (how fast is measured by the control
+    benchmark)."""
     miners = idle_fleet(1000)
-    started = time.perf_counter()
     plan = plan_dispatch(700_000.0, PowerMode.FREQUENCY, miners)
-    assert time.perf_counter() - started < 1.0
     assert abs(plan.planned_w - 700_000.0) <= 50.0
 
 

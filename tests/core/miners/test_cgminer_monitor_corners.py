@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from custom_components.net_stabilization.core.miners.base import (
+    MinerIdentity,
     MinerUnsupportedError,
     MiningState,
     PowerSource,
@@ -18,7 +19,7 @@ from custom_components.net_stabilization.core.miners.cgminer_monitor import Cgmi
 from custom_components.net_stabilization.core.miners.endpoint import Timeouts
 
 from ..conftest import FleetFactory
-from .standins import ApiStandIn, WebStandIn, stock_api_handler
+from .standins import STOCK_SYSTEM_INFO, ApiStandIn, WebStandIn, json_route, stock_api_handler
 
 FAST = Timeouts(connect_s=1.0, api_read_s=0.5, web_s=0.5)
 
@@ -106,3 +107,61 @@ async def test_a_whatsminer_is_rated_by_its_nameplate(
     assert driver.rating is None  # nothing known before it said what it is
     await driver.identify()
     assert driver.rating is not None and driver.rating.rated_w > 0
+
+
+async def test_a_known_miner_whose_web_answers_garbage_reads_asleep_under_its_known_model(
+    session: aiohttp.ClientSession,
+) -> None:
+    """Garbage on the web port still proves the miner is powered; a miner the fleet knew
+    before a restart keeps its model while the API says nothing."""
+
+    async def not_http(_request: bytes) -> bytes:
+        return b"\x16\x03\x01 not HTTP at all\r\n\r\n"
+
+    garbage = ApiStandIn(not_http)
+    await garbage.start()
+    known = MinerIdentity(
+        mac="02:00:00:00:00:01",
+        host="127.0.0.1",
+        model="Antminer S19",
+        firmware="bmminer",
+        firmware_version="",
+        hostname=None,
+    )
+    try:
+        driver = CgminerMonitorDriver(
+            "127.0.0.1", session, api_port=1, web_port=garbage.port, timeouts=FAST, identity=known
+        )
+        reading = await driver._read_without_api()
+    finally:
+        await garbage.stop()
+    assert reading.online and reading.state is MiningState.SLEEPING
+    assert reading.model == "Antminer S19"
+
+
+async def test_a_model_the_api_does_not_name_comes_from_the_web_page(
+    session: aiohttp.ClientSession,
+) -> None:
+    """An API that answers only its summary names no model and no MAC: both come from the web
+    page, and the model found there rates the miner."""
+    answers_summary_only = stock_api_handler()
+
+    async def summary_only(request: bytes) -> bytes:
+        if json.loads(request)["command"] == "summary":
+            return await answers_summary_only(request)
+        return _reply({"STATUS": [{"STATUS": "E", "Code": 14, "Msg": "Invalid command"}]})
+
+    api = ApiStandIn(summary_only)
+    web = WebStandIn({"/cgi-bin/get_system_info.cgi": json_route(STOCK_SYSTEM_INFO)})
+    await api.start()
+    await web.start()
+    try:
+        driver = CgminerMonitorDriver(
+            "127.0.0.1", session, api_port=api.port, web_port=web.port, timeouts=FAST
+        )
+        identity = await driver.identify()
+    finally:
+        await api.stop()
+        await web.stop()
+    assert (identity.mac, identity.model) == ("B4:B1:5A:10:20:30", "Antminer S9")
+    assert driver.rating is not None

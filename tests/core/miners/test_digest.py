@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
 from custom_components.net_stabilization.core.miners.digest import (
     DigestSigner,
     challenge_realm,
@@ -51,3 +53,15 @@ def test_a_signer_counts_its_nonce_uses_and_forgets() -> None:
     assert other is not None and not signer.take(other)
     signer.forget()
     assert not signer.ready
+
+
+def test_spaces_around_the_equals_sign_are_read_past() -> None:
+    challenge = parse_challenge(f'Digest realm = "{REALM}" , nonce =\t"n", qop= auth')
+    assert challenge is not None
+    assert (challenge.realm, challenge.nonce, challenge.qop) == (REALM, "n", "auth")
+
+
+def test_a_signer_without_a_challenge_signs_nothing() -> None:
+    signer = DigestSigner("root", "pw", REALM)
+    with pytest.raises(RuntimeError, match="no challenge"):
+        signer.authorization("GET", "/a")

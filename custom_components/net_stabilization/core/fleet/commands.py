@@ -92,6 +92,11 @@ class CommandResult:
         return cls(False, message, reason, key=key, placeholders=values)
 
     @classmethod
+    def not_a_flag(cls, name: str) -> CommandResult:
+        """A refusal for a switch given something other than true or false."""
+        return cls.refused(CommandReason.INVALID, f"{name} must be true or false", "invalid_flag")
+
+    @classmethod
     def invalid_power(cls, err: InvalidPowerError) -> CommandResult:
         """A refusal for a power that is not one."""
         return cls.refused(CommandReason.INVALID, str(err), err.key, name=err.name)

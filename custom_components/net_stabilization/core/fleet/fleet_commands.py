@@ -185,9 +185,7 @@ class FleetCommands(StrategyControl):
         async with self._command_lock:
             now = self._clock.monotonic()
             if not isinstance(enabled, bool):
-                result = CommandResult.refused(
-                    CommandReason.INVALID, "enabled must be true or false", "invalid_flag"
-                )
+                result = CommandResult.not_a_flag("enabled")
                 return await self._done("set_override", source, params, result)
             if enabled:
                 if target_kw is None:
@@ -226,9 +224,7 @@ class FleetCommands(StrategyControl):
         params: dict[str, ParameterValue] = {"enabled": parameter(enabled)}
         async with self._command_lock:
             if not isinstance(enabled, bool):
-                result = CommandResult.refused(
-                    CommandReason.INVALID, "enabled must be true or false", "invalid_flag"
-                )
+                result = CommandResult.not_a_flag("enabled")
                 return await self._done("set_dispatch_enabled", source, params, result)
             self._dispatch_enabled = enabled
             message = "EMS dispatch enabled" if enabled else "EMS dispatch disabled"

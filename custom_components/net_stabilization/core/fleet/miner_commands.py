@@ -43,9 +43,7 @@ class MinerCommands:
         if m is None:
             result = _not_found(mac)
         elif not isinstance(excluded, bool):
-            result = CommandResult.refused(
-                CommandReason.INVALID, "excluded must be true or false", "invalid_flag"
-            )
+            result = CommandResult.not_a_flag("excluded")
         else:
             if m.set_excluded(excluded):
                 self._changed()

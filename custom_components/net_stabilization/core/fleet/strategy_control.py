@@ -158,9 +158,7 @@ class StrategyControl:
         params: dict[str, ParameterValue] = {"enabled": parameter(enabled)}
         async with self._command_lock:
             if not isinstance(enabled, bool):
-                result = CommandResult.refused(
-                    CommandReason.INVALID, "enabled must be true or false", "invalid_flag"
-                )
+                result = CommandResult.not_a_flag("enabled")
                 return await self._done("set_strategy_enabled", source, params, result)
             seat = self._strategy
             if seat is None:

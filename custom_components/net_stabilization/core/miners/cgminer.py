@@ -11,11 +11,11 @@ import asyncio
 import json
 import math
 import re
-from contextlib import suppress
 from typing import Any
 
-from .base import MinerProtocolError, MinerTimeoutError, MinerUnreachableError
+from .base import MinerProtocolError
 from .endpoint import DEFAULT_API_PORT
+from .tcp_exchange import tcp_exchange
 
 type JsonDict = dict[str, Any]
 
@@ -159,28 +159,16 @@ class CgminerClient:
 
     async def exchange(self, request: bytes) -> bytes:
         """Send one request and return the raw reply (read until NUL or end of stream)."""
-        where = f"{self.host}:{self.port}"
-        try:
-            async with asyncio.timeout(self.connect_timeout_s):
-                reader, writer = await asyncio.open_connection(self.host, self.port)
-        except TimeoutError:
-            raise MinerUnreachableError(f"{where}: connect timed out") from None
-        except OSError as err:
-            raise MinerUnreachableError(f"{where}: {err.strerror or err}") from None
-        try:
-            writer.write(request)
-            async with asyncio.timeout(self.read_timeout_s):
-                return await self._read_reply(reader, where)
-        except TimeoutError:
-            raise MinerTimeoutError(f"{where}: no reply within {self.read_timeout_s} s") from None
-        except OSError as err:
-            raise MinerUnreachableError(f"{where}: connection lost ({err})") from None
-        finally:
-            writer.close()
-            with suppress(OSError):
-                await writer.wait_closed()
+        return await tcp_exchange(
+            self.host,
+            self.port,
+            request,
+            self._read_reply,
+            connect_timeout_s=self.connect_timeout_s,
+            read_timeout_s=self.read_timeout_s,
+        )
 
-    async def _read_reply(self, reader: asyncio.StreamReader, where: str) -> bytes:
+    async def _read_reply(self, reader: asyncio.StreamReader) -> bytes:
         buffer = bytearray()
         while True:
             chunk = await reader.read(_CHUNK)
@@ -191,4 +179,6 @@ class CgminerClient:
                 # The reply is complete; no need to wait for the close.
                 return bytes(buffer)
             if len(buffer) > self.max_reply_bytes:
-                raise MinerProtocolError(f"{where}: reply larger than {self.max_reply_bytes} B")
+                raise MinerProtocolError(
+                    f"{self.host}:{self.port}: reply larger than {self.max_reply_bytes} B"
+                )

@@ -17,9 +17,7 @@ from collections.abc import Sequence
 
 import aiohttp
 
-from ..power_curve import PowerCurve
 from .base import (
-    Capabilities,
     MinerAuthError,
     MinerError,
     MinerIdentity,
@@ -28,9 +26,7 @@ from .base import (
     MinerUnreachableError,
     MinerUnsupportedError,
     MiningState,
-    OperatingPoints,
     PowerSource,
-    SettingUnit,
 )
 from .cgminer import CgminerClient, CgminerCommandError, JsonDict, check_status, parse_reply
 from .cgminer_models import (
@@ -44,9 +40,9 @@ from .cgminer_models import (
     whatsminer_firmware_version,
 )
 from .cgminer_reading import CgminerReplies, find_hostname, find_mac, parse_cgminer_reading
-from .driver_base import DriverBase
 from .endpoint import DEFAULT_API_PORT, DEFAULT_WEB_PORT, Credentials, MinerEndpoint, Timeouts
 from .firmware import FirmwareKind, normalize_mac
+from .read_only_driver import ReadOnlyDriver
 from .vnish_web import VnishWebClient
 
 # What one poll asks, by firmware family; the rest read like bmminer.
@@ -82,17 +78,6 @@ def speaks_cgminer(reply: JsonDict | None) -> bool:
     )
 
 
-def monitor_points(rating: Rating | None) -> OperatingPoints:
-    """A flat curve at the model's nameplate (setting and power in W); all zero when the model
-    is not a known one: there is nothing to plan with for a miner that cannot be controlled."""
-    if rating is None:
-        curve = PowerCurve(points=((0.0, 0.0, 0.0),), nominal_mhz=0.0, standby_w=0.0)
-    else:
-        point = (rating.rated_w, rating.rated_w, rating.nominal_ths)
-        curve = PowerCurve(points=(point,), nominal_mhz=rating.rated_w, standby_w=rating.standby_w)
-    return OperatingPoints(curve=curve, unit=SettingUnit.WATT)
-
-
 async def joined_command(api: CgminerClient, commands: Sequence[str]) -> dict[str, JsonDict]:
     """Run report commands over one connection (`a+b+c`), keeping the sections that answered.
 
@@ -124,7 +109,7 @@ async def joined_command(api: CgminerClient, commands: Sequence[str]) -> dict[st
     return sections
 
 
-class CgminerMonitorDriver(DriverBase):
+class CgminerMonitorDriver(ReadOnlyDriver):
     """One miner read over the cgminer API. Never raises anything but `MinerError` subclasses."""
 
     KIND = FirmwareKind.MONITOR
@@ -173,11 +158,6 @@ class CgminerMonitorDriver(DriverBase):
     def rating(self) -> Rating | None:
         """The model's nameplate, if it is a common model."""
         return self._rating
-
-    @property
-    def capabilities(self) -> Capabilities:
-        """Read-only: a flat curve at the nameplate estimate, nothing the fleet may ask."""
-        return Capabilities.from_points(monitor_points(self._rating), controllable=False)
 
     async def identify(self) -> MinerIdentity:
         """Model and firmware from the API; the MAC from the API or else the web interface.
@@ -231,26 +211,6 @@ class CgminerMonitorDriver(DriverBase):
         return parse_cgminer_reading(
             CgminerReplies.from_sections(sections), model=self._model(), rating=self._rating
         )
-
-    async def sleep(self) -> None:
-        """Not possible: this driver only reads."""
-        raise self._refusal("sleep")
-
-    async def wake(self) -> None:
-        """Not possible: this driver only reads."""
-        raise self._refusal("wake")
-
-    async def stop_mining(self) -> None:
-        """Not possible: this driver only reads."""
-        raise self._refusal("stop mining")
-
-    async def restart_mining(self) -> None:
-        """Read-only: never sent."""
-        raise self._refusal("restart its mining software")
-
-    async def apply_setting(self, setting: float) -> None:
-        """Not possible: this driver only reads."""
-        raise self._refusal(f"run at {setting:g} W")
 
     async def reboot(self) -> None:
         """Restart the mining software, only where the API grants `restart` to us (asked with

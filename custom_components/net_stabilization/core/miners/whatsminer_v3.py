@@ -9,23 +9,19 @@ the firmware's account password nor its salt. Wire format and parsing: `whatsmin
 from __future__ import annotations
 
 import asyncio
-from contextlib import suppress
 
 from .base import (
-    Capabilities,
     MinerIdentity,
-    MinerProtocolError,
     MinerReading,
-    MinerTimeoutError,
     MinerUnreachableError,
     MinerUnsupportedError,
     MiningState,
 )
 from .cgminer_models import Rating, rating_for
-from .cgminer_monitor import monitor_points
-from .driver_base import DriverBase
 from .endpoint import DEFAULT_WEB_PORT, MinerEndpoint, Timeouts
 from .firmware import FirmwareKind
+from .read_only_driver import ReadOnlyDriver
+from .tcp_exchange import tcp_exchange
 from .whatsminer_v3_parse import (
     HEADER,
     JsonDict,
@@ -62,35 +58,22 @@ class WhatsminerV3Client:
 
     async def exchange(self, request: bytes) -> bytes:
         """Send one framed request and return the reply's body."""
-        where = f"{self.host}:{self.port}"
-        try:
-            async with asyncio.timeout(self.connect_timeout_s):
-                reader, writer = await asyncio.open_connection(self.host, self.port)
-        except TimeoutError:
-            raise MinerUnreachableError(f"{where}: connect timed out") from None
-        except OSError as err:
-            raise MinerUnreachableError(f"{where}: {err.strerror or err}") from None
-        try:
-            writer.write(request)
-            # One limit for the whole reply: a device that trickles bytes is cut off too.
-            async with asyncio.timeout(self.read_timeout_s):
-                header = await reader.readexactly(HEADER.size)
-                return await reader.readexactly(reply_length(header))
-        except TimeoutError:
-            raise MinerTimeoutError(f"{where}: no reply within {self.read_timeout_s} s") from None
-        except asyncio.IncompleteReadError as err:
-            raise MinerProtocolError(
-                f"{where}: reply cut short after {len(err.partial)} bytes"
-            ) from None
-        except OSError as err:
-            raise MinerUnreachableError(f"{where}: connection lost ({err})") from None
-        finally:
-            writer.close()
-            with suppress(OSError):
-                await writer.wait_closed()
+        return await tcp_exchange(
+            self.host,
+            self.port,
+            request,
+            _read_framed,
+            connect_timeout_s=self.connect_timeout_s,
+            read_timeout_s=self.read_timeout_s,
+        )
 
 
-class WhatsminerV3Driver(DriverBase):
+async def _read_framed(reader: asyncio.StreamReader) -> bytes:
+    header = await reader.readexactly(HEADER.size)
+    return await reader.readexactly(reply_length(header))
+
+
+class WhatsminerV3Driver(ReadOnlyDriver):
     """One Whatsminer on API v3, monitored only. Never raises anything but `MinerError`."""
 
     KIND = FirmwareKind.WHATSMINER_V3
@@ -120,11 +103,6 @@ class WhatsminerV3Driver(DriverBase):
         """The API client (for discovery's probe, which shares its limits)."""
         return self._api
 
-    @property
-    def capabilities(self) -> Capabilities:
-        """Read-only: a flat curve at the model's nameplate (zero for an unknown model)."""
-        return Capabilities.from_points(monitor_points(self._rating), controllable=False)
-
     async def identify(self) -> MinerIdentity:
         """MAC, model, firmware and host name from `get.device.info`."""
         identity = identity_from_device_info(self.host, await self._api.call("get.device.info"))
@@ -143,30 +121,6 @@ class WhatsminerV3Driver(DriverBase):
         except WhatsminerV3CommandError:
             status = None  # the API answers but refuses a status: its mining software is down
         return reading_from_status(status, rating=self._rating, model=model)
-
-    async def sleep(self) -> None:
-        """Not possible: this driver only reads."""
-        raise self._refusal("sleep")
-
-    async def wake(self) -> None:
-        """Not possible: this driver only reads."""
-        raise self._refusal("wake")
-
-    async def stop_mining(self) -> None:
-        """Not possible: this driver only reads."""
-        raise self._refusal("stop mining")
-
-    async def restart_mining(self) -> None:
-        """Not possible: this driver only reads."""
-        raise self._refusal("restart its mining software")
-
-    async def apply_setting(self, setting: float) -> None:
-        """Not possible: this driver only reads."""
-        raise self._refusal(f"run at {setting:g} W")
-
-    async def reboot(self) -> None:
-        """Not possible: this driver only reads."""
-        raise self._refusal("reboot")
 
     def _refusal(self, action: str) -> MinerUnsupportedError:
         model = self._identity.model if self._identity is not None else "this Whatsminer"
