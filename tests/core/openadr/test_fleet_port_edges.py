@@ -4,7 +4,7 @@ the site's load read defensively (a meter that fails or says nonsense is an unkn
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aiohttp
 import pytest
@@ -125,5 +125,15 @@ async def test_the_standby_is_what_each_miner_drew_asleep_not_an_s9s() -> None:
             again = port.reading()
             assert again.standby_kw == asleep.standby_kw
             assert again.power_kw > again.standby_kw + 1.0
+            # An offline miner draws nothing now; a miner gone from the fleet is forgotten.
+            first, second, *rest = controller.snapshot.miners
+            offline = replace(first, state=MinerState.OFFLINE)
+            remembered = port._asleep_w[second.mac]
+            fewer = port._standby_kw((offline, *rest))
+            assert fewer == pytest.approx(
+                asleep.standby_kw - remembered / 1000.0 - (port._asleep_w[first.mac] / 1000.0),
+                abs=0.002,
+            )
+            assert second.mac not in port._asleep_w
         finally:
             await controller.close()

@@ -89,8 +89,8 @@ class ControllerPort:
             if known is None:
                 known = m.standby_w if m.standby_w > 0 else STANDBY_KW * 1000.0
             total_w += known
-        if len(self._asleep_w) > len(miners):  # forget miners removed from the fleet
-            present = {m.mac for m in miners}
+        present = {m.mac for m in miners}
+        if not present.issuperset(self._asleep_w):  # forget miners removed from the fleet
             self._asleep_w = {k: v for k, v in self._asleep_w.items() if k in present}
         return round(total_w / 1000.0, 3)
 
