@@ -203,3 +203,27 @@ def test_random_mixed_fleets_stay_within_each_kind(seed: int) -> None:
             else:
                 assert a.setting in LEVELS
         assert plan.planned_w <= reach + 1e-6
+
+
+def test_when_every_start_is_slow_fewer_of_them_is_not_bought_with_efficiency() -> None:
+    # Power-target miners seen to take minutes to start, asleep. Whatever the plan, the target
+    # waits for a slow start: starting fewer at full power is no faster, only less efficient.
+    slow = [
+        PlanMiner(
+            f"BB:00:00:00:00:{i:02X}",
+            False,
+            standby_w=TARGET.curve.standby_w,
+            points=TARGET,
+            start_s=300.0,
+        )
+        for i in range(12)
+    ]
+    target = 6 * 3600.0
+    plan = plan_dispatch(target, PowerMode.FREQUENCY, slow)
+    best = plan_dispatch(
+        target,
+        PowerMode.FREQUENCY,
+        [PlanMiner(m.mac, False, standby_w=20.0, points=TARGET) for m in slow],
+    )
+    assert abs(plan.planned_w - target) <= 50.0
+    assert plan.hashrate_ths >= 0.97 * best.hashrate_ths, (plan.summary, best.summary)

@@ -45,7 +45,7 @@ def choose(
     need_w = target_w - base_w
     floor_rounding = limits.policy is TargetPolicy.NEVER_ABOVE
     mixed = len({u.kind for u in units}) > 1
-    # With fast moves on offer, the fewest slow transitions come before efficiency.
+    # With fast moves on offer, a plan without slow transitions comes before efficiency.
     fast_moves = any(not (u.slow_start and u.slow_change) for u in units)
 
     candidates: list[Candidate] = []
@@ -71,9 +71,11 @@ def choose(
 
     def key(
         item: tuple[tuple[int, float, float, float, float], Candidate],
-    ) -> tuple[int, float, int, bool, float, float, float]:
+    ) -> tuple[int, float, bool, bool, float, float, float]:
         (band, miss, cost, error, wear), c = item
-        slow = c.slow if fast_moves else 0
+        # Whether the target waits for a slow move, not how many: slow moves run side by
+        # side, so a plan with fewer of them arrives no sooner and is not worth less hashrate.
+        slow = fast_moves and c.slow > 0
         return (band, miss, slow, c.hashrate_ths < floor, cost, error, wear)
 
     return min(scored, key=key)[1]
