@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import random
 import resource
 import statistics
@@ -73,6 +74,8 @@ from custom_components.net_stabilization.core.miners.endpoint import (
 from custom_components.net_stabilization.core.miners.identify import identify_miner
 from custom_components.net_stabilization.core.power_curve import S9_CURVE
 from simulator import Fault, ManualClock, SimulatedFleet
+from simulator.modern import ModernMiner
+from simulator.timings import SPREAD_JITTER
 from simulator.timings import physical_limit_s as timing_limit_s
 
 POLL_S = 5.0
@@ -83,6 +86,7 @@ RESTART_S = 8.0
 WAKE_TIME_S = BOOT_S * (1 + JITTER) + RESTART_S * (1 + JITTER) + RAMP_S * (1 + JITTER)
 BANDS_W = {PowerMode.ON_OFF: S9_CURVE.nominal_w / 2, PowerMode.FREQUENCY: 100.0}
 SETTLE_TARGET_S = WAKE_TIME_S + POLL_S
+TAIL_S = 120.0  # a step's steady error is judged on its last two minutes
 MIN_TH_VS_BEST = 0.95
 SCENARIOS = ("a", "b", "c", "d", "m", "r")
 _S9_FINE_TOP = S9_POINTS.fine_range[1] if S9_POINTS.fine_range else S9_CURVE.nominal_w
@@ -442,7 +446,7 @@ def step_figures(
             settled_at = s.t
         elif not inside:
             settled_at = None
-    tail = window[-max(1, round(120 / POLL_S)) :]  # the last two minutes
+    tail = window[-max(1, round(TAIL_S / POLL_S)) :]  # the last two minutes
     steady_error = sum(abs(s.power_w - target_w) for s in tail) / len(tail)
     overshoot = max(0.0, *(s.power_w - target_w for s in window))
     last = window[-1]
@@ -514,7 +518,7 @@ async def scenario_profile(run: Run, seed: int, duration_s: float) -> dict[str, 
             await run.hold(max(POLL_S, hold))
             figures = step_figures(run, t0, run.fleet.clock.now(), target_kw * 1000.0, band)
             # The profile's end can cut the last step short of a wake: report, do not judge.
-            figures["truncated"] = hold < SETTLE_TARGET_S + 120.0
+            figures["truncated"] = hold < SETTLE_TARGET_S + TAIL_S
             steps.append(figures)
         else:
             asleep = await time_to_all_asleep(run, limit_s=max(POLL_S, hold))
@@ -584,51 +588,85 @@ async def scenario_reality(
     run: Run, seed: int, fractions: list[float], hold_s: float, profile_s: float
 ) -> dict[str, Any]:
     """Steps and the random profile on a fleet whose miners each move at their own pace; each
-    step's settle time is judged against the least time the drawn timings allow."""
-    limits: list[float] = []
+    step's settle time is judged against the least time the drawn timings allow, and a step
+    held for less than that time plus the tail it is judged on is reported, not judged."""
+    issued: list[tuple[float, float]] = []  # (when, physical limit) of every command
     command = run.command
 
     async def timed_command(target_kw: float) -> tuple[float, float]:
-        limits.append(physical_limit_s(run, target_kw * 1000.0))
+        limit = physical_limit_s(run, target_kw * 1000.0)
+        issued.append((run.fleet.clock.now(), limit))
         return await command(target_kw)
 
     run.command = timed_command  # type: ignore[method-assign]
     stepped = await scenario_steps(run, fractions, hold_s)
     profiled = await scenario_profile(run, seed, profile_s)
     steps = [*stepped["steps"], *profiled["steps"]]
-    for step, limit in zip(steps, limits, strict=True):
-        if step.get("settle_s") is not None:
-            step["limit_s"] = round(limit, 1)
+    ends = [t for t, _ in issued[1:]] + [run.fleet.clock.now()]
+    truncated = []
+    for step, (t0, limit), end in zip(steps, issued, ends, strict=True):
+        if not step.get("target_kw"):
+            continue
+        step["limit_s"] = round(limit, 1)
+        step["hold_s"] = round(end - t0, 1)
+        if limit > end - t0 - TAIL_S:
+            # The drawn timings leave no tail to judge: neither settle nor steady error.
+            step["truncated"] = True
+        if step.get("truncated"):
+            truncated.append({k: step[k] for k in ("target_kw", "limit_s", "hold_s")})
+        elif step.get("settle_s") is not None:
             step["settle_vs_limit"] = round(step["settle_s"] / limit, 2)
     answers = [a for a in (stepped["command_answer_s_max"], profiled["command_answer_s_max"]) if a]
     band = run.band_w()
     figures = summarize(steps, answers, run.controller.mode, band)
-    ratios = [st["settle_vs_limit"] for st in steps if "settle_vs_limit" in st]
-    figures["settle_vs_limit"] = _median(ratios)
-    figures["settle_vs_limit_max"] = max(ratios, default=None)
+    figures["truncated"] = truncated
+    figures.update(_limit_ratios(steps))
     figures["wrongful_failures"] = run.wrongful_failures
     half = len(steps) // 2
     for name, part in (("first_half", steps[:half]), ("second_half", steps[half:])):
         judged = summarize(part, answers, run.controller.mode, band)
         figures[name] = {
             "steps": len(part),
+            "settled_steps": judged["settled_steps"],
+            "truncated_steps": judged["truncated_steps"],
             "settle_s_median": judged["settle_s_median"],
+            "settle_vs_limit": _limit_ratios(part)["settle_vs_limit"],
             "steady_error_kw_max": judged["steady_error_kw_max"],
+            "th_vs_best_min": judged["th_vs_best_min"],
         }
     figures["learnt_timings"] = run.controller.timing_summary()
     figures["transitions_by_kind"] = {kind: dict(c) for kind, c in sorted(run.by_kind.items())}
     return figures
 
 
+def _limit_ratios(steps: list[dict[str, Any]]) -> dict[str, float | None]:
+    ratios = [st["settle_vs_limit"] for st in steps if "settle_vs_limit" in st]
+    return {"settle_vs_limit": _median(ratios), "settle_vs_limit_max": max(ratios, default=None)}
+
+
 def physical_limit_s(run: Run, target_w: float) -> float:
-    """The least time the fleet could reach `target_w` in, from the simulator's drawn timings:
-    the fastest miners that can add (or shed) what is missing, each at its own pace. A poll is
-    the floor: nothing is seen sooner."""
+    """The least time the fleet could reach `target_w` in, from the simulator's drawn timings
+    less their jitter (each transition varies around them), never more.
+
+    Up: the fastest miners that can add what is missing, each at its own pace: a wake (an
+    S9's boot, a modern miner's start and ramp with its holds), or in frequency mode also a
+    change of a running miner (a power target's change with its holds, a restart where the
+    change restarts mining: Vnish REST presets, an S9's frequency). Down: sleeps take effect
+    within a poll; in on/off mode they are all it takes. The frequency mode's band is finer
+    than a miner: unless sleeping some miners happens to land in it, a running miner must
+    also lower its setting, and the fastest that can (after sleeps take the rest) sets the
+    limit (a power target's drawn change time, downward without holds; a restart's start and
+    ramp). A poll is the floor: nothing is seen sooner. The present power is what the fleet
+    draws at the command: miners still ramping toward an earlier target are not foreseen."""
     present = run.fleet.power_w
     missing = target_w - present
-    if missing <= 0:
-        return POLL_S  # a sleep or a lower setting takes effect within a poll
     mode = run.controller.mode
+    band = run.band_w()
+    fast = 1.0 - SPREAD_JITTER
+    if missing <= 0:
+        if mode is PowerMode.ON_OFF or -missing <= band:
+            return POLL_S
+        return max(POLL_S, fast * _fine_shed_s(run, -missing, band))
     offers: list[tuple[float, float]] = []
     for m, drawn in zip(run.fleet.miners, run.fleet.drawn, strict=True):
         if drawn is None or m.faults.active or kind_of(m) == "cgminer":
@@ -645,9 +683,49 @@ def physical_limit_s(run: Run, target_w: float) -> float:
     added = 0.0
     for seconds, more in offers:
         added += more
-        if added >= missing - run.band_w():
-            return max(POLL_S, seconds)
-    return max((seconds for seconds, _ in offers), default=POLL_S)
+        if added >= missing - band:
+            return max(POLL_S, fast * seconds)
+    return max((fast * seconds for seconds, _ in offers), default=POLL_S)
+
+
+_SHED_BIN_W = 50.0  # sums of sleeps are compared at this resolution
+
+
+def _fine_shed_s(run: Run, excess_w: float, band_w: float) -> float:
+    """Frequency mode, down by `excess_w`: 0 if sleeping some running miners lands within the
+    band, else the least time a running miner takes to lower its setting by what the sleeps
+    of the others leave."""
+    running = [
+        (m, drawn)
+        for m, drawn in zip(run.fleet.miners, run.fleet.drawn, strict=True)
+        if drawn is not None and m.state in ("mining", "ramping") and kind_of(m) != "cgminer"
+    ]
+    sums = 1  # bit n: sleeping some miners sheds n bins
+    for m, _drawn in running:
+        asleep = options(m, PowerMode.FREQUENCY, s9_max_mhz=650.0)[0][0]
+        sums |= sums << max(0, round((m.power_w - asleep) / _SHED_BIN_W))
+
+    def reachable(low_w: float, high_w: float) -> bool:
+        low, high = max(0, math.ceil(low_w / _SHED_BIN_W)), math.floor(high_w / _SHED_BIN_W)
+        return high >= low and (sums >> low) & ((1 << (high - low + 1)) - 1) != 0
+
+    if reachable(excess_w - band_w, excess_w + band_w):
+        return 0.0
+    lowering: list[tuple[float, float]] = []
+    for m, drawn in running:
+        lowest = options(m, PowerMode.FREQUENCY, s9_max_mhz=650.0)[1][0]
+        if m.power_w - lowest <= 0:
+            continue
+        kind = kind_of(m)
+        if kind == "vnish_s9" or (isinstance(m, ModernMiner) and m.spec.change_restarts):
+            seconds = drawn.start_s + drawn.ramp_s  # the mining software restarts
+        else:
+            seconds = drawn.change_s  # a move down holds no steps
+        lowering.append((seconds, m.power_w - lowest))
+    for seconds, room in sorted(lowering):
+        if reachable(excess_w - room - band_w, excess_w + band_w):
+            return seconds
+    return max((seconds for seconds, _ in lowering), default=0.0)
 
 
 SWING_TARGETS = 8

@@ -97,7 +97,7 @@ class Regulator:
             # mining before a failure shows. Stopping miners now would be undone once it does.
             self._deviation_since = None
             return
-        if not structural and -error - band[0] <= self._ramps.room_w(now):
+        if not structural and error < 0 and -error - band[0] <= self._ramps.room_w(now):
             self._deviation_since = None
             return
         if not structural and self.settling(now) and abs(error) < self._step_w():
