@@ -23,8 +23,12 @@ Scenarios (each in `on_off` and `frequency` mode):
      for minutes, Vnish presets with and without a restart, S9 boots of 1-3 min), the steps of
      (a) and the random profile of (b): wake or change failures of healthy miners
      (`wrongful_failures`, must be 0), settle time over the physical limit of the drawn timings
-     (`settle_vs_limit`), the first half of the run against the second (learning), and what
-     the fleet learnt of each kind's timings
+     (`settle_vs_limit`: its median and maximum; `physical_limit_s` says what the limit is for
+     steps up and down in each mode), the first half of the run against the second (learning),
+     and what the fleet learnt of each kind's timings. A step held for less than its limit
+     plus the two minutes its steady error is judged on cannot be judged: it is `truncated`,
+     counted in `truncated_steps` and listed in `truncated` with its limit and hold, and left
+     out of settle, error and efficiency figures (never shortened, dropped or re-drawn)
 
 Prints progress to stderr and one JSON line with every figure to stdout.
 """
