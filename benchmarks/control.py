@@ -51,7 +51,7 @@ import aiohttp
 
 from benchmarks.churn import ChurnProfile, ChurnRun
 from benchmarks.efficiency import max_hashrate_ths, max_mixed_hashrate_ths
-from benchmarks.mixed import kind_of, mixed_kinds, options, swing_range_w
+from benchmarks.mixed import heading, kind_of, mixed_kinds, options, swing_range_w
 from custom_components.net_stabilization.core.fleet import (
     ControlConfig,
     FleetController,
@@ -649,87 +649,129 @@ def _limit_ratios(steps: list[dict[str, Any]]) -> dict[str, float | None]:
 
 
 def physical_limit_s(run: Run, target_w: float) -> float:
-    """The least time the fleet could reach `target_w` in, from the simulator's drawn timings
-    less their jitter (each transition varies around them), never more.
+    """The least time after which the fleet could hold `target_w` (within the bench's band),
+    from the simulator's drawn timings less their jitter (never longer than the hardware).
 
-    Up: the fastest miners that can add what is missing, each at its own pace: a wake (an
-    S9's boot, a modern miner's start and ramp with its holds), or in frequency mode also a
-    change of a running miner (a power target's change with its holds, a restart where the
-    change restarts mining: Vnish REST presets, an S9's frequency). Down: sleeps take effect
-    within a poll; in on/off mode they are all it takes. The frequency mode's band is finer
-    than a miner: unless sleeping some miners happens to land in it, a running miner must
-    also lower its setting, and the fastest that can (after sleeps take the rest) sets the
-    limit (a power target's drawn change time, downward without holds; a restart's start and
-    ramp). A poll is the floor: nothing is seen sooner. The present power is what the fleet
-    draws at the command: miners still ramping toward an earlier target are not foreseen."""
-    present = run.fleet.power_w
-    missing = target_w - present
+    At that time every miner is where some move, done by then, leaves it: kept as it is (once
+    the transition it is in, toward an earlier target, has ended), asleep (a sleep takes
+    effect within a poll), woken (an S9's boot, start and ramp; a modern miner's start and
+    ramp with its holds) or, in frequency mode, moved to another setting while it runs (a
+    power target's change, up with its holds, down without; a restart where the change
+    restarts mining: Vnish REST presets, an S9's frequency). A woken or moved miner may take
+    any setting its firmware offers: in on/off mode only full power, in frequency mode a
+    continuous range or its presets. The least such time, found over every combination of
+    these moves, is the limit; a poll is the floor, as nothing is seen sooner."""
     mode = run.controller.mode
     band = run.band_w()
-    fast = 1.0 - SPREAD_JITTER
-    if missing <= 0:
-        if mode is PowerMode.ON_OFF or -missing <= band:
-            return POLL_S
-        return max(POLL_S, fast * _fine_shed_s(run, -missing, band))
-    offers: list[tuple[float, float]] = []
-    for m, drawn in zip(run.fleet.miners, run.fleet.drawn, strict=True):
-        if drawn is None or m.faults.active or kind_of(m) == "cgminer":
-            continue
-        top = max(w for w, _ in options(m, mode, s9_max_mhz=650.0))
-        more = top - m.power_w
-        if more <= 0:
-            continue
-        waking = m.state not in ("mining", "ramping")
-        if not waking and mode is PowerMode.ON_OFF:
-            continue
-        offers.append((timing_limit_s(drawn, kind_of(m), waking=waking), more))
-    offers.sort()
-    added = 0.0
-    for seconds, more in offers:
-        added += more
-        if added >= missing - band:
-            return max(POLL_S, fast * seconds)
-    return max((fast * seconds for seconds, _ in offers), default=POLL_S)
+    moves = _moves(run)
+    ordered = sorted({POLL_S} | {t for move in moves for t in move.times() if math.isfinite(t)})
 
-
-_SHED_BIN_W = 50.0  # sums of sleeps are compared at this resolution
-
-
-def _fine_shed_s(run: Run, excess_w: float, band_w: float) -> float:
-    """Frequency mode, down by `excess_w`: 0 if sleeping some running miners lands within the
-    band, else the least time a running miner takes to lower its setting by what the sleeps
-    of the others leave."""
-    running = [
-        (m, drawn)
-        for m, drawn in zip(run.fleet.miners, run.fleet.drawn, strict=True)
-        if drawn is not None and m.state in ("mining", "ramping") and kind_of(m) != "cgminer"
-    ]
-    sums = 1  # bit n: sleeping some miners sheds n bins
-    for m, _drawn in running:
-        asleep = options(m, PowerMode.FREQUENCY, s9_max_mhz=650.0)[0][0]
-        sums |= sums << max(0, round((m.power_w - asleep) / _SHED_BIN_W))
-
-    def reachable(low_w: float, high_w: float) -> bool:
-        low, high = max(0, math.ceil(low_w / _SHED_BIN_W)), math.floor(high_w / _SHED_BIN_W)
+    def holds_by(limit: float) -> bool:
+        sums = 1  # bit n: the fleet can draw n bins
+        for move in moves:
+            sums = _add_spans(sums, move.spans(limit, mode))
+        low = max(0, math.ceil((target_w - band) / _BIN_W))
+        high = math.floor((target_w + band) / _BIN_W)
         return high >= low and (sums >> low) & ((1 << (high - low + 1)) - 1) != 0
 
-    if reachable(excess_w - band_w, excess_w + band_w):
-        return 0.0
-    lowering: list[tuple[float, float]] = []
-    for m, drawn in running:
-        lowest = options(m, PowerMode.FREQUENCY, s9_max_mhz=650.0)[1][0]
-        if m.power_w - lowest <= 0:
-            continue
-        kind = kind_of(m)
-        if kind == "vnish_s9" or (isinstance(m, ModernMiner) and m.spec.change_restarts):
-            seconds = drawn.start_s + drawn.ramp_s  # the mining software restarts
+    lo, hi = 0, len(ordered) - 1
+    if not holds_by(ordered[hi]):
+        return max(POLL_S, ordered[hi])  # out of reach: as long as the slowest move
+    while lo < hi:  # holding only gets easier with time: the first time it does
+        mid = (lo + hi) // 2
+        if holds_by(ordered[mid]):
+            hi = mid
         else:
-            seconds = drawn.change_s  # a move down holds no steps
-        lowering.append((seconds, m.power_w - lowest))
-    for seconds, room in sorted(lowering):
-        if reachable(excess_w - room - band_w, excess_w + band_w):
-            return seconds
-    return max((seconds for seconds, _ in lowering), default=0.0)
+            lo = mid + 1
+    return max(POLL_S, ordered[lo])
+
+
+@dataclass(frozen=True)
+class _Moves:
+    """What one simulated miner can do, and how soon (seconds from the command)."""
+
+    left_s: float  # until the transition it is in has ended
+    eventual_w: float  # its power then
+    fixed: bool  # not the fleet's to move (faulty, read-only)
+    waking: bool  # asleep: its move is a wake
+    choices: list[tuple[float, float]]  # (power, hashrate), asleep first
+    wake_s: float = math.inf
+    up_s: float = math.inf
+    down_s: float = math.inf
+
+    def times(self) -> tuple[float, ...]:
+        return (self.left_s, self.wake_s, self.up_s, self.down_s)
+
+    def spans(self, limit: float, mode: PowerMode) -> list[tuple[float, float]]:
+        """The powers it can be holding `limit` seconds from now."""
+        spans: list[tuple[float, float]] = []
+        if self.fixed or self.left_s <= limit:
+            spans.append((self.eventual_w, self.eventual_w))  # kept where it heads
+        if self.fixed:
+            return spans
+        spans.append((self.choices[0][0], self.choices[0][0]))  # asleep
+        running = [w for w, _ in self.choices[1:]]
+        continuous = mode is PowerMode.FREQUENCY and len(running) > 3
+        if (self.waking and self.wake_s <= limit) or (not self.waking and self.up_s <= limit):
+            spans += [(min(running), max(running))] if continuous else [(w, w) for w in running]
+        elif not self.waking and self.down_s <= limit and self.left_s <= limit:
+            if continuous:
+                spans.append((min(running), self.eventual_w))
+            else:
+                spans += [(w, w) for w in running if w <= self.eventual_w]
+        return spans
+
+
+def _moves(run: Run) -> list[_Moves]:
+    mode = run.controller.mode
+    now = run.fleet.clock.now()
+    fast = 1.0 - SPREAD_JITTER
+    out = []
+    for m, drawn in zip(run.fleet.miners, run.fleet.drawn, strict=True):
+        left, eventual = heading(m, now)
+        choices = options(m, mode, s9_max_mhz=650.0)
+        kind = kind_of(m)
+        if drawn is None or m.faults.active or kind == "cgminer" or len(choices) < 2:
+            out.append(_Moves(left, eventual, True, False, choices))
+            continue
+        if left == 0.0 and m.state not in ("mining", "ramping"):  # asleep, and staying so
+            wake_s = fast * timing_limit_s(drawn, kind, waking=True)
+            out.append(_Moves(left, eventual, False, True, choices, wake_s=wake_s))
+            continue
+        if mode is PowerMode.ON_OFF:
+            out.append(_Moves(left, eventual, False, False, choices))
+            continue
+        restarts = kind == "vnish_s9" or (isinstance(m, ModernMiner) and m.spec.change_restarts)
+        out.append(
+            _Moves(
+                left,
+                eventual,
+                False,
+                False,
+                choices,
+                up_s=fast * timing_limit_s(drawn, kind, waking=False),
+                down_s=fast * (drawn.start_s + drawn.ramp_s if restarts else drawn.change_s),
+            )
+        )
+    return out
+
+
+_BIN_W = 10.0  # the fleet's draw is summed at this resolution
+
+
+def _add_spans(sums: int, spans: list[tuple[float, float]]) -> int:
+    """The sums reachable with one more miner that can draw anything in one of `spans`."""
+    out = 0
+    for low_w, high_w in spans:
+        low, width = round(low_w / _BIN_W), max(0, round(high_w / _BIN_W) - round(low_w / _BIN_W))
+        spread, covered = sums, 1
+        while covered * 2 <= width + 1:  # every shift in 0..width, by doubling
+            spread |= spread << covered
+            covered *= 2
+        if covered < width + 1:
+            spread |= spread << (width + 1 - covered)
+        out |= spread << low
+    return out
 
 
 SWING_TARGETS = 8
