@@ -657,10 +657,12 @@ def physical_limit_s(run: Run, target_w: float) -> float:
     effect within a poll), woken (an S9's boot, start and ramp; a modern miner's start and
     ramp with its holds) or, in frequency mode, moved to another setting while it runs (a
     power target's change, up with its holds, down without; a restart where the change
-    restarts mining: Vnish REST presets, an S9's frequency). A woken or moved miner may take
-    any setting its firmware offers: in on/off mode only full power, in frequency mode a
-    continuous range or its presets. The least such time, found over every combination of
-    these moves, is the limit; a poll is the floor, as nothing is seen sooner."""
+    restarts mining: Vnish REST presets, an S9's frequency; a miner still on its way may be
+    lowered below what it draws at once). A woken or moved miner may take any setting its
+    firmware offers: in on/off mode only full power, in frequency mode a continuous range or
+    its presets. The least such time, found over every combination of these moves (their
+    powers summed at `BINS_W`), is the limit; a poll is the floor, as nothing is seen
+    sooner."""
     mode = run.controller.mode
     band = run.band_w()
     moves = _moves(run)
@@ -669,9 +671,9 @@ def physical_limit_s(run: Run, target_w: float) -> float:
     def holds_by(limit: float) -> bool:
         sums = 1  # bit n: the fleet can draw n bins
         for move in moves:
-            sums = _add_spans(sums, move.spans(limit, mode))
-        low = max(0, math.ceil((target_w - band) / _BIN_W))
-        high = math.floor((target_w + band) / _BIN_W)
+            sums = add_spans(sums, move.spans(limit, mode))
+        low = max(0, math.ceil((target_w - band) / BINS_W))
+        high = math.floor((target_w + band) / BINS_W)
         return high >= low and (sums >> low) & ((1 << (high - low + 1)) - 1) != 0
 
     lo, hi = 0, len(ordered) - 1
@@ -687,7 +689,7 @@ def physical_limit_s(run: Run, target_w: float) -> float:
 
 
 @dataclass(frozen=True)
-class _Moves:
+class Moves:
     """What one simulated miner can do, and how soon (seconds from the command)."""
 
     left_s: float  # until the transition it is in has ended
@@ -698,6 +700,7 @@ class _Moves:
     wake_s: float = math.inf
     up_s: float = math.inf
     down_s: float = math.inf
+    present_w: float = 0.0  # what it draws now
 
     def times(self) -> tuple[float, ...]:
         return (self.left_s, self.wake_s, self.up_s, self.down_s)
@@ -714,15 +717,17 @@ class _Moves:
         continuous = mode is PowerMode.FREQUENCY and len(running) > 3
         if (self.waking and self.wake_s <= limit) or (not self.waking and self.up_s <= limit):
             spans += [(min(running), max(running))] if continuous else [(w, w) for w in running]
-        elif not self.waking and self.down_s <= limit and self.left_s <= limit:
+        elif not self.waking and self.down_s <= limit:
+            # Lowered: below where it heads once there, below what it draws now before.
+            below = self.eventual_w if self.left_s <= limit else self.present_w
             if continuous:
-                spans.append((min(running), self.eventual_w))
+                spans.append((min(running), max(min(running), below)))
             else:
-                spans += [(w, w) for w in running if w <= self.eventual_w]
+                spans += [(w, w) for w in running if w <= below]
         return spans
 
 
-def _moves(run: Run) -> list[_Moves]:
+def _moves(run: Run) -> list[Moves]:
     mode = run.controller.mode
     now = run.fleet.clock.now()
     fast = 1.0 - SPREAD_JITTER
@@ -732,18 +737,18 @@ def _moves(run: Run) -> list[_Moves]:
         choices = options(m, mode, s9_max_mhz=650.0)
         kind = kind_of(m)
         if drawn is None or m.faults.active or kind == "cgminer" or len(choices) < 2:
-            out.append(_Moves(left, eventual, True, False, choices))
+            out.append(Moves(left, eventual, True, False, choices))
             continue
         if left == 0.0 and m.state not in ("mining", "ramping"):  # asleep, and staying so
             wake_s = fast * timing_limit_s(drawn, kind, waking=True)
-            out.append(_Moves(left, eventual, False, True, choices, wake_s=wake_s))
+            out.append(Moves(left, eventual, False, True, choices, wake_s=wake_s))
             continue
         if mode is PowerMode.ON_OFF:
-            out.append(_Moves(left, eventual, False, False, choices))
+            out.append(Moves(left, eventual, False, False, choices))
             continue
         restarts = kind == "vnish_s9" or (isinstance(m, ModernMiner) and m.spec.change_restarts)
         out.append(
-            _Moves(
+            Moves(
                 left,
                 eventual,
                 False,
@@ -751,19 +756,20 @@ def _moves(run: Run) -> list[_Moves]:
                 choices,
                 up_s=fast * timing_limit_s(drawn, kind, waking=False),
                 down_s=fast * (drawn.start_s + drawn.ramp_s if restarts else drawn.change_s),
+                present_w=m.power_w,
             )
         )
     return out
 
 
-_BIN_W = 10.0  # the fleet's draw is summed at this resolution
+BINS_W = 10.0  # the fleet's draw is summed at this resolution
 
 
-def _add_spans(sums: int, spans: list[tuple[float, float]]) -> int:
+def add_spans(sums: int, spans: list[tuple[float, float]]) -> int:
     """The sums reachable with one more miner that can draw anything in one of `spans`."""
     out = 0
     for low_w, high_w in spans:
-        low, width = round(low_w / _BIN_W), max(0, round(high_w / _BIN_W) - round(low_w / _BIN_W))
+        low, width = round(low_w / BINS_W), max(0, round(high_w / BINS_W) - round(low_w / BINS_W))
         spread, covered = sums, 1
         while covered * 2 <= width + 1:  # every shift in 0..width, by doubling
             spread |= spread << covered
