@@ -797,7 +797,7 @@ async def swing(run: Run, seed: int) -> dict[str, Any]:
     s9 = run.by_kind.get("vnish_s9", {})
     wakes_before = s9.get("wake", 0)
     retunes_before = s9.get("set_frequency", 0)
-    steps = []
+    steps: list[dict[str, Any]] = []
     for _ in range(SWING_TARGETS):
         target_w = rng.uniform(low + margin, high - margin)
         before = {kind: dict(c) for kind, c in run.by_kind.items()}
