@@ -23,8 +23,12 @@ Scenarios (each in `on_off` and `frequency` mode):
      for minutes, Vnish presets with and without a restart, S9 boots of 1-3 min), the steps of
      (a) and the random profile of (b): wake or change failures of healthy miners
      (`wrongful_failures`, must be 0), settle time over the physical limit of the drawn timings
-     (`settle_vs_limit`), the first half of the run against the second (learning), and what
-     the fleet learnt of each kind's timings
+     (`settle_vs_limit`: its median and maximum; `physical_limit_s` says what the limit is for
+     steps up and down in each mode), the first half of the run against the second (learning),
+     and what the fleet learnt of each kind's timings. A step held for less than its limit
+     plus the two minutes its steady error is judged on cannot be judged: it is `truncated`,
+     counted in `truncated_steps` and listed in `truncated` with its limit and hold, and left
+     out of settle, error and efficiency figures (never shortened, dropped or re-drawn)
 
 Prints progress to stderr and one JSON line with every figure to stdout.
 """
@@ -34,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import random
 import resource
 import statistics
@@ -46,7 +51,7 @@ import aiohttp
 
 from benchmarks.churn import ChurnProfile, ChurnRun
 from benchmarks.efficiency import max_hashrate_ths, max_mixed_hashrate_ths
-from benchmarks.mixed import kind_of, mixed_kinds, options, swing_range_w
+from benchmarks.mixed import heading, kind_of, mixed_kinds, options, swing_range_w
 from custom_components.net_stabilization.core.fleet import (
     ControlConfig,
     FleetController,
@@ -73,6 +78,8 @@ from custom_components.net_stabilization.core.miners.endpoint import (
 from custom_components.net_stabilization.core.miners.identify import identify_miner
 from custom_components.net_stabilization.core.power_curve import S9_CURVE
 from simulator import Fault, ManualClock, SimulatedFleet
+from simulator.modern import ModernMiner
+from simulator.timings import SPREAD_JITTER
 from simulator.timings import physical_limit_s as timing_limit_s
 
 POLL_S = 5.0
@@ -83,6 +90,7 @@ RESTART_S = 8.0
 WAKE_TIME_S = BOOT_S * (1 + JITTER) + RESTART_S * (1 + JITTER) + RAMP_S * (1 + JITTER)
 BANDS_W = {PowerMode.ON_OFF: S9_CURVE.nominal_w / 2, PowerMode.FREQUENCY: 100.0}
 SETTLE_TARGET_S = WAKE_TIME_S + POLL_S
+TAIL_S = 120.0  # a step's steady error is judged on its last two minutes
 MIN_TH_VS_BEST = 0.95
 SCENARIOS = ("a", "b", "c", "d", "m", "r")
 _S9_FINE_TOP = S9_POINTS.fine_range[1] if S9_POINTS.fine_range else S9_CURVE.nominal_w
@@ -442,7 +450,7 @@ def step_figures(
             settled_at = s.t
         elif not inside:
             settled_at = None
-    tail = window[-max(1, round(120 / POLL_S)) :]  # the last two minutes
+    tail = window[-max(1, round(TAIL_S / POLL_S)) :]  # the last two minutes
     steady_error = sum(abs(s.power_w - target_w) for s in tail) / len(tail)
     overshoot = max(0.0, *(s.power_w - target_w for s in window))
     last = window[-1]
@@ -514,7 +522,7 @@ async def scenario_profile(run: Run, seed: int, duration_s: float) -> dict[str, 
             await run.hold(max(POLL_S, hold))
             figures = step_figures(run, t0, run.fleet.clock.now(), target_kw * 1000.0, band)
             # The profile's end can cut the last step short of a wake: report, do not judge.
-            figures["truncated"] = hold < SETTLE_TARGET_S + 120.0
+            figures["truncated"] = hold < SETTLE_TARGET_S + TAIL_S
             steps.append(figures)
         else:
             asleep = await time_to_all_asleep(run, limit_s=max(POLL_S, hold))
@@ -584,70 +592,192 @@ async def scenario_reality(
     run: Run, seed: int, fractions: list[float], hold_s: float, profile_s: float
 ) -> dict[str, Any]:
     """Steps and the random profile on a fleet whose miners each move at their own pace; each
-    step's settle time is judged against the least time the drawn timings allow."""
-    limits: list[float] = []
+    step's settle time is judged against the least time the drawn timings allow, and a step
+    held for less than that time plus the tail it is judged on is reported, not judged."""
+    issued: list[tuple[float, float]] = []  # (when, physical limit) of every command
     command = run.command
 
     async def timed_command(target_kw: float) -> tuple[float, float]:
-        limits.append(physical_limit_s(run, target_kw * 1000.0))
+        limit = physical_limit_s(run, target_kw * 1000.0)
+        issued.append((run.fleet.clock.now(), limit))
         return await command(target_kw)
 
     run.command = timed_command  # type: ignore[method-assign]
     stepped = await scenario_steps(run, fractions, hold_s)
     profiled = await scenario_profile(run, seed, profile_s)
     steps = [*stepped["steps"], *profiled["steps"]]
-    for step, limit in zip(steps, limits, strict=True):
-        if step.get("settle_s") is not None:
-            step["limit_s"] = round(limit, 1)
+    ends = [t for t, _ in issued[1:]] + [run.fleet.clock.now()]
+    truncated = []
+    for step, (t0, limit), end in zip(steps, issued, ends, strict=True):
+        if not step.get("target_kw"):
+            continue
+        step["limit_s"] = round(limit, 1)
+        step["hold_s"] = round(end - t0, 1)
+        if limit > end - t0 - TAIL_S:
+            # The drawn timings leave no tail to judge: neither settle nor steady error.
+            step["truncated"] = True
+        if step.get("truncated"):
+            truncated.append({k: step[k] for k in ("target_kw", "limit_s", "hold_s")})
+        elif step.get("settle_s") is not None:
             step["settle_vs_limit"] = round(step["settle_s"] / limit, 2)
     answers = [a for a in (stepped["command_answer_s_max"], profiled["command_answer_s_max"]) if a]
     band = run.band_w()
     figures = summarize(steps, answers, run.controller.mode, band)
-    ratios = [st["settle_vs_limit"] for st in steps if "settle_vs_limit" in st]
-    figures["settle_vs_limit"] = _median(ratios)
-    figures["settle_vs_limit_max"] = max(ratios, default=None)
+    figures["truncated"] = truncated
+    figures.update(_limit_ratios(steps))
     figures["wrongful_failures"] = run.wrongful_failures
     half = len(steps) // 2
     for name, part in (("first_half", steps[:half]), ("second_half", steps[half:])):
         judged = summarize(part, answers, run.controller.mode, band)
         figures[name] = {
             "steps": len(part),
+            "settled_steps": judged["settled_steps"],
+            "truncated_steps": judged["truncated_steps"],
             "settle_s_median": judged["settle_s_median"],
+            "settle_vs_limit": _limit_ratios(part)["settle_vs_limit"],
             "steady_error_kw_max": judged["steady_error_kw_max"],
+            "th_vs_best_min": judged["th_vs_best_min"],
         }
     figures["learnt_timings"] = run.controller.timing_summary()
     figures["transitions_by_kind"] = {kind: dict(c) for kind, c in sorted(run.by_kind.items())}
     return figures
 
 
+def _limit_ratios(steps: list[dict[str, Any]]) -> dict[str, float | None]:
+    ratios = [st["settle_vs_limit"] for st in steps if "settle_vs_limit" in st]
+    return {"settle_vs_limit": _median(ratios), "settle_vs_limit_max": max(ratios, default=None)}
+
+
 def physical_limit_s(run: Run, target_w: float) -> float:
-    """The least time the fleet could reach `target_w` in, from the simulator's drawn timings:
-    the fastest miners that can add (or shed) what is missing, each at its own pace. A poll is
-    the floor: nothing is seen sooner."""
-    present = run.fleet.power_w
-    missing = target_w - present
-    if missing <= 0:
-        return POLL_S  # a sleep or a lower setting takes effect within a poll
+    """The least time after which the fleet could hold `target_w` (within the bench's band),
+    from the simulator's drawn timings less their jitter (never longer than the hardware).
+
+    At that time every miner is where some move, done by then, leaves it: kept as it is (once
+    the transition it is in, toward an earlier target, has ended), asleep (a sleep takes
+    effect within a poll), woken (an S9's boot, start and ramp; a modern miner's start and
+    ramp with its holds) or, in frequency mode, moved to another setting while it runs (a
+    power target's change, up with its holds, down without; a restart where the change
+    restarts mining: Vnish REST presets, an S9's frequency; a miner still on its way may be
+    lowered below what it draws at once). A woken or moved miner may take any setting its
+    firmware offers: in on/off mode only full power, in frequency mode a continuous range or
+    its presets. The least such time, found over every combination of these moves (their
+    powers summed at `BINS_W`), is the limit; a poll is the floor, as nothing is seen
+    sooner."""
     mode = run.controller.mode
-    offers: list[tuple[float, float]] = []
+    band = run.band_w()
+    moves = _moves(run)
+    ordered = sorted({POLL_S} | {t for move in moves for t in move.times() if math.isfinite(t)})
+
+    def holds_by(limit: float) -> bool:
+        sums = 1  # bit n: the fleet can draw n bins
+        for move in moves:
+            sums = add_spans(sums, move.spans(limit, mode))
+        low = max(0, math.ceil((target_w - band) / BINS_W))
+        high = math.floor((target_w + band) / BINS_W)
+        return high >= low and (sums >> low) & ((1 << (high - low + 1)) - 1) != 0
+
+    lo, hi = 0, len(ordered) - 1
+    if not holds_by(ordered[hi]):
+        return max(POLL_S, ordered[hi])  # out of reach: as long as the slowest move
+    while lo < hi:  # holding only gets easier with time: the first time it does
+        mid = (lo + hi) // 2
+        if holds_by(ordered[mid]):
+            hi = mid
+        else:
+            lo = mid + 1
+    return max(POLL_S, ordered[lo])
+
+
+@dataclass(frozen=True)
+class Moves:
+    """What one simulated miner can do, and how soon (seconds from the command)."""
+
+    left_s: float  # until the transition it is in has ended
+    eventual_w: float  # its power then
+    fixed: bool  # not the fleet's to move (faulty, read-only)
+    waking: bool  # asleep: its move is a wake
+    choices: list[tuple[float, float]]  # (power, hashrate), asleep first
+    wake_s: float = math.inf
+    up_s: float = math.inf
+    down_s: float = math.inf
+    present_w: float = 0.0  # what it draws now
+
+    def times(self) -> tuple[float, ...]:
+        return (self.left_s, self.wake_s, self.up_s, self.down_s)
+
+    def spans(self, limit: float, mode: PowerMode) -> list[tuple[float, float]]:
+        """The powers it can be holding `limit` seconds from now."""
+        spans: list[tuple[float, float]] = []
+        if self.fixed or self.left_s <= limit:
+            spans.append((self.eventual_w, self.eventual_w))  # kept where it heads
+        if self.fixed:
+            return spans
+        spans.append((self.choices[0][0], self.choices[0][0]))  # asleep
+        running = [w for w, _ in self.choices[1:]]
+        continuous = mode is PowerMode.FREQUENCY and len(running) > 3
+        if (self.waking and self.wake_s <= limit) or (not self.waking and self.up_s <= limit):
+            spans += [(min(running), max(running))] if continuous else [(w, w) for w in running]
+        elif not self.waking and self.down_s <= limit:
+            # Lowered: below where it heads once there, below what it draws now before.
+            below = self.eventual_w if self.left_s <= limit else self.present_w
+            if continuous:
+                spans.append((min(running), max(min(running), below)))
+            else:
+                spans += [(w, w) for w in running if w <= below]
+        return spans
+
+
+def _moves(run: Run) -> list[Moves]:
+    mode = run.controller.mode
+    now = run.fleet.clock.now()
+    fast = 1.0 - SPREAD_JITTER
+    out = []
     for m, drawn in zip(run.fleet.miners, run.fleet.drawn, strict=True):
-        if drawn is None or m.faults.active or kind_of(m) == "cgminer":
+        left, eventual = heading(m, now)
+        choices = options(m, mode, s9_max_mhz=650.0)
+        kind = kind_of(m)
+        if drawn is None or m.faults.active or kind == "cgminer" or len(choices) < 2:
+            out.append(Moves(left, eventual, True, False, choices))
             continue
-        top = max(w for w, _ in options(m, mode, s9_max_mhz=650.0))
-        more = top - m.power_w
-        if more <= 0:
+        if left == 0.0 and m.state not in ("mining", "ramping"):  # asleep, and staying so
+            wake_s = fast * timing_limit_s(drawn, kind, waking=True)
+            out.append(Moves(left, eventual, False, True, choices, wake_s=wake_s))
             continue
-        waking = m.state not in ("mining", "ramping")
-        if not waking and mode is PowerMode.ON_OFF:
+        if mode is PowerMode.ON_OFF:
+            out.append(Moves(left, eventual, False, False, choices))
             continue
-        offers.append((timing_limit_s(drawn, kind_of(m), waking=waking), more))
-    offers.sort()
-    added = 0.0
-    for seconds, more in offers:
-        added += more
-        if added >= missing - run.band_w():
-            return max(POLL_S, seconds)
-    return max((seconds for seconds, _ in offers), default=POLL_S)
+        restarts = kind == "vnish_s9" or (isinstance(m, ModernMiner) and m.spec.change_restarts)
+        out.append(
+            Moves(
+                left,
+                eventual,
+                False,
+                False,
+                choices,
+                up_s=fast * timing_limit_s(drawn, kind, waking=False),
+                down_s=fast * (drawn.start_s + drawn.ramp_s if restarts else drawn.change_s),
+                present_w=m.power_w,
+            )
+        )
+    return out
+
+
+BINS_W = 10.0  # the fleet's draw is summed at this resolution
+
+
+def add_spans(sums: int, spans: list[tuple[float, float]]) -> int:
+    """The sums reachable with one more miner that can draw anything in one of `spans`."""
+    out = 0
+    for low_w, high_w in spans:
+        low, width = round(low_w / BINS_W), max(0, round(high_w / BINS_W) - round(low_w / BINS_W))
+        spread, covered = sums, 1
+        while covered * 2 <= width + 1:  # every shift in 0..width, by doubling
+            spread |= spread << covered
+            covered *= 2
+        if covered < width + 1:
+            spread |= spread << (width + 1 - covered)
+        out |= spread << low
+    return out
 
 
 SWING_TARGETS = 8
@@ -667,7 +797,7 @@ async def swing(run: Run, seed: int) -> dict[str, Any]:
     s9 = run.by_kind.get("vnish_s9", {})
     wakes_before = s9.get("wake", 0)
     retunes_before = s9.get("set_frequency", 0)
-    steps = []
+    steps: list[dict[str, Any]] = []
     for _ in range(SWING_TARGETS):
         target_w = rng.uniform(low + margin, high - margin)
         before = {kind: dict(c) for kind, c in run.by_kind.items()}

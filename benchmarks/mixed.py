@@ -90,3 +90,31 @@ def swing_range_w(miners: list[Any]) -> tuple[float, float]:
             low += asleep
             high += asleep
     return low, high
+
+
+def heading(miner: Any, now: float) -> tuple[float, float]:
+    """Where a simulated miner's present transition leads, from the simulator's ground truth:
+    (seconds until it is there, its power then). A steady miner is there already."""
+    deadline = miner._deadline  # the simulator's own schedule
+    left = 0.0 if deadline is None else max(0.0, deadline - now)
+    if isinstance(miner, ModernMiner):
+        spec = miner.spec
+        holds = sum(miner.plateaus.holds_s) if miner.plateaus else 0.0
+        steady = miner._steady_w()
+        match miner.state:
+            case "mining":
+                return max(0.0, miner._seg[2] - now), steady
+            case "starting":
+                return left + spec.ramp_s + holds, steady
+            case "booting" if not (miner.paused_by_user and spec.pause_survives_reboot):
+                return left + spec.start_s + spec.ramp_s + holds, steady
+        return left, miner.power_w
+    full = miner._full_power_w()
+    match miner.state:
+        case "ramping":
+            return left, full
+        case "restarting":
+            return left + miner.ramp_time_s, full
+        case "booting":
+            return left + miner.restart_time_s + miner.ramp_time_s, full
+    return 0.0, miner.power_w

@@ -4,6 +4,7 @@ preset, each with its own curve and costs."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -203,3 +204,53 @@ def test_random_mixed_fleets_stay_within_each_kind(seed: int) -> None:
             else:
                 assert a.setting in LEVELS
         assert plan.planned_w <= reach + 1e-6
+
+
+def test_when_every_start_is_slow_fewer_of_them_is_not_bought_with_efficiency() -> None:
+    # Power-target miners seen to take minutes to start, asleep. Whatever the plan, the target
+    # waits for a slow start: starting fewer at full power is no faster, only less efficient.
+    slow = [
+        PlanMiner(
+            f"BB:00:00:00:00:{i:02X}",
+            False,
+            standby_w=TARGET.curve.standby_w,
+            points=TARGET,
+            start_s=300.0,
+        )
+        for i in range(12)
+    ]
+    target = 6 * 3600.0
+    plan = plan_dispatch(target, PowerMode.FREQUENCY, slow)
+    best = plan_dispatch(
+        target,
+        PowerMode.FREQUENCY,
+        [PlanMiner(m.mac, False, standby_w=20.0, points=TARGET) for m in slow],
+    )
+    assert abs(plan.planned_w - target) <= 50.0
+    assert plan.hashrate_ths >= 0.97 * best.hashrate_ths, (plan.summary, best.summary)
+
+
+def test_when_every_start_is_slow_the_miners_seen_to_start_soonest_start() -> None:
+    # Two kinds as efficient as each other, all asleep: one seen to start in a minute and a
+    # half, the other in seven minutes. The target is met sooner by the first.
+    quick = replace(TARGET, wake_s=90.0, step=20.0)  # another firmware, as efficient
+    sluggish = [
+        PlanMiner(
+            f"BB:00:00:00:00:{i:02X}",
+            False,
+            standby_w=20.0,
+            points=TARGET,
+            start_s=420.0,
+            runtime_s=0.0,
+        )
+        for i in range(8)
+    ]
+    fast = [
+        PlanMiner(f"DD:00:00:00:00:{i:02X}", False, standby_w=20.0, points=quick, runtime_s=3600.0)
+        for i in range(8)
+    ]
+    target = 5 * 2400.0
+    plan = plan_dispatch(target, PowerMode.FREQUENCY, [*sluggish, *fast])
+    assert abs(plan.planned_w - target) <= 50.0
+    started = {a.mac[:2] for a in plan.assignments if a.action is Action.START}
+    assert started == {"DD"}, plan.summary

@@ -1,13 +1,14 @@
 """Choosing a plan: which miners run (candidates around the present count, the bounds of the
 target and the most efficient spreads), and which candidate wins (the target first, then the
-fewest slow transitions, efficiency, the cost of the transitions, wear)."""
+fewest slow transitions, efficiency, how soon the slowest move ends, the cost of the
+transitions, wear)."""
 
 from __future__ import annotations
 
 from .model import PowerMode
 from .plan_model import PlanLimits, TargetPolicy
 from .plan_settings import finish, min_change, uniform
-from .plan_units import MIN_ARRIVAL, WATT_EPSILON, Candidate, Kind, Unit
+from .plan_units import MIN_ARRIVAL, SLOW_S, WATT_EPSILON, Candidate, Kind, Unit
 
 
 def choose(
@@ -45,7 +46,7 @@ def choose(
     need_w = target_w - base_w
     floor_rounding = limits.policy is TargetPolicy.NEVER_ABOVE
     mixed = len({u.kind for u in units}) > 1
-    # With fast moves on offer, the fewest slow transitions come before efficiency.
+    # With fast moves on offer, a plan without slow transitions comes before efficiency.
     fast_moves = any(not (u.slow_start and u.slow_change) for u in units)
 
     candidates: list[Candidate] = []
@@ -71,10 +72,15 @@ def choose(
 
     def key(
         item: tuple[tuple[int, float, float, float, float], Candidate],
-    ) -> tuple[int, float, int, bool, float, float, float]:
+    ) -> tuple[int, float, bool, bool, int, float, float, float]:
         (band, miss, cost, error, wear), c = item
-        slow = c.slow if fast_moves else 0
-        return (band, miss, slow, c.hashrate_ths < floor, cost, error, wear)
+        # Whether the target waits for a slow move, not how many: slow moves run side by
+        # side, so a plan with fewer of them arrives no sooner and is not worth less hashrate.
+        slow = fast_moves and c.slow > 0
+        # Waiting for slow moves in a mixed fleet: among plans efficient enough, the one
+        # whose slowest move was seen to take least meets the target first.
+        wait = round(c.slowest_s / SLOW_S) if slow and mixed else 0
+        return (band, miss, slow, c.hashrate_ths < floor, wait, cost, error, wear)
 
     return min(scored, key=key)[1]
 
@@ -115,7 +121,11 @@ def _other_memberships(
                 size = len(starts)
                 s_min = next((n for n in range(size + 1) if hi_sum[n] >= need_w), size)
                 s_max = max((n for n in range(size + 1) if lo_sum[n] <= need_w), default=0)
-                for n in {s_min - 1, s_min, s_max, s_max + 1}:
+                picks = {s_min - 1, s_min, s_max, s_max + 1}
+                if drop == 0 and stops is stop_order:
+                    # The counts the main orders spread over, from this kind first.
+                    picks.update(c - len(kept) for c in counts)
+                for n in picks:
                     if not 0 <= n <= size:
                         continue
                     members = [*kept, *starts[:n]]

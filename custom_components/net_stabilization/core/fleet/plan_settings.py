@@ -132,6 +132,7 @@ def finish(c: Candidate, units: list[Unit], base_w: float) -> None:
     starts = stops = changes = 0
     runtime = cost = 0.0
     slow = 0
+    slowest = 0.0
     for u in units:
         f = c.setting.get(u.miner.mac)
         if f is None:
@@ -147,16 +148,19 @@ def finish(c: Candidate, units: list[Unit], base_w: float) -> None:
                 starts += 1
                 cost += u.hash_value * u.start_cost_s
                 slow += u.slow_start
+                slowest = max(slowest, u.start_cost_s)
         elif abs(f - u.current) >= SETTING_EPSILON:
             changes += 1
             cost += u.hash_value * u.change_cost_s
             slow += u.slow_change
+            slowest = max(slowest, u.slow_change_s)
     c.total_w = total
     c.hashrate_ths = hashrate
     c.starts, c.stops, c.changes = starts, stops, changes
     c.runtime_on_s = runtime
     c.transition_cost = cost
     c.slow = slow
+    c.slowest_s = slowest
 
 
 def assign(units: list[Unit], best: Candidate) -> list[MinerAssignment]:

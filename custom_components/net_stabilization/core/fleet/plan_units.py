@@ -144,3 +144,4 @@ class Candidate:
     runtime_on_s: float = 0.0
     transition_cost: float = 0.0  # TH·s of hashing the transitions lose
     slow: int = 0  # transitions that lose more than a minute of hashing
+    slowest_s: float = 0.0  # how long its slowest start or change takes
