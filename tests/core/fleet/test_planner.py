@@ -309,3 +309,20 @@ def test_miners_whose_wake_failed_start_only_without_healthy_spares() -> None:
     # Needed for the target: then it is tried again.
     plan = plan_dispatch(3 * NOMINAL_W, PowerMode.ON_OFF, miners)
     assert plan.starts == 3
+
+
+@pytest.mark.parametrize("excess_w", [185.0, 234.0, 297.0])
+def test_a_trim_restarts_one_s9_and_leaves_the_rounding_watts(excess_w: float) -> None:
+    # S9s at different frequencies, the change of each measured at its own pace: the one that
+    # changes fastest absorbs the excess; the watt or two its rounded frequency leaves over is
+    # not worth restarting a second S9 for.
+    settings = [650.0, 446.0, 650.0, 446.0, 500.0, 383.0]
+    miners = [
+        PlanMiner(f"M{i}", True, f, runtime_s=100.0, change_s=80.0 + i, power_scale=1.02)
+        for i, f in enumerate(settings)
+    ]
+    present = present_power_w(PowerMode.FREQUENCY, miners)
+    plan = plan_dispatch(present - excess_w, PowerMode.FREQUENCY, miners)
+    changed = [a for a in plan.assignments if a.action is Action.CHANGE]
+    assert len(changed) == 1
+    assert abs(plan.planned_w - (present - excess_w)) <= 5.0

@@ -255,7 +255,7 @@ class FleetController(FleetMemory, GridDispatchControl):
                             roster.wakes.started()
                     if m.transition_ended_at == now:
                         self._regulator.transition_ended(now)
-                    m.count_runtime(elapsed, now, roster.offline_after)
+                    m.count_runtime(elapsed)
                 self._read_meter()
                 self._structural_change |= self._supervisor.supervise(now)
                 for m in roster:

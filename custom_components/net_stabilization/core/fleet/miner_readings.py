@@ -19,7 +19,6 @@ from .miner_state import (
     WakeNews,
     WakeStep,
 )
-from .model import MinerState
 from .progress import Progress, Timed
 from .timings import Transition
 from .trust import vet_reading
@@ -203,9 +202,12 @@ class MinerReadings(MinerView):
         self._reply_error = None
         self._rebooting = self._down_seen = False
 
-    def count_runtime(self, elapsed_s: float, now: float, offline_after: int) -> None:
-        """Add mining time for wear levelling."""
-        if self.fresh and self.state(now, offline_after) is MinerState.MINING:
+    def count_runtime(self, elapsed_s: float) -> None:
+        """Add mining time for wear levelling: each poll its firmware reports it mining, the
+        ramp of a wake or change included. The fleet watches such a ramp as a transition until
+        the new power shows, but the miner hashes, and wears, all along."""
+        reading = self._reading
+        if self.fresh and reading is not None and reading.state is MiningState.MINING:
             self._runtime_s += elapsed_s
 
     def learn_power(self, curve: PowerCurve, limits: CalibrationLimits) -> bool:

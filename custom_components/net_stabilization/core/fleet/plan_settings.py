@@ -9,6 +9,9 @@ from .plan_model import Action, MinerAssignment, PlanLimits
 from .plan_units import MIN_ARRIVAL, SETTING_EPSILON, WATT_EPSILON, Candidate, Unit
 
 _NOTHING_TO_GAIN_W = 1.0  # a remainder this small is not worth moving a miner
+# What a moved miner leaves over once its setting is rounded to a step (an S9's MHz is up to
+# 4 W) is not worth moving one more running miner for: a restart of minutes for a few watts.
+_ROUNDING_LEFT_W = 5.0
 
 
 def _quantize(setting: float, unit: Unit, floor: bool) -> float:
@@ -113,6 +116,8 @@ def _absorb(
     )
     for u in [*changed, *rest]:
         if (remaining <= WATT_EPSILON) if up else (remaining >= -WATT_EPSILON):
+            break
+        if u.miner.mac not in changed_macs and abs(remaining) <= _ROUNDING_LEFT_W:
             break
         f = setting[u.miner.mac]
         assert f is not None
