@@ -66,7 +66,10 @@ class MinerWatch(MinerTransitions):
         return None  # the firmware reports a ramp: waking until the ceiling
 
     def _check_change(self, now: float, limits: Deadlines, stalled: float) -> str | None:
-        if stalled >= limits.change_pause_s:
+        pause_s = limits.change_pause_s
+        if self._progress.falling and limits.change_down_pause_s is not None:
+            pause_s = limits.change_down_pause_s
+        if stalled >= pause_s:
             if self._at_new_setting():
                 self._finish_short(now, limits)  # hashing at its new setting
                 return None
