@@ -255,6 +255,7 @@ class FleetController(FleetMemory, GridDispatchControl):
                             roster.wakes.started()
                     if m.transition_ended_at == now:
                         self._regulator.transition_ended(now)
+                        m.hold_if_short(now, roster.deadlines(m))
                     m.count_runtime(elapsed, now, roster.offline_after)
                 self._read_meter()
                 self._structural_change |= self._supervisor.supervise(now)

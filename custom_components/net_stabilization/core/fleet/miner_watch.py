@@ -11,6 +11,9 @@ from .miner_transitions import MinerTransitions
 from .model import MinerOverride
 from .timings import Deadlines, Transition
 
+# Short of its heading by more than this share, a climb may only be holding a step.
+_SHORT_SHARE = 0.02
+
 
 class MinerWatch(MinerTransitions):
     """Deadlines and follow-ups of a miner's transitions."""
@@ -83,14 +86,22 @@ class MinerWatch(MinerTransitions):
         return None
 
     def _finish_short(self, now: float, limits: Deadlines) -> None:
-        """Arrived where it can, short of the power its setting predicts or not: a firmware
-        that holds steps on the way may still be climbing, so its draw is learnt only once the
-        power stayed put for as long as any of its climbs may pause (`calibration_held`)."""
-        reading = self._reading
-        if reading is not None and reading.power_w is not None and not self._arrived(reading):
-            hold_s = max(limits.start_pause_s, limits.change_pause_s)
-            self._calibration.hold.start(reading.power_w, now, hold_s)
+        """Arrived where it can (`hold_if_short`)."""
+        self.hold_if_short(now, limits)
         self._finish(now)
+
+    def hold_if_short(self, now: float, limits: Deadlines) -> None:
+        """After a climb that ended short of the power its setting predicts (beyond a
+        reading's spread): a firmware that holds steps on the way may still be climbing, so
+        its draw is learnt only once the power stayed put for as long as any of its climbs
+        may pause (`calibration_held`)."""
+        reading, heading = self._reading, self._progress.heading_w
+        if reading is None or reading.power_w is None or heading is None:
+            return
+        if self._progress.falling or reading.power_w >= heading * (1.0 - _SHORT_SHARE):
+            return
+        hold_s = max(limits.start_pause_s, limits.change_pause_s)
+        self._calibration.hold.start(reading.power_w, now, hold_s)
 
     def calibration_held(self, now: float, tolerance: float) -> bool:
         """Whether its draw must not be learnt now: it arrived short and its power has not
