@@ -3,7 +3,7 @@ miner that came up on its own."""
 
 from __future__ import annotations
 
-from ..miners.base import MiningState
+from ..miners.base import MiningState, SettingUnit
 from .actuator import Order, OrderKind
 from .config import ControlConfig
 from .miner_state import Stage, WakeStep
@@ -95,6 +95,9 @@ class MinerWatch(MinerTransitions):
         reading's spread): a firmware that holds steps on the way may still be climbing, so
         its draw is learnt only once the power stayed put for as long as any of its climbs
         may pause (`calibration_held`)."""
+        points = self.capabilities.points
+        if points.unit is not SettingUnit.WATT or points.change_stops_hashing:
+            return  # only a power target climbs on while hashing after its change is over
         reading, heading = self._reading, self._progress.heading_w
         if reading is None or reading.power_w is None or heading is None:
             return
