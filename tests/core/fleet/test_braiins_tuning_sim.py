@@ -95,11 +95,8 @@ async def test_a_held_step_is_waited_for_while_the_tuner_says_it_tunes(
     await run(fleet, controller, drawn.change_s + holds + 60.0)
     snap = controller.snapshot.miner(mac)
     assert snap is not None
-    if words_ramp:
-        assert snap.state is MinerState.MINING, snap.last_error
-        assert snap.wake_failures == 0 and snap.last_error is None
-        assert miner.power_w == pytest.approx(miner.target_w, rel=0.05)
-    else:
-        # The tuner said nothing: the held step looked like a stalled change.
-        assert snap.wake_failures == 1
-        assert snap.last_error == "did not come back after a change of setting"
+    # With or without the tuner's word: the quick cut taught nothing about raises (they are
+    # timed apart), so the held steps are judged by a raise's own pause and waited for.
+    assert snap.state is MinerState.MINING, snap.last_error
+    assert snap.wake_failures == 0 and snap.last_error is None
+    assert miner.power_w == pytest.approx(miner.target_w, rel=0.05)

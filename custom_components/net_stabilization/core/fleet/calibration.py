@@ -28,12 +28,47 @@ class CalibrationLimits:
     highest: float = 1.3
 
 
+class CalibrationHold:
+    """Holds back learning a miner's draw after it arrived short of its setting's power: a
+    firmware that holds steps on the way (Braiins OS+ settles temperatures for minutes at each)
+    may still be climbing, so only a power that stayed at one level for `hold_s` is its own."""
+
+    __slots__ = ("_hold_s", "_level_w", "_until")
+
+    def __init__(self) -> None:
+        self._level_w: float | None = None
+        self._hold_s = 0.0
+        self._until = -math.inf
+
+    def start(self, power_w: float, now: float, hold_s: float) -> None:
+        """Arrived short at `power_w`: hold until it stayed there for `hold_s`."""
+        self._level_w, self._hold_s, self._until = power_w, hold_s, now + hold_s
+
+    def clear(self) -> None:
+        """Nothing to hold (a new transition, or asleep)."""
+        self._level_w = None
+
+    def held(self, now: float, power_w: float | None, tolerance: float) -> bool:
+        """Whether learning waits at `now`; a power more than `tolerance` off the level held
+        so far starts the wait again from it (a slow climb adds up to a move)."""
+        level = self._level_w
+        if level is None:
+            return False
+        if power_w is not None and abs(power_w - level) > tolerance * level:
+            self._level_w, self._until = power_w, now + self._hold_s
+        if now < self._until:
+            return True
+        self._level_w = None
+        return False
+
+
 class MinerCalibration:
     """One miner's learnt draw over the power curve's (1.0 until learnt)."""
 
-    __slots__ = ("_previous_setting", "_previous_w", "_samples", "_scale")
+    __slots__ = ("_previous_setting", "_previous_w", "_samples", "_scale", "hold")
 
     def __init__(self) -> None:
+        self.hold = CalibrationHold()  # after an arrival short of its setting's power
         self._scale = 1.0
         self._samples = 0
         self._previous_w: float | None = None

@@ -255,6 +255,7 @@ class FleetController(FleetMemory, GridDispatchControl):
                             roster.wakes.started()
                     if m.transition_ended_at == now:
                         self._regulator.transition_ended(now)
+                        m.hold_if_short(now, roster.deadlines(m))
                     m.count_runtime(elapsed)
                 self._read_meter()
                 self._structural_change |= self._supervisor.supervise(now)
@@ -262,8 +263,12 @@ class FleetController(FleetMemory, GridDispatchControl):
                     roster.take_timings(m)
                 if (self._keep_asleep or self._limits.tripped) and not self.target_w:
                     self._put_strays_to_sleep(now)
+                calibration = self._config.calibration
                 for m in roster:
-                    m.learn_power(roster.curve_of(m), self._config.calibration)
+                    if m.calibration_held(now, calibration.steady_tolerance):
+                        m.calibration.interrupt()
+                    else:
+                        m.learn_power(roster.curve_of(m), calibration)
                 roster.update_prior()
                 self._regulator.learn_meter_gap(now, self._mode)
                 await self._follow_strategy(now)

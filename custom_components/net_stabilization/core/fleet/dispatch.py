@@ -82,6 +82,7 @@ class Dispatcher:
                     starting=running and m.stage is Stage.WAKING and not m.hashing(),
                     start_s=roster.measured_s(m, Transition.FULL),
                     change_s=roster.measured_s(m, Transition.CHANGE),
+                    change_down_s=roster.measured_s(m, Transition.CHANGE_DOWN),
                 )
             )
         return inputs

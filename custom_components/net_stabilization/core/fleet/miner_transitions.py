@@ -16,6 +16,12 @@ from .timings import Transition
 class MinerTransitions(MinerReadings):
     """The transitions the fleet and the operator start."""
 
+    def _time(self, transition: Transition, now: float, *, ok: bool = True) -> None:
+        """Time a transition; a change to less power apart from one to more."""
+        if transition is Transition.CHANGE and self._progress.falling:
+            transition = Transition.CHANGE_DOWN
+        super()._time(transition, now, ok=ok)
+
     # --- transitions --------------------------------------------------------------------------
 
     def wake(self, now: float, setting: float | None, order_setting: float | None) -> Order | None:

@@ -3,13 +3,16 @@ miner that came up on its own."""
 
 from __future__ import annotations
 
-from ..miners.base import MiningState
+from ..miners.base import MiningState, SettingUnit
 from .actuator import Order, OrderKind
 from .config import ControlConfig
 from .miner_state import Stage, WakeStep
 from .miner_transitions import MinerTransitions
 from .model import MinerOverride
 from .timings import Deadlines, Transition
+
+# Short of its heading by more than this share, a climb may only be holding a step.
+_SHORT_SHARE = 0.02
 
 
 class MinerWatch(MinerTransitions):
@@ -62,13 +65,16 @@ class MinerWatch(MinerTransitions):
         if self._step is not WakeStep.RAMPING:
             return "did not start mining after a wake"
         if self.fresh and reading is not None and reading.state is MiningState.MINING:
-            self._finish(now)  # hashing, no longer rising: arrived where it can
+            self._finish_short(now, limits)  # hashing, no longer rising
         return None  # the firmware reports a ramp: waking until the ceiling
 
     def _check_change(self, now: float, limits: Deadlines, stalled: float) -> str | None:
-        if stalled >= limits.change_pause_s:
+        pause_s = limits.change_pause_s
+        if self._progress.falling and limits.change_down_pause_s is not None:
+            pause_s = limits.change_down_pause_s
+        if stalled >= pause_s:
             if self._at_new_setting():
-                self._finish(now)  # hashing at its new setting: arrived where it can
+                self._finish_short(now, limits)  # hashing at its new setting
                 return None
             return "did not come back after a change of setting"
         if now - self._since >= limits.change_ceiling_s:
@@ -78,6 +84,38 @@ class MinerWatch(MinerTransitions):
                 return None
             return "did not reach its new setting in time after a change of setting"
         return None
+
+    def _finish_short(self, now: float, limits: Deadlines) -> None:
+        """Arrived where it can (`hold_if_short`)."""
+        self.hold_if_short(now, limits)
+        self._finish(now)
+
+    def hold_if_short(self, now: float, limits: Deadlines) -> None:
+        """After a climb that ended short of the power its setting predicts (beyond a
+        reading's spread): a firmware that holds steps on the way may still be climbing, so
+        its draw is learnt only once the power stayed put for as long as any of its climbs
+        may pause (`calibration_held`)."""
+        points = self.capabilities.points
+        if points.unit is not SettingUnit.WATT or points.change_stops_hashing:
+            return  # only a power target climbs on while hashing after its change is over
+        reading, heading = self._reading, self._progress.heading_w
+        if reading is None or reading.power_w is None or heading is None:
+            return
+        if self._progress.falling or reading.power_w >= heading * (1.0 - _SHORT_SHARE):
+            return
+        hold_s = max(limits.start_pause_s, limits.change_pause_s)
+        self._calibration.hold.start(reading.power_w, now, hold_s)
+
+    def calibration_held(self, now: float, tolerance: float) -> bool:
+        """Whether its draw must not be learnt now: it arrived short and its power has not
+        stayed within `tolerance` of one level for the hold since. Reaching its heading does
+        not end the hold: the last step may be held within the arrival's tolerance."""
+        reading = self._reading
+        if self._stage is not Stage.MINING or reading is None:
+            self._calibration.hold.clear()  # a new transition, or asleep: nothing to learn
+            return False
+        power = reading.power_w if self.fresh else None
+        return self._calibration.hold.held(now, power, tolerance)
 
     def unheard_and_gone(self, offline_after: int) -> bool:
         """A wake that never reached the miner, which stopped answering: it is offline, not

@@ -63,6 +63,7 @@ class PlanMiner:
     # swing, whatever its firmware promises.
     start_s: float | None = None
     change_s: float | None = None
+    change_down_s: float | None = None  # a change to a lower setting; None: as `change_s`
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from .plan_model import Action, MinerAssignment, PlanLimits
-from .plan_units import MIN_ARRIVAL, SETTING_EPSILON, WATT_EPSILON, Candidate, Unit
+from .plan_units import MIN_ARRIVAL, SETTING_EPSILON, SLOW_S, WATT_EPSILON, Candidate, Unit
 
 _NOTHING_TO_GAIN_W = 1.0  # a remainder this small is not worth moving a miner
 # What a moved miner leaves over once its setting is rounded to a step (an S9's MHz is up to
@@ -112,7 +112,7 @@ def _absorb(
 
     rest = sorted(
         (u for u in members if u.miner.mac not in changed_macs),
-        key=lambda u: (u.change_cost_s * u.hash_value, -room(u)),
+        key=lambda u: ((u.change_cost_s if up else u.change_down_cost_s) * u.hash_value, -room(u)),
     )
     for u in [*changed, *rest]:
         if (remaining <= WATT_EPSILON) if up else (remaining >= -WATT_EPSILON):
@@ -156,9 +156,11 @@ def finish(c: Candidate, units: list[Unit], base_w: float) -> None:
                 slowest = max(slowest, u.start_cost_s)
         elif abs(f - u.current) >= SETTING_EPSILON:
             changes += 1
-            cost += u.hash_value * u.change_cost_s
-            slow += u.slow_change
-            slowest = max(slowest, u.slow_change_s)
+            up = f > u.current
+            cost += u.hash_value * (u.change_cost_s if up else u.change_down_cost_s)
+            change_s = u.slow_change_s if up else u.slow_change_down_s
+            slow += change_s > SLOW_S
+            slowest = max(slowest, change_s)
     c.total_w = total
     c.hashrate_ths = hashrate
     c.starts, c.stops, c.changes = starts, stops, changes

@@ -85,6 +85,9 @@ class Unit:
     start_cost_s: float = 0.0  # hashing time its start loses
     change_cost_s: float = 0.0  # hashing time its change of setting loses
     slow_change_s: float = 0.0  # how long its change takes to show (measured or claimed)
+    # The same for a change to a lower setting (a power target cut holds no steps).
+    change_down_cost_s: float = 0.0
+    slow_change_down_s: float = 0.0
 
     @property
     def curve(self) -> PowerCurve:

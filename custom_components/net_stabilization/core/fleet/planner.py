@@ -114,6 +114,7 @@ def plan_dispatch(
             start_cost = points.wake_s if m.start_s is None else m.start_s
         resumes = cur is None and m.resume_setting is not None
         change_s = points.change_s if m.change_s is None else m.change_s
+        down_s = change_s if m.change_down_s is None else m.change_down_s
         units.append(
             Unit(
                 m,
@@ -126,6 +127,8 @@ def plan_dispatch(
                 start_cost,
                 change_cost_s(points, m.change_s),
                 change_s,
+                change_cost_s(points, down_s),
+                down_s,
             )
         )
         base_w += standby

@@ -115,6 +115,11 @@ class Progress:
             self.moved(now)
         return moved
 
+    @property
+    def falling(self) -> bool:
+        """The transition under watch heads to less power than it started from."""
+        return self._falling(self.heading_w)
+
     def _falling(self, heading_w: float | None) -> bool:
         """The transition heads down (a change to less power, or a stop)."""
         return heading_w is not None and self.start_w is not None and heading_w < self.start_w

@@ -138,6 +138,7 @@ class Roster:
             start_ceiling_s=ceiling_s(points, Transition.FULL, self.config),
             change_pause_s=pause(Transition.CHANGE),
             change_ceiling_s=ceiling_s(points, Transition.CHANGE, self.config),
+            change_down_pause_s=pause(Transition.CHANGE_DOWN),
         )
 
     def measured_s(self, m: FleetMiner, transition: Transition) -> float | None:

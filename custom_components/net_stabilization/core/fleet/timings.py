@@ -30,7 +30,11 @@ class Transition(StrEnum):
 
     START = "start"  # wake order heard → hashing seen
     FULL = "full"  # wake order heard → full power seen
-    CHANGE = "change"  # change of setting ordered → the new power seen
+    CHANGE = "change"  # change of setting to more power ordered → the new power seen
+    # The same to less power: a Braiins OS+ target cut is quick, a raise holds steps for
+    # minutes, so the two are timed apart. A change stored before they were told apart counts
+    # as one up, the slower and safer guess.
+    CHANGE_DOWN = "change_down"
     STOP = "stop"  # sleep heard → standby seen
 
 
@@ -59,6 +63,10 @@ class TimingLearning:
 
 
 _KIND_FACTOR: Final = 4
+_CHANGES: Final = (Transition.CHANGE, Transition.CHANGE_DOWN)
+# What a transition not measured yet is judged by: a change down, before one was seen on the
+# miner or its kind, by the changes up (slower, so no deadline comes too soon).
+_FALLBACK: Final = {Transition.CHANGE_DOWN: Transition.CHANGE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +77,7 @@ class Deadlines:
     start_ceiling_s: float
     change_pause_s: float
     change_ceiling_s: float
+    change_down_pause_s: float | None = None  # a change to less power; None: as one up
 
     @classmethod
     def of_config(cls, config: ControlConfig) -> Deadlines:
@@ -84,7 +93,7 @@ class Deadlines:
 def prior_pause_s(points: OperatingPoints, transition: Transition, config: ControlConfig) -> float:
     """The longest pause of a healthy transition before any was measured: the fleet's
     configured figure, or the driver's where its firmware is known to take longer."""
-    if transition is Transition.CHANGE:
+    if transition in _CHANGES:
         return max(config.change_timeout_s, points.change_pause_s)
     if transition is Transition.STOP:
         return points.stop_ceiling_s
@@ -93,7 +102,7 @@ def prior_pause_s(points: OperatingPoints, transition: Transition, config: Contr
 
 def ceiling_s(points: OperatingPoints, transition: Transition, config: ControlConfig) -> float:
     """The hard ceiling of a transition of this kind, whatever its progress."""
-    if transition is Transition.CHANGE:
+    if transition in _CHANGES:
         return max(config.wake_timeout_s, points.change_ceiling_s)
     if transition is Transition.STOP:
         return points.stop_ceiling_s
@@ -102,7 +111,7 @@ def ceiling_s(points: OperatingPoints, transition: Transition, config: ControlCo
 
 def prior_typical_s(points: OperatingPoints, transition: Transition) -> float:
     """The driver's claim of how long a transition takes."""
-    if transition is Transition.CHANGE:
+    if transition in _CHANGES:
         return points.change_s
     if transition is Transition.STOP:
         return points.stop_s
@@ -163,11 +172,13 @@ class TimingBook:
         return taken
 
     def typical_s(self, mac: str, kind: str, transition: Transition) -> float | None:
-        """The miner's median duration, else its kind's; None before any was measured."""
+        """The miner's median duration, else its kind's; None before any was measured (a change
+        down not measured yet: as the changes up)."""
         for record in (self._miners.get((mac, transition)), self._kinds.get((kind, transition))):
             if record is not None and record.seconds:
                 return statistics.median(record.seconds)
-        return None
+        fallback = _FALLBACK.get(transition)
+        return None if fallback is None else self.typical_s(mac, kind, fallback)
 
     def pause_limit_s(
         self, mac: str, kind: str, transition: Transition, prior_s: float, poll_gap_s: float
@@ -176,6 +187,9 @@ class TimingBook:
         over the longest pause this miner was seen to take; for a miner not seen yet, a wider
         one over its kind's, and never less than the driver's prior."""
         learning = self._learning
+        fallback = _FALLBACK.get(transition)
+        if fallback is not None and not self._seen(mac, kind, transition):
+            return self.pause_limit_s(mac, kind, fallback, prior_s, poll_gap_s)
         own = self._miners.get((mac, transition))
         if own is not None and own.pauses:
             learnt = learning.margin * max(own.pauses) + 2 * poll_gap_s
@@ -185,6 +199,11 @@ class TimingBook:
         if kind_record is not None and kind_record.pauses:
             learnt = learning.unseen_margin * max(kind_record.pauses) + 2 * poll_gap_s
         return max(prior_s, learnt)
+
+    def _seen(self, mac: str, kind: str, transition: Transition) -> bool:
+        """Whether the miner or its kind completed this transition at least once."""
+        records = (self._miners.get((mac, transition)), self._kinds.get((kind, transition)))
+        return any(r is not None and r.pauses for r in records)
 
     def summary(self) -> dict[str, dict[str, dict[str, float | int]]]:
         """Per kind and transition: samples, failures, median and longest duration and pause."""
