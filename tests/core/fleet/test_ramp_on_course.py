@@ -52,8 +52,6 @@ async def rig() -> AsyncIterator[Rig]:
     fleet = SimulatedFleet(
         count=len(KINDS), clock=ManualClock(), seed=5, kinds=KINDS, initial_state="sleeping"
     )
-    for m in fleet.miners:
-        m.plateaus = Plateaus((100.0, 100.0))  # up in three rises, two holds of 100 s
     await fleet.start()
     clock = fleet.clock
     controller = FleetController(
@@ -80,12 +78,24 @@ def orders(fleet: SimulatedFleet) -> list[tuple[bool, float]]:
 
 
 async def test_climbing_power_targets_are_left_to_arrive(rig: Rig) -> None:
-    # Up and down once: the fleet learns how these miners wake and how they change.
+    # Woken warm, they climb in three rises with two holds of 100 s while temperatures
+    # settle: the fleet learns that their wakes pause that long. Then down, up and down
+    # again, quick: it learns that their changes hardly pause.
+    for m in rig.fleet.miners:
+        m.plateaus = Plateaus((100.0, 100.0))
     await rig.target(MINERS * 2.5)
-    await rig.run(600.0)
-    await rig.target(MINERS * 1.8)
-    await rig.run(300.0)
+    await rig.run(900.0)
+    for m in rig.fleet.miners:
+        m.plateaus = None
+    for kw in (1.8, 2.5, 1.8, 2.5, 1.8, 2.5, 1.8):
+        await rig.target(MINERS * kw)
+        await rig.run(300.0)
     before = orders(rig.fleet)
+    # Warm again, a change up holds its steps as the wake did, longer than changes were seen
+    # to pause: judged over on its first hold, it is still on course, and what it still brings
+    # is left to it.
+    for m in rig.fleet.miners:
+        m.plateaus = Plateaus((100.0, 100.0))
     # Up again: each climbs in three rises with two holds, minutes in all.
     target_w = MINERS * 2600.0
     await rig.target(target_w / 1000.0)
