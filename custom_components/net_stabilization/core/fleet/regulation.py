@@ -16,6 +16,7 @@ from .actuator import Actuator
 from .dispatch import Dispatcher
 from .model import PowerMode
 from .planner import DispatchPlan, PlanMiner, TargetPolicy
+from .ramps import RampWatch
 from .roster import Roster
 
 _LOGGER = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ class Regulator:
         self._actuator = actuator
         self._deviation_since: float | None = None
         self._transition_ended_at = -math.inf
+        self._ramps = RampWatch(roster)
         self.meter_kw: float | None = None  # the site meter's latest fresh value
         self._meter_gap_w = 0.0
         self.metered = False  # a site meter is configured
@@ -76,9 +78,9 @@ class Regulator:
         self, target_w: float | None, mode: PowerMode, now: float, *, structural: bool
     ) -> None:
         """Re-plan if the expected power left the band for long enough (at once after a
-        miner of the plan was lost). A miner that arrived short of its setting's power is
-        counted at its setting until that power held (its calibration waits), so a ramp that
-        holds steps on its way is not re-planned against."""
+        miner of the plan was lost). A deficit that miners still climbing will fill is left
+        to them: re-planning against a ramp on course would overshoot once it arrives."""
+        self._ramps.observe(now)
         if target_w is None:
             self._deviation_since = None
             return
@@ -93,6 +95,9 @@ class Regulator:
         if error > band[1] and self._excess_may_vanish(inputs, mode, target_w, band[1]):
             # Starts under way were counted at their expected share; the early ones are seen
             # mining before a failure shows. Stopping miners now would be undone once it does.
+            self._deviation_since = None
+            return
+        if not structural and error < 0 and -error - band[0] <= self._ramps.room_w(now):
             self._deviation_since = None
             return
         if not structural and self.settling(now) and abs(error) < self._step_w():
